@@ -1,0 +1,28 @@
+"""lamina: Keras-style layers and models on PyTorch, centred on the ``Lambda`` layer.
+
+Example:
+    >>> import lamina, torch
+    >>> from lamina import layers
+    >>> model = lamina.Sequential([layers.Dense(4, input_shape=(3,)), layers.Lambda(lambda x: x ** 2)])
+    >>> tuple(model(torch.zeros(2, 3)).shape)
+    (2, 4)
+"""
+
+from lamina import backend, layers, ops
+from lamina.functions.registry import register_function
+from lamina.models import Input, Model, Sequential
+from lamina.variables import Variable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "Variable",
+    "__version__",
+    "backend",
+    "layers",
+    "ops",
+    "register_function",
+]

@@ -1,0 +1,43 @@
+"""lamina's exception hierarchy.
+
+Every public error subclasses :class:`LaminaError` *and* the builtin a Python user would
+catch for the same mistake, so ``except ValueError`` keeps working for Keras users.
+A message says which layer, what was expected, what was received and what to do.
+"""
+
+from __future__ import annotations
+
+
+class LaminaError(Exception):
+    """Base class of every error lamina raises on purpose."""
+
+
+class ShapeError(LaminaError, ValueError):
+    """A tensor's shape or dtype does not fit the layer or model it was given to."""
+
+
+class ArgumentError(LaminaError, ValueError):
+    """A constructor or function argument has a value lamina cannot use."""
+
+
+class InferenceError(LaminaError, ValueError):
+    """A layer's output shape could not be inferred from its inputs."""
+
+
+class SerializationError(LaminaError, ValueError):
+    """An object cannot be turned into a config, or a config back into an object."""
+
+
+class UnsafeFunctionError(SerializationError):
+    """A saved function uses a construct outside the safe-load allowlist."""
+
+
+class UnknownFunctionError(SerializationError, KeyError):
+    """A saved function or class name is in no registry and not in ``custom_objects``."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class LoadError(LaminaError, OSError):
+    """A saved file is missing, damaged or from an incompatible format version."""

@@ -1,0 +1,129 @@
+"""Weight initializers by their Keras names.
+
+Each initializer is a callable ``init(tensor) -> None`` that fills a tensor in place,
+with Keras's definitions (fan-in/fan-out for a Keras kernel of shape ``(in, out)``, or
+for a convolution kernel ``(*spatial, in, out)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from lamina.errors import ArgumentError
+
+Initializer = Callable[[torch.Tensor], None]
+
+
+def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Keras fan-in and fan-out of a weight shape (the kernel layout ``(..., in, out)``).
+
+    Example:
+        >>> compute_fans((3, 3, 16, 32))
+        (144, 288)
+    """
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
+    def init(tensor: torch.Tensor) -> None:
+        fan_in, fan_out = compute_fans(tuple(tensor.shape))
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        variance = scale / max(1.0, fan)
+        with torch.no_grad():
+            if distribution == "uniform":
+                limit = math.sqrt(3.0 * variance)
+                tensor.uniform_(-limit, limit)
+            else:
+                # Keras truncates at two standard deviations and rescales to keep the variance.
+                std = math.sqrt(variance) / 0.87962566103423978
+                torch.nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
+
+    return init
+
+
+def _constant(value: float) -> Initializer:
+    def init(tensor: torch.Tensor) -> None:
+        with torch.no_grad():
+            tensor.fill_(value)
+
+    return init
+
+
+def _random_uniform(tensor: torch.Tensor) -> None:
+    with torch.no_grad():
+        tensor.uniform_(-0.05, 0.05)
+
+
+def _random_normal(tensor: torch.Tensor) -> None:
+    with torch.no_grad():
+        tensor.normal_(0.0, 0.05)
+
+
+def _orthogonal(tensor: torch.Tensor) -> None:
+    with torch.no_grad():
+        torch.nn.init.orthogonal_(tensor)
+
+
+def _identity(tensor: torch.Tensor) -> None:
+    with torch.no_grad():
+        torch.nn.init.eye_(tensor)
+
+
+_BY_NAME: dict[str, Initializer] = {
+    "zeros": _constant(0.0),
+    "ones": _constant(1.0),
+    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": _variance_scaling(1.0, "fan_avg", "normal"),
+    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
+    "he_normal": _variance_scaling(2.0, "fan_in", "normal"),
+    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": _variance_scaling(1.0, "fan_in", "normal"),
+    "random_uniform": _random_uniform,
+    "random_normal": _random_normal,
+    "orthogonal": _orthogonal,
+    "identity": _identity,
+}
+
+
+def get(identifier: str | Initializer | None) -> Initializer:
+    """The initializer for a Keras name (``"glorot_uniform"``...) or a callable as is.
+
+    Example:
+        >>> t = torch.empty(2, 2); get("ones")(t); t.tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
+    if identifier is None:
+        return _BY_NAME["zeros"]
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key in _BY_NAME:
+            return _BY_NAME[key]
+    raise ArgumentError(
+        f"Unknown initializer: received {identifier!r}. "
+        f"Use one of {sorted(_BY_NAME)} or a callable that fills a tensor in place."
+    )
+
+
+def serialize(identifier: str | Initializer | None) -> str | None:
+    """The name to store in a config for an initializer given by name."""
+    if identifier is None or isinstance(identifier, str):
+        return identifier
+    for name, init in _BY_NAME.items():
+        if init is identifier:
+            return name
+    raise ArgumentError(
+        f"Initializer {identifier!r} has no Keras name, so it cannot be stored in a config; "
+        "pass it by name (e.g. 'glorot_uniform')."
+    )

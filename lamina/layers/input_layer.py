@@ -1,0 +1,65 @@
+"""``InputLayer``: the entry point of a graph, holding the symbolic input tensor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.errors import ArgumentError
+from lamina.layers.layer import Layer, dtype_name
+
+
+class InputLayer(Layer):
+    """The layer behind ``lamina.Input``: no weights, it passes its input through.
+
+    Args:
+        shape: Shape of one sample, without the batch axis (``None`` for unknown axes).
+        batch_size: A fixed batch size or ``None``. Default: ``None``.
+        dtype: The input's dtype. Default: ``"float32"``.
+        batch_shape: The full shape, batch axis included, instead of shape and batch_size.
+        name: The layer's name (the key of this input when a model takes a dict).
+
+    Example:
+        >>> InputLayer(shape=(None, 8), name="tokens").output.shape
+        (None, None, 8)
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int | None, ...] | None = None,
+        batch_size: int | None = None,
+        dtype: Any = "float32",
+        batch_shape: tuple[int | None, ...] | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if batch_shape is None:
+            if shape is None:
+                raise ArgumentError(
+                    f"InputLayer '{self.name}': give shape= (one sample's shape) or "
+                    "batch_shape=; received neither."
+                )
+            if isinstance(shape, int):
+                shape = (shape,)
+            batch_shape = (batch_size, *shape)
+        batch_shape = tuple(batch_shape)
+        if not all(d is None or (isinstance(d, int) and d >= 0) for d in batch_shape):
+            raise ArgumentError(
+                f"InputLayer '{self.name}': every axis must be a non-negative int or None, "
+                f"received shape={batch_shape[1:]!r} (batch {batch_shape[0]!r})."
+            )
+        from lamina.models.symbolic import make_input_tensor
+
+        self.batch_shape = batch_shape
+        self.built = True
+        self.output = make_input_tensor(self, batch_shape, self.dtype)
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "batch_shape": list(self.batch_shape),
+                "dtype": dtype_name(self.dtype)}

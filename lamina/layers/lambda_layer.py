@@ -1,0 +1,328 @@
+"""``Lambda``: any Python function or expression as a layer."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.errors import ArgumentError, SerializationError, ShapeError
+from lamina.functions import registry
+from lamina.functions.source import captured_values, mutates_arguments, short_description
+from lamina.layers.layer import Layer, flatten_shapes, is_shape
+from lamina.utils import tree
+
+_LITERALS = (bool, int, float, complex, str, bytes, type(None), range, slice, type(Ellipsis))
+
+
+class Lambda(Layer):
+    """Wraps a function or expression as a layer.
+
+    Args:
+        function: Called as ``function(inputs, **arguments)``; several inputs arrive as a
+            list (or the structure the layer was called with). If it has a ``mask`` or
+            ``training`` parameter, it receives the input mask or the training flag.
+        output_shape: ``None`` (inferred without real data); a tuple without the batch
+            axis (a list of tuples for several outputs); or a callable taking the full
+            input shape and returning the full output shape. A declared shape is checked
+            against the function's real output. Default: ``None``.
+        mask: ``None`` (no output mask), ``"same"`` (pass the input mask on), a callable
+            ``mask(inputs, input_mask)``, or a tensor used as the mask whatever the input.
+        arguments: Keyword arguments for ``function``; tensors and Parameters in it are
+            tracked as weights.
+        track_captured: Track Parameters, tensors and layers the function reads through its
+            closure or module globals as this layer's weights and sublayers. Default: True.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        Whatever ``function`` returns (see ``output_shape``).
+
+    Example:
+        >>> square = Lambda(lambda x: x ** 2)
+        >>> square(torch.tensor([[1.0, -3.0]])).tolist(), square
+        ([[1.0, 9.0]], Lambda(name='lambda', function=lambda x: x ** 2))
+    """
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        output_shape: Any = None,
+        mask: Any = None,
+        arguments: dict[str, Any] | None = None,
+        track_captured: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(function):
+            raise ArgumentError(
+                f"Lambda: function must be callable, received {function!r} of type "
+                f"{type(function).__name__}."
+            )
+        if arguments is not None and not isinstance(arguments, dict):
+            raise ArgumentError(f"Lambda: arguments must be a dict, received {arguments!r}.")
+        if not (mask is None or mask == "same" if isinstance(mask, str) else True):
+            raise ArgumentError(f"Lambda: mask must be None, 'same', a callable or a tensor, "
+                                f"received {mask!r}.")
+        super().__init__(**kwargs)
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.source = short_description(function)
+        self._output_shape = _standardize_output_shape(output_shape)
+        self._mask = mask
+        self.supports_masking = mask is not None
+        self.track_captured = bool(track_captured)
+        parameters = _parameters_of(function)
+        self._fn_takes_mask = "mask" in parameters
+        self._fn_takes_training = "training" in parameters
+        self._copies_inputs = mutates_arguments(function)
+        self._track(self.arguments, "argument")
+        if track_captured:
+            self._track(captured_values(function), "captured")
+        self._check_pending = self._output_shape is not None
+        self._direct = self._is_direct()
+
+    def _is_direct(self) -> bool:
+        """The common case (no arguments, mask or training, no copy, nothing left to check)
+        goes straight from ``forward`` to the function."""
+        return not (self.arguments or self._fn_takes_mask or self._fn_takes_training
+                    or self._copies_inputs or self._check_pending)
+
+    def _track(self, values: dict[str, Any], kind: str) -> None:
+        for name, value in values.items():
+            key = name if name.isidentifier() and not hasattr(self, name) else f"{kind}_{name}"
+            if isinstance(value, nn.Parameter):
+                self.register_parameter(key, value)
+            elif isinstance(value, torch.Tensor):
+                self.register_buffer(key, value)
+            elif isinstance(value, nn.Module):
+                self.add_module(key, value)
+            elif kind == "captured" and not _is_harmless(value):
+                warnings.warn(
+                    f"Lambda '{self.name}' ({self.source}) reads '{name}', a "
+                    f"{type(value).__name__} that lamina cannot track or save. Pass it as a "
+                    "tensor, a lamina.Variable or a layer, or through arguments=.",
+                    stacklevel=4,
+                )
+
+    def forward(self, inputs: Any, *args: Any, mask: Any = None, training: Any = None) -> Any:
+        if not self.built:
+            self._build_for_inputs(inputs)
+        if self._direct and not args:
+            try:
+                return self.function(inputs)
+            except (RuntimeError, ValueError, TypeError, IndexError) as error:
+                self._raise_if_incompatible(inputs, error)
+                raise
+        return super().forward(inputs, *args, mask=mask, training=training)
+
+    def call(self, inputs: Any, mask: Any = None, training: Any = None) -> Any:
+        kwargs = self.arguments
+        if self._fn_takes_mask or self._fn_takes_training:
+            kwargs = dict(kwargs)
+            if self._fn_takes_mask:
+                kwargs["mask"] = mask
+            if self._fn_takes_training:
+                kwargs["training"] = training
+        if self._copies_inputs:
+            inputs = tree.map_structure(
+                lambda t: t.clone() if isinstance(t, torch.Tensor) else t, inputs
+            )
+        outputs = self.function(inputs, **kwargs)
+        if self._check_pending and not _is_fake(outputs):
+            self._check_output_shape(inputs, outputs)
+        return outputs
+
+    def _check_output_shape(self, inputs: Any, outputs: Any) -> None:
+        """Compare the declared shape with the real output, on the first real call only."""
+        declared = self._declared_shape(tree.map_structure(
+            lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else None, inputs))
+        actual = [tuple(t.shape) for t in tree.flatten(outputs) if isinstance(t, torch.Tensor)]
+        expected = flatten_shapes(declared)
+        if len(expected) != len(actual) or any(
+            len(e) != len(a) or any(d is not None and d != g for d, g in zip(e, a))
+            for e, a in zip(expected, actual)
+        ):
+            raise ShapeError(
+                f"Lambda '{self.name}' ({self.source}) declares output_shape "
+                f"{declared if len(expected) != 1 else expected[0]} but its function returned "
+                f"{actual[0] if len(actual) == 1 else actual}. Fix output_shape, or leave it "
+                "out to have it inferred."
+            )
+        self._check_pending = False
+        self._direct = self._is_direct()
+
+    def _declared_shape(self, input_shape: Any) -> Any:
+        spec = self._output_shape
+        if callable(spec):
+            return spec(input_shape)
+        batch = _batch_of(input_shape)
+        if is_shape(spec):
+            return (batch, *spec)
+        return [(batch, *s) for s in spec]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        inferred = super().compute_output_shape(input_shape)
+        if self._output_shape is None:
+            return inferred
+        return self.reconcile_shapes(input_shape, inferred)
+
+    def reconcile_shapes(self, input_shape: Any, inferred: Any) -> Any:
+        """The declared output shape, once checked against the inferred one."""
+        declared = self._declared_shape(input_shape)
+        expected, actual = flatten_shapes(declared), flatten_shapes(inferred)
+        if len(expected) != len(actual) or any(
+            len(e) != len(a) or any(d is not None and g is not None and d != g
+                                    for d, g in zip(e, a))
+            for e, a in zip(expected, actual)
+        ):
+            raise ShapeError(
+                f"Lambda '{self.name}' ({self.source}) declares output_shape "
+                f"{declared} but its function gives {inferred} for input shape "
+                f"{input_shape}. Fix output_shape, or leave it out to have it inferred."
+            )
+        return declared
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if self._mask is None:
+            return None
+        if isinstance(self._mask, str):
+            return mask
+        if isinstance(self._mask, torch.Tensor):
+            return self._mask
+        return self._mask(inputs, mask)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, function={self.source}"
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["function"] = serialize_function(self.function, self.name)
+        if self._output_shape is not None:
+            if callable(self._output_shape):
+                config["output_shape"] = serialize_function(self._output_shape, self.name)
+            else:
+                config["output_shape"] = _shape_to_json(self._output_shape)
+        if isinstance(self._mask, str):
+            config["mask"] = self._mask
+        elif self._mask is not None:
+            raise SerializationError(
+                f"Lambda '{self.name}': a tensor or callable mask can be saved only through "
+                "lamina's saving (model.save); get_config() holds JSON only."
+            )
+        arguments = {k: v for k, v in self.arguments.items() if not isinstance(v, torch.Tensor)}
+        if arguments:
+            config["arguments"] = registry.encode_constant(arguments, f"Lambda '{self.name}'")
+        if not self.track_captured:
+            config["track_captured"] = False
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Lambda:
+        config = dict(config)
+        config["function"] = deserialize_function(config["function"], custom_objects)
+        shape = config.get("output_shape")
+        if isinstance(shape, dict):
+            config["output_shape"] = deserialize_function(shape, custom_objects)
+        elif shape is not None:
+            config["output_shape"] = _shape_from_json(shape)
+        if "arguments" in config:
+            config["arguments"] = registry.decode_constant(config["arguments"])
+        return cls(**config)
+
+
+def serialize_function(fn: Any, layer_name: str) -> dict[str, Any]:
+    """The config entry of a Lambda's function: a registered name or an op call."""
+    from lamina.models.symbolic import OpCall
+
+    if isinstance(fn, OpCall):
+        return {
+            "kind": "op",
+            "op": fn.op.__lamina_op__,
+            "count": fn.count,
+            "template": registry.encode_constant(fn.template, f"Lambda '{layer_name}'"),
+        }
+    name = registry.registered_name(fn)
+    if name is not None:
+        return {"kind": "registered", "name": name}
+    raise SerializationError(
+        f"Lambda '{layer_name}': its function {short_description(fn)} is not registered, so "
+        "get_config() cannot name it. Decorate it with @lamina.register_function('pkg>name'),"
+        " or use lamina ops on symbolic tensors."
+    )
+
+
+def deserialize_function(entry: dict[str, Any], custom_objects: dict | None = None) -> Any:
+    """The function named by a config entry from :func:`serialize_function`."""
+    from lamina.models.symbolic import OpCall
+
+    kind = entry.get("kind")
+    if kind == "op":
+        op = registry.get_registered(f"ops>{entry['op']}")
+        return OpCall(op, registry.decode_constant(entry["template"]), int(entry["count"]))
+    if kind == "registered":
+        return registry.get_registered(entry["name"], custom_objects)
+    raise SerializationError(f"Unknown function entry in a Lambda config: {entry!r}.")
+
+
+def _standardize_output_shape(spec: Any) -> Any:
+    if spec is None or callable(spec):
+        return spec
+    if is_shape(spec):
+        return tuple(spec)
+    if isinstance(spec, (list, tuple)) and spec and all(is_shape(s) for s in spec):
+        return [tuple(s) for s in spec]
+    raise ArgumentError(
+        "Lambda: output_shape must be None, a tuple (without the batch axis), a list of "
+        f"tuples or a callable, received {spec!r}."
+    )
+
+
+def _shape_to_json(spec: Any) -> Any:
+    if is_shape(spec):
+        return {"__tuple__": list(spec)}
+    return [list(s) for s in spec]
+
+
+def _shape_from_json(spec: Any) -> Any:
+    if isinstance(spec, dict):
+        return tuple(spec["__tuple__"])
+    return [tuple(s) for s in spec]
+
+
+def _batch_of(input_shape: Any) -> Any:
+    first = flatten_shapes(input_shape)[0]
+    return first[0] if first else None
+
+
+def _parameters_of(function: Any) -> set[str]:
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _is_harmless(value: Any) -> bool:
+    """Values a Lambda may read that need no tracking: literals, modules, functions, classes."""
+    if isinstance(value, _LITERALS) or inspect.ismodule(value) or isinstance(value, type):
+        return True
+    if callable(value):
+        return True
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return all(_is_harmless(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_harmless(v) for v in value.values())
+    return isinstance(value, torch.dtype | torch.device)
+
+
+def _is_fake(outputs: Any) -> bool:
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    first = tree.flatten(outputs)[0]
+    return isinstance(first, FakeTensor) or (
+        isinstance(first, torch.Tensor) and first.device.type == "meta"
+    )

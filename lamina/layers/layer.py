@@ -1,0 +1,429 @@
+"""The ``Layer`` base class: a ``torch.nn.Module`` with Keras's layer contract.
+
+What a subclass writes: ``__init__`` (validate and store arguments), ``build(input_shape)``
+(create weights with :meth:`Layer.add_weight`), ``call(inputs, training=None, mask=None)``,
+optionally ``compute_output_shape`` and ``compute_mask``, and ``get_config``.
+
+The eager path is kept short on purpose: ``forward`` checks ``built`` once, fills in the
+training flag and the mask only for ``call`` signatures that take them (found once per
+class, not per call), and explains failures only after they happen (a ``try`` costs
+nothing when nothing is raised).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lamina import initializers
+from lamina.errors import ArgumentError, LaminaError, ShapeError
+from lamina.utils import tree
+
+Shape = tuple[int | None, ...]
+
+_name_counts: defaultdict[str, int] = defaultdict(int)
+
+
+def unique_name(base: str) -> str:
+    """``base`` the first time, then ``base_1``, ``base_2``... (unique per process, like Keras)."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def snake_case(class_name: str) -> str:
+    """``GlobalAveragePooling1D`` -> ``global_average_pooling1d``."""
+    step = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", step).lower()
+
+
+def standardize_dtype(dtype: Any) -> torch.dtype:
+    """A torch dtype from a Keras dtype name (``"float32"``), a torch dtype or numpy dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    resolved = getattr(torch, name, None)
+    if not isinstance(resolved, torch.dtype):
+        raise ArgumentError(f"Unknown dtype: received {dtype!r}. Use a name such as 'float32'.")
+    return resolved
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float32`` -> ``"float32"``."""
+    return str(dtype).removeprefix("torch.")
+
+
+def to_tensor(value: Any, dtype: torch.dtype | None = None) -> Any:
+    """numpy arrays (and nested lists/dicts of them) become tensors; floats become float32.
+
+    Keras casts float64 numpy input to its float32 default; so does lamina, so that data
+    loaded with numpy works without a manual cast.
+    """
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        tensor = torch.from_numpy(np.ascontiguousarray(value))
+        if tensor.is_floating_point() and tensor.dtype != (dtype or torch.float32):
+            tensor = tensor.to(dtype or torch.float32)
+        return tensor
+    if isinstance(value, (list, tuple, dict)):
+        return tree.map_structure(lambda v: to_tensor(v, dtype), value)
+    return value
+
+
+def _is_symbolic(value: Any) -> bool:
+    from lamina.ops.dispatch import _holds_symbolic
+
+    return _holds_symbolic(value)
+
+
+def _shape_of(value: Any) -> Any:
+    return tree.map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else None, value)
+
+
+class Layer(nn.Module):
+    """Base class of every lamina layer: a ``torch.nn.Module`` with Keras's layer API.
+
+    Args:
+        name: The layer's name; by default a unique snake-case name from the class name
+            (``dense``, ``dense_1``, ...).
+        trainable: Whether the layer's weights are updated by training. Default: ``True``.
+        dtype: The dtype of the weights the layer creates. Default: ``"float32"``.
+        input_shape: Shape of one sample (without the batch axis) when this is the first
+            layer of a ``Sequential`` model.
+        batch_size: Fixed batch size to go with ``input_shape``. Default: ``None``.
+
+    A new layer is in inference mode (``layer.training is False``), like a Keras layer
+    called outside ``fit``; ``model.train()`` or ``training=True`` switch it.
+
+    Example:
+        >>> class Scale(Layer):
+        ...     def build(self, input_shape):
+        ...         self.scale = self.add_weight("scale", (), initializer="ones")
+        ...     def call(self, inputs):
+        ...         return inputs * self.scale
+        >>> layer = Scale()
+        >>> layer(torch.tensor([1.0, 2.0])).tolist(), [w.shape for w in layer.weights]
+        ([1.0, 2.0], [torch.Size([])])
+    """
+
+    #: Whether the layer passes its input mask through (``compute_mask`` returns it).
+    supports_masking: bool = False
+    _call_takes_training: bool = False
+    _call_takes_mask: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        parameters = inspect.signature(cls.call).parameters
+        has_var_kw = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        cls._call_takes_training = "training" in parameters or has_var_kw
+        cls._call_takes_mask = "mask" in parameters or has_var_kw
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype: Any = None,
+        input_shape: tuple[int | None, ...] | None = None,
+        batch_size: int | None = None,
+        batch_input_shape: tuple[int | None, ...] | None = None,
+        input_dim: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}."
+            )
+        super().__init__()
+        if name is not None and (not isinstance(name, str) or not name or "." in name):
+            raise ArgumentError(
+                f"{type(self).__name__}: name must be a non-empty string without '.', "
+                f"received name={name!r}."
+            )
+        self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = standardize_dtype(dtype if dtype is not None else "float32")
+        self.built = False
+        self._build_shapes: Any = None
+        self.training = False
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is None and input_shape is not None:
+            if isinstance(input_shape, int):
+                input_shape = (input_shape,)
+            batch_input_shape = (batch_size, *input_shape)
+        self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape else None
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and type(args[0]) is not torch.Tensor:
+            first = args[0]
+            if _is_symbolic(first):
+                from lamina.models.symbolic import symbolic_call
+
+                return symbolic_call(self, first, args[1:], kwargs)
+            args = (to_tensor(first, self.dtype), *args[1:])
+        return nn.Module.__call__(self, *args, **kwargs)
+
+    def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Build on first use, then run :meth:`call` (what ``nn.Module.__call__`` invokes)."""
+        if not self.built:
+            self._build_for_inputs(inputs)
+        if self._call_takes_training:
+            if kwargs.get("training") is None:
+                kwargs["training"] = self.training
+        elif "training" in kwargs:
+            del kwargs["training"]
+        if self._call_takes_mask:
+            if kwargs.get("mask") is None:
+                kwargs["mask"] = getattr(inputs, "_keras_mask", None)
+        elif "mask" in kwargs:
+            del kwargs["mask"]
+        try:
+            return self.call(inputs, *args, **kwargs)
+        except LaminaError:
+            raise
+        except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            self._raise_if_incompatible(inputs, error)
+            raise
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """The layer's computation; subclasses override it. The base returns its input."""
+        return inputs
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape: Any) -> None:
+        """Create the layer's weights for ``input_shape`` (batch axis included, maybe ``None``).
+
+        Called once, before the first call; the base creates nothing.
+        """
+
+    def _build_for_inputs(self, inputs: Any) -> None:
+        self.ensure_built(_shape_of(inputs))
+        leaves = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
+        if leaves and leaves[0].device.type != "cpu":
+            self.to(leaves[0].device)
+
+    def ensure_built(self, input_shape: Any) -> None:
+        """Build for ``input_shape`` unless built; a failed build leaves no weights behind."""
+        if self.built:
+            return
+        known = set(self._parameters), set(self._buffers), set(self._modules)
+        try:
+            self.build(input_shape)
+        except Exception:
+            for store, before in zip((self._parameters, self._buffers, self._modules), known):
+                for key in set(store) - before:
+                    del store[key]
+            raise
+        self._build_shapes = _batchless(input_shape)
+        self.built = True
+
+    def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
+        """After a failure, turn a shape or dtype mismatch with the built shape into a ShapeError."""
+        if self._build_shapes is None:
+            return
+        received = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
+        expected = flatten_shapes(self._build_shapes)
+        if len(received) != len(expected):
+            return
+        for tensor, shape in zip(received, expected):
+            if shape is None:
+                continue
+            got = tuple(tensor.shape)
+            if len(got) != len(shape) or any(
+                e is not None and e != g for e, g in zip(shape[1:], got[1:])
+            ):
+                raise ShapeError(
+                    f"Layer '{self.name}' ({type(self).__name__}) expected input shape "
+                    f"{_fmt_shape(shape)}, received {_fmt_shape((None, *got[1:]))} "
+                    f"(full shape {got}). Feed tensors of the shape the layer was built for, "
+                    "or create a new layer for the new shape."
+                ) from error
+            if tensor.is_floating_point() and tensor.dtype != self.dtype and any(
+                p.dtype == self.dtype for p in self.parameters(recurse=False)
+            ):
+                raise ShapeError(
+                    f"Layer '{self.name}' ({type(self).__name__}) expected dtype "
+                    f"{dtype_name(self.dtype)}, received {dtype_name(tensor.dtype)}. Cast the "
+                    f"input (e.g. x.to(torch.{dtype_name(self.dtype)})) or build the layer "
+                    f"with dtype='{dtype_name(tensor.dtype)}'."
+                ) from error
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(
+        self,
+        name: str | None = None,
+        shape: tuple[int, ...] | None = None,
+        initializer: Any = "glorot_uniform",
+        dtype: Any = None,
+        trainable: bool = True,
+    ) -> nn.Parameter:
+        """Create, initialise and register a weight; returns the ``nn.Parameter``.
+
+        Both Keras orders work: ``add_weight("kernel", (3, 4))`` (Keras 2) and
+        ``add_weight(shape=(3, 4), name="kernel")`` / ``add_weight((3, 4))`` (Keras 3).
+        A non-trainable weight is a Parameter with ``requires_grad=False``: it is still in
+        ``weights``, ``state_dict`` and saved files, but no optimizer updates it.
+        """
+        if not isinstance(name, (str, type(None))):
+            name, shape = (shape if isinstance(shape, str) else None), name
+        if shape is None:
+            raise ArgumentError(f"Layer '{self.name}': add_weight needs a shape, received None.")
+        if name is None:
+            name = f"weight_{len(self._parameters)}"
+        shape = tuple(int(d) for d in shape)
+        value = torch.empty(shape, dtype=standardize_dtype(dtype) if dtype else self.dtype)
+        initializers.get(initializer)(value)
+        weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
+        weight._lamina_trainable = bool(trainable)
+        self.register_parameter(name, weight)
+        return weight
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates this layer's weights; setting it applies to sublayers."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+        for weight in self.parameters():
+            weight.requires_grad_(value and getattr(weight, "_lamina_trainable", True))
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """Weights that training updates (``requires_grad`` Parameters)."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen Parameters, then persistent buffers (state saved but never trained)."""
+        frozen = [p for p in self.parameters() if not p.requires_grad]
+        return frozen + list(self._persistent_buffers())
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights: trainable first, then non-trainable (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    def _persistent_buffers(self) -> list[torch.Tensor]:
+        seen: set[int] = set()
+        found = []
+        for module in self.modules():
+            for key, buffer in module._buffers.items():
+                if buffer is None or key in module._non_persistent_buffers_set:
+                    continue
+                if id(buffer) not in seen:
+                    seen.add(id(buffer))
+                    found.append(buffer)
+        return found
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as numpy arrays, in the order of :attr:`weights`."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Set every weight from numpy arrays (all checked before any is changed)."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ShapeError(
+                f"Layer '{self.name}' expected {len(own)} weight arrays, received {len(weights)}."
+                " Pass a list like the one get_weights() returns."
+            )
+        arrays = [np.asarray(w) for w in weights]
+        for index, (target, array) in enumerate(zip(own, arrays)):
+            if tuple(target.shape) != array.shape:
+                raise ShapeError(
+                    f"Layer '{self.name}': weight {index} has shape {tuple(target.shape)}, "
+                    f"received an array of shape {array.shape}. No weight was changed."
+                )
+        with torch.no_grad():
+            for target, array in zip(own, arrays):
+                target.copy_(torch.as_tensor(array, dtype=target.dtype))
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights."""
+        return sum(w.numel() for w in self.weights)
+
+    # ------------------------------------------------------------------ shapes and masks
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape for ``input_shape`` (batch axis included, unknown axes ``None``).
+
+        By default it is inferred by running the layer on fake tensors (no real data).
+        """
+        from lamina.models.symbolic import infer_output_shape
+
+        return infer_output_shape(self, input_shape)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output mask: the input mask when ``supports_masking``, else ``None``."""
+        return mask if self.supports_masking else None
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as JSON-safe values (Keras's ``get_config``)."""
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": dtype_name(self.dtype),
+        }
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """A new layer from the output of :meth:`get_config`."""
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+    @property
+    def input_shape(self) -> Any:
+        """The shape the layer was built for (batch axis ``None``)."""
+        return self._build_shapes
+
+
+def _batchless(shape: Any) -> Any:
+    """Replace the batch axis of every shape in a structure by ``None``."""
+    if is_shape(shape):
+        return (None, *tuple(shape)[1:]) if shape else tuple(shape)
+    if isinstance(shape, (list, tuple)):
+        return type(shape)(_batchless(s) for s in shape)
+    if isinstance(shape, dict):
+        return {k: _batchless(v) for k, v in shape.items()}
+    return shape
+
+
+def is_shape(value: Any) -> bool:
+    """Whether ``value`` is one shape (a tuple of ints and ``None``), not a structure of them."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, int) for d in value
+    ) and not (isinstance(value, list) and not value)
+
+
+def flatten_shapes(shapes: Any) -> list[Any]:
+    """The shapes in a structure of shapes, in ``tree.flatten`` order."""
+    if shapes is None or is_shape(shapes):
+        return [shapes]
+    if isinstance(shapes, dict):
+        return [s for key in sorted(shapes) for s in flatten_shapes(shapes[key])]
+    return [s for item in shapes for s in flatten_shapes(item)]
+
+
+def _fmt_shape(shape: Any) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
+        ",)" if len(shape) == 1 else ")"
+    )

@@ -1,0 +1,351 @@
+"""Functional models: a graph of layer calls, run as a precomputed plan.
+
+At construction the graph between the given inputs and outputs is walked once, nodes are
+put in topological order and every tensor gets a slot number. ``call`` then runs the plan:
+a flat loop over steps that read and write a list of slots. Steps with one input, one
+output, no extra arguments and no masks (most of them) take a short path. Masks are
+carried in a second list of slots only when the graph or the caller has masks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lamina.errors import ArgumentError, LaminaError, SerializationError, ShapeError
+from lamina.layers.input_layer import InputLayer
+from lamina.layers.layer import Layer, dtype_name, to_tensor
+from lamina.models.model import Model
+from lamina.models.symbolic import Node, SymbolicTensor, _Slot, fill
+from lamina.utils import tree
+
+
+class _Step:
+    """One node of the plan: the layer, where its inputs come from, where outputs go."""
+
+    __slots__ = ("layer", "node", "in_slots", "args", "kwargs", "out_slots", "simple",
+                 "single_output", "takes_mask", "takes_training", "is_model")
+
+    def __init__(self, node: Node, in_slots: list[int], out_slots: list[int]) -> None:
+        layer = node.layer
+        self.layer = layer
+        self.node = node
+        self.in_slots = in_slots
+        self.args = node.args
+        self.kwargs = node.kwargs
+        self.out_slots = out_slots
+        self.single_output = isinstance(node.outputs, SymbolicTensor)
+        self.simple = (
+            len(node.args) == 1 and type(node.args[0]) is _Slot and not node.kwargs
+            and self.single_output
+        )
+        self.takes_mask = layer._call_takes_mask
+        self.takes_training = layer._call_takes_training
+        self.is_model = getattr(layer, "_outputs_carry_masks", False)
+
+
+def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
+    """Nodes needed for ``outputs``, each after the nodes it reads from."""
+    input_ids = {id(t) for t in inputs}
+    order: list[Node] = []
+    state: dict[int, int] = {}  # 1: visiting, 2: done
+    stack: list[tuple[Node, bool]] = []
+    for tensor in reversed(outputs):
+        if id(tensor) not in input_ids:
+            stack.append((tensor.node, False))
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            state[id(node)] = 2
+            order.append(node)
+            continue
+        if state.get(id(node)) == 2:
+            continue
+        if isinstance(node.layer, InputLayer):
+            raise ArgumentError(
+                f"Graph disconnected: an output depends on input '{node.layer.name}', which is "
+                f"not among the model's inputs {[t.name for t in inputs]}. Pass it in inputs."
+            )
+        state[id(node)] = 1
+        stack.append((node, True))
+        for tensor in reversed(node.inputs):
+            if id(tensor) not in input_ids and state.get(id(tensor.node)) is None:
+                stack.append((tensor.node, False))
+    return order
+
+
+class Functional(Model):
+    """A model defined by calling layers on symbolic tensors: ``Model(inputs, outputs)``.
+
+    Args:
+        inputs: A symbolic tensor from ``lamina.Input``, or a list or dict of them.
+        outputs: Symbolic tensors computed from ``inputs`` (one, a list or a dict).
+        name: The model's name. Default: unique ``functional``.
+
+    Example:
+        >>> import lamina
+        >>> from lamina import layers
+        >>> x = lamina.Input(shape=(4,))
+        >>> y = layers.Dense(2)(x) * 2.0
+        >>> model = lamina.Model(x, y)
+        >>> tuple(model(torch.ones(3, 4)).shape)
+        (3, 2)
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        self._set_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------ graph
+    def _set_graph(self, inputs: Any, outputs: Any) -> None:
+        flat_inputs, flat_outputs = tree.flatten(inputs), tree.flatten(outputs)
+        for role, tensors in (("inputs", flat_inputs), ("outputs", flat_outputs)):
+            for tensor in tensors:
+                if not isinstance(tensor, SymbolicTensor):
+                    raise ArgumentError(
+                        f"Model '{self.name}': {role} must be symbolic tensors (from "
+                        f"lamina.Input and layer calls), received {type(tensor).__name__}."
+                    )
+        for tensor in flat_inputs:
+            if not isinstance(tensor.node.layer, InputLayer):
+                raise ArgumentError(
+                    f"Model '{self.name}': every input must come from lamina.Input(...); "
+                    f"{tensor!r} is the output of a layer."
+                )
+        nodes = _topological_nodes(flat_outputs, flat_inputs)
+        layers: list[Layer] = [t.node.layer for t in flat_inputs]
+        for node in nodes:
+            if not any(layer is node.layer for layer in layers):
+                layers.append(node.layer)
+        names: dict[str, Layer] = {}
+        for layer in layers:
+            if layer is self:
+                raise ArgumentError(f"Model '{self.name}' cannot contain itself.")
+            other = names.setdefault(layer.name, layer)
+            if other is not layer:
+                raise ArgumentError(
+                    f"Model '{self.name}': two different layers are named '{layer.name}'. "
+                    "Layer names must be unique within a model; pass name= to one of them."
+                )
+        slots: dict[int, int] = {id(t): i for i, t in enumerate(flat_inputs)}
+        plan = []
+        for node in nodes:
+            in_slots = [slots[id(t)] for t in node.inputs]
+            out_slots = []
+            for tensor in node.flat_outputs:
+                slots[id(tensor)] = len(slots)
+                out_slots.append(slots[id(tensor)])
+            plan.append(_Step(node, in_slots, out_slots))
+        for name in [k for k, m in self._modules.items() if isinstance(m, Layer)]:
+            if names.get(name) is not self._modules[name]:
+                del self._modules[name]
+        for layer in layers:
+            if self._modules.get(layer.name) is not layer:
+                self.add_module(layer.name, layer)
+        self._inputs, self._outputs = inputs, outputs
+        self._flat_inputs, self._flat_outputs = flat_inputs, flat_outputs
+        self._layers = layers
+        self._nodes = nodes
+        self._plan = plan
+        self._slot_count = len(slots)
+        self._output_slots = [slots[id(t)] for t in flat_outputs]
+        self._graph_has_masks = any(t._keras_mask is not None for n in nodes
+                                    for t in n.flat_outputs)
+        self._input_names = [t.node.layer.name for t in flat_inputs]
+        self.built = True
+        self._build_shapes = tree.map_structure(lambda t: t.shape, inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Every layer of the graph, inputs first, in the order they run."""
+        return list(self._layers)
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        return list(self._flat_inputs)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        return list(self._flat_outputs)
+
+    @property
+    def input_shape(self) -> Any:
+        return tree.map_structure(lambda t: t.shape, self._inputs)
+
+    @property
+    def output_shape(self) -> Any:
+        return tree.map_structure(lambda t: t.shape, self._outputs)
+
+    # ------------------------------------------------------------------ running
+    def forward(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        try:
+            return self._run(inputs, training, mask)
+        except LaminaError:
+            raise
+        except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            self._raise_if_inputs_wrong(inputs, error)
+            raise
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        return self._run(inputs, training, mask)
+
+    def _flat_values(self, inputs: Any) -> list[Any]:
+        if len(self._flat_inputs) == 1:
+            if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+                inputs = inputs[0]
+            elif isinstance(inputs, dict) and len(inputs) == 1:
+                inputs = next(iter(inputs.values()))
+            return [to_tensor(inputs)]
+        if isinstance(inputs, dict) and not isinstance(self._inputs, dict):
+            missing = [n for n in self._input_names if n not in inputs]
+            if missing:
+                raise ShapeError(
+                    f"Model '{self.name}' expects inputs named {self._input_names}; the dict "
+                    f"given has keys {sorted(inputs)} (missing {missing})."
+                )
+            return [to_tensor(inputs[n]) for n in self._input_names]
+        flat = tree.flatten(inputs)
+        if len(flat) != len(self._flat_inputs):
+            raise ShapeError(
+                f"Model '{self.name}' expects {len(self._flat_inputs)} inputs "
+                f"{self._input_names}, received {len(flat)}."
+            )
+        return [to_tensor(v) for v in flat]
+
+    def _run(self, inputs: Any, training: Any, mask: Any) -> Any:
+        values: list[Any] = [None] * self._slot_count
+        flat = self._flat_values(inputs)
+        values[: len(flat)] = flat
+        if training is not None and training == self.training:
+            training = None  # the layers' own mode already says so
+        if mask is not None or self._graph_has_masks:
+            return self._run_masked(values, training, mask)
+        for step in self._plan:
+            if step.simple and (training is None or not step.takes_training):
+                values[step.out_slots[0]] = step.layer(values[step.in_slots[0]])
+            else:
+                self._run_step(step, values, training, None)
+        outputs = [values[s] for s in self._output_slots]
+        return tree.pack_as(self._outputs, outputs)
+
+    def _run_step(self, step: _Step, values: list[Any], training: Any, masks: Any) -> None:
+        node_values = [values[s] for s in step.in_slots]
+        args = fill(step.args, node_values)
+        kwargs = fill(step.kwargs, node_values) if step.kwargs else {}
+        if training is not None and step.takes_training and "training" not in kwargs:
+            kwargs["training"] = training
+        input_mask = None
+        if masks is not None:
+            node_masks = [masks[s] for s in step.in_slots]
+            if any(m is not None for m in node_masks):
+                input_mask = fill(step.args[0], node_masks)
+                if step.takes_mask and kwargs.get("mask") is None:
+                    kwargs["mask"] = input_mask
+        outputs = step.layer(*args, **kwargs)
+        flat = [outputs] if step.single_output else tree.flatten(outputs)
+        for slot, value in zip(step.out_slots, flat):
+            values[slot] = value
+        if masks is not None:
+            if step.is_model:
+                out_masks = [getattr(v, "_keras_mask", None) for v in flat]
+            else:
+                computed = step.layer.compute_mask(args[0], input_mask)
+                out_masks = [computed] if step.single_output else (
+                    tree.flatten(computed) if computed is not None else [None] * len(flat))
+            for slot, value in zip(step.out_slots, out_masks):
+                masks[slot] = value
+
+    def _run_masked(self, values: list[Any], training: Any, mask: Any) -> Any:
+        masks: list[Any] = [None] * self._slot_count
+        if mask is not None:
+            for index, value in enumerate(tree.flatten(mask)[: len(self._flat_inputs)]):
+                masks[index] = value
+        for step in self._plan:
+            self._run_step(step, values, training, masks)
+        outputs = [values[s] for s in self._output_slots]
+        for slot, tensor in zip(self._output_slots, outputs):
+            if masks[slot] is not None and isinstance(tensor, torch.Tensor):
+                tensor._keras_mask = masks[slot]
+        return tree.pack_as(self._outputs, outputs)
+
+    def _raise_if_inputs_wrong(self, inputs: Any, error: Exception) -> None:
+        try:
+            flat = self._flat_values(inputs)
+        except ShapeError as structure_error:
+            raise structure_error from error
+        for value, symbol in zip(flat, self._flat_inputs):
+            if not isinstance(value, torch.Tensor):
+                continue
+            got = tuple(value.shape)
+            expected = symbol.shape
+            if len(got) != len(expected) or any(
+                e is not None and e != g for e, g in zip(expected, got)
+            ):
+                raise ShapeError(
+                    f"Model '{self.name}': input '{symbol.name}' expects shape {expected}, "
+                    f"received {got}. Reshape the data, or build the model for that shape."
+                ) from error
+            if value.dtype != symbol.dtype and value.is_floating_point():
+                raise ShapeError(
+                    f"Model '{self.name}': input '{symbol.name}' expects dtype "
+                    f"{dtype_name(symbol.dtype)}, received {dtype_name(value.dtype)}. Cast it "
+                    f"with .to(torch.{dtype_name(symbol.dtype)})."
+                ) from error
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        node_index: dict[int, tuple[str, int]] = {}
+        per_layer: dict[str, list[Node]] = {}
+        for tensor in self._flat_inputs:
+            node_index[id(tensor.node)] = (tensor.node.layer.name, 0)
+        for node in self._nodes:
+            nodes = per_layer.setdefault(node.layer.name, [])
+            node_index[id(node)] = (node.layer.name, len(nodes))
+            nodes.append(node)
+
+        def ref(tensor: SymbolicTensor) -> list[Any]:
+            name, index = node_index[id(tensor.node)]
+            return [name, index, tensor.index]
+
+        def encode(value: Any, node: Node) -> Any:
+            if type(value) is _Slot:
+                return {"__ref__": ref(node.inputs[value.index])}
+            if isinstance(value, (list, tuple)):
+                encoded = [encode(v, node) for v in value]
+                return encoded if isinstance(value, list) else {"__tuple__": encoded}
+            if isinstance(value, dict):
+                return {"__dict__": {k: encode(v, node) for k, v in value.items()}}
+            if value is None or isinstance(value, (bool, int, float, str)):
+                return value
+            raise SerializationError(
+                f"Model '{self.name}': layer '{node.layer.name}' was called with "
+                f"{value!r} ({type(value).__name__}), which a config cannot hold."
+            )
+
+        from lamina.saving.serialization import serialize_layer
+
+        layer_entries = []
+        for layer in self._layers:
+            entry = serialize_layer(layer)
+            entry["inbound_nodes"] = [
+                {"args": encode(list(n.args), n), "kwargs": encode(n.kwargs, n)}
+                for n in per_layer.get(layer.name, [])
+            ]
+            layer_entries.append(entry)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_entries,
+            "input_layers": tree.map_structure(ref, self._inputs),
+            "output_layers": tree.map_structure(ref, self._outputs),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Functional:
+        from lamina.saving.serialization import rebuild_graph
+
+        inputs, outputs = rebuild_graph(config, custom_objects)
+        return cls(inputs, outputs, name=config.get("name"),
+                   trainable=config.get("trainable", True))

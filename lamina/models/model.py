@@ -1,0 +1,97 @@
+"""``Model``: a layer made of layers, with Keras's model API on top of ``nn.Module``.
+
+``Model(inputs, outputs)`` builds a Functional model (see ``functional.py``); subclassing
+``Model`` and writing ``call`` gives a subclassed model, like in Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.errors import ArgumentError
+from lamina.layers.layer import Layer
+
+
+class Model(Layer):
+    """A group of layers with training and inspection (``summary``) support.
+
+    ``Model(inputs, outputs)`` returns a Functional model built from symbolic tensors.
+    A subclass that defines ``call`` (and creates its layers in ``__init__``) is a
+    subclassed model.
+
+    Example:
+        >>> import lamina
+        >>> from lamina import layers
+        >>> class TwoLayers(lamina.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = layers.Dense(4, activation="relu")
+        ...         self.out = layers.Dense(1)
+        ...     def call(self, inputs):
+        ...         return self.out(self.hidden(inputs))
+        >>> model = TwoLayers()
+        >>> tuple(model(torch.zeros(2, 3)).shape), [layer.name for layer in model.layers]
+        ((2, 1), ['dense', 'dense_1'])
+    """
+
+    _outputs_carry_masks = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from lamina.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args:
+            raise ArgumentError(
+                f"{type(self).__name__}: Model(inputs, outputs) builds a Functional model; a "
+                "subclass takes only keyword arguments such as name=, received "
+                f"{len(args)} positional argument(s)."
+            )
+        super().__init__(**kwargs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers: for a subclassed model, the layers it holds directly."""
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by position in :attr:`layers`."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ArgumentError(
+                    f"Model '{self.name}' has {len(layers)} layers, received index={index}."
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ArgumentError(
+            f"Model '{self.name}' has no layer named {name!r}; its layers are "
+            f"{[layer.name for layer in layers]}."
+        )
+
+    def summary(self, print_fn: Any = None, line_length: int | None = None) -> None:
+        """Print a Keras-like table of layers, output shapes and parameter counts.
+
+        Args:
+            print_fn: Called with the whole summary as one string instead of printing it.
+            line_length: Total width of the table. Default: the terminal's, at most 120.
+        """
+        from lamina.models.summary import render_summary
+
+        text = render_summary(self, width=line_length)
+        if print_fn is None:
+            print(text)
+        else:
+            print_fn(text)
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        raise NotImplementedError(
+            f"Model '{self.name}' ({type(self).__name__}) has no call(). Subclasses of "
+            "lamina.Model must define call(self, inputs, ...), or build a Functional model "
+            "with lamina.Model(inputs, outputs)."
+        )

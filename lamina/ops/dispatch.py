@@ -1,0 +1,56 @@
+"""Route ``lamina.ops`` calls on symbolic tensors into graph nodes.
+
+Each public op is wrapped by :func:`symbolic_op`. Called on real tensors it runs the
+op at once; called with any :class:`~lamina.models.symbolic.SymbolicTensor` among its
+arguments (directly, or inside a list/tuple/dict argument such as ``concatenate``'s) it
+adds a Lambda node to the graph instead and returns the node's symbolic output.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Filled by ``lamina.models.symbolic`` when it is imported (it imports this module, not
+#: the other way round, so the eager path never pays for the graph machinery).
+_SYMBOLIC_TYPES: tuple[type, ...] = ()
+_make_op_node: Callable[..., Any] | None = None
+
+
+def _holds_symbolic(value: Any) -> bool:
+    if isinstance(value, _SYMBOLIC_TYPES):
+        return True
+    if type(value) in (list, tuple):
+        return any(_holds_symbolic(v) for v in value)
+    if type(value) is dict:
+        return any(_holds_symbolic(v) for v in value.values())
+    return False
+
+
+def any_symbolic(args: tuple, kwargs: dict) -> bool:
+    """Whether any argument, or any element of a list/tuple/dict argument, is symbolic."""
+    if not _SYMBOLIC_TYPES:
+        return False
+    for a in args:
+        if _holds_symbolic(a):
+            return True
+    for a in kwargs.values():
+        if _holds_symbolic(a):
+            return True
+    return False
+
+
+def symbolic_op(fn: F) -> F:
+    """Make ``fn`` usable on symbolic tensors: such a call becomes a Lambda node."""
+
+    @functools.wraps(fn)
+    def op(*args: Any, **kwargs: Any) -> Any:
+        if _SYMBOLIC_TYPES and any_symbolic(args, kwargs):
+            return _make_op_node(op, args, kwargs)
+        return fn(*args, **kwargs)
+
+    op.__lamina_op__ = fn.__name__
+    return op  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Saving: configs <-> objects (and, later, the ``.lamina`` archive format)."""

@@ -1,0 +1,1 @@
+"""Small helpers shared across lamina (nested structures, naming, conversion)."""
