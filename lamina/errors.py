@@ -20,6 +20,10 @@ class ArgumentError(LaminaError, ValueError):
     """A constructor or function argument has a value lamina cannot use."""
 
 
+class ArgumentTypeError(LaminaError, TypeError):
+    """An argument has a type lamina cannot use (a function where a layer belongs, say)."""
+
+
 class InferenceError(LaminaError, ValueError):
     """A layer's output shape could not be inferred from its inputs."""
 

@@ -24,7 +24,7 @@ class Variable(nn.Parameter):
 
     Example:
         >>> scale = Variable(1.0)
-        >>> float(scale * 3), scale.requires_grad
+        >>> (scale * 3).item(), scale.requires_grad
         (3.0, True)
     """
 

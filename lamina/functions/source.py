@@ -79,8 +79,8 @@ def _pick_lambda(candidates: list[ast.Lambda], code: types.CodeType) -> ast.Lamb
         # Every instruction of the lambda's body lies inside its own node's span.
         spots = {
             (line, col)
-            for line, _end, col, _end_col in code.co_positions()
-            if line is not None and col is not None
+            for line, _end, col, end_col in code.co_positions()
+            if line is not None and col is not None and end_col is not None and end_col > col
         }
         for node in pool:
             if all(_inside(node, line, col) for line, col in spots):

@@ -44,9 +44,9 @@ class Lambda(Layer):
         Whatever ``function`` returns (see ``output_shape``).
 
     Example:
-        >>> square = Lambda(lambda x: x ** 2)
+        >>> square = Lambda(lambda x: x ** 2, name="square")
         >>> square(torch.tensor([[1.0, -3.0]])).tolist(), square
-        ([[1.0, 9.0]], Lambda(name='lambda', function=lambda x: x ** 2))
+        ([[1.0, 9.0]], Lambda(name='square', function=lambda x: x ** 2))
     """
 
     def __init__(
@@ -80,6 +80,8 @@ class Lambda(Layer):
         self._fn_takes_mask = "mask" in parameters
         self._fn_takes_training = "training" in parameters
         self._copies_inputs = mutates_arguments(function)
+        if isinstance(function, nn.Module):
+            self.add_module("module", function)
         self._track(self.arguments, "argument")
         if track_captured:
             self._track(captured_values(function), "captured")

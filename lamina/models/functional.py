@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError, LaminaError, SerializationError, ShapeError
+from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, dtype_name, to_tensor
 from lamina.models.model import Model
@@ -182,8 +182,6 @@ class Functional(Model):
     def forward(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         try:
             return self._run(inputs, training, mask)
-        except LaminaError:
-            raise
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
             self._raise_if_inputs_wrong(inputs, error)
             raise
@@ -283,9 +281,13 @@ class Functional(Model):
             if len(got) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected, got)
             ):
+                batchless = (None, *got[1:]) if got else got
+                detail = f" The first layer to fail said: {error}" if isinstance(
+                    error, ShapeError) else ""
                 raise ShapeError(
                     f"Model '{self.name}': input '{symbol.name}' expects shape {expected}, "
-                    f"received {got}. Reshape the data, or build the model for that shape."
+                    f"received {batchless} (full shape {got}). Reshape the data, or build the "
+                    f"model for that shape.{detail}"
                 ) from error
             if value.dtype != symbol.dtype and value.is_floating_point():
                 raise ShapeError(

@@ -20,18 +20,18 @@ class Model(Layer):
     subclassed model.
 
     Example:
-        >>> import lamina
+        >>> import lamina, torch
         >>> from lamina import layers
         >>> class TwoLayers(lamina.Model):
         ...     def __init__(self):
         ...         super().__init__()
-        ...         self.hidden = layers.Dense(4, activation="relu")
-        ...         self.out = layers.Dense(1)
+        ...         self.hidden = layers.Dense(4, activation="relu", name="hidden")
+        ...         self.out = layers.Dense(1, name="out")
         ...     def call(self, inputs):
         ...         return self.out(self.hidden(inputs))
         >>> model = TwoLayers()
         >>> tuple(model(torch.zeros(2, 3)).shape), [layer.name for layer in model.layers]
-        ((2, 1), ['dense', 'dense_1'])
+        ((2, 1), ['hidden', 'out'])
     """
 
     _outputs_carry_masks = True
@@ -88,6 +88,15 @@ class Model(Layer):
             print(text)
         else:
             print_fn(text)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Model:
+        """Rebuild a model; ``Model.from_config`` of a Functional config gives a Functional."""
+        if cls is Model and "layers" in config:
+            from lamina.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         raise NotImplementedError(

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError
+from lamina.errors import ArgumentError, ArgumentTypeError
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.models.functional import Functional
@@ -47,11 +47,18 @@ class Sequential(Functional):
 
     # ------------------------------------------------------------------ editing
     def add(self, layer: Layer | SymbolicTensor) -> None:
-        """Append a layer (or, first, an ``Input`` fixing the input shape)."""
+        """Append a layer (or, first, an ``Input`` fixing the input shape).
+
+        A plain ``torch.nn.Module`` (``nn.ReLU()``, say) is wrapped in a ``Lambda``.
+        """
         if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, InputLayer):
             layer = layer.node.layer
+        if isinstance(layer, torch.nn.Module) and not isinstance(layer, Layer):
+            from lamina.layers.lambda_layer import Lambda
+
+            layer = Lambda(layer)
         if not isinstance(layer, Layer):
-            raise ArgumentError(
+            raise ArgumentTypeError(
                 f"Sequential '{self.name}'.add expects a lamina layer, received {layer!r} of "
                 f"type {type(layer).__name__}. Wrap a function in layers.Lambda(...)."
             )

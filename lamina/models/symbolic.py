@@ -357,7 +357,7 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
         tensor = SymbolicTensor(shape, dtype, node, index)
         mask = flat_masks[index] if index < len(flat_masks) else None
         if mask is not None:
-            tensor._keras_mask = SymbolicTensor(mask[0], torch.bool)
+            tensor._keras_mask = SymbolicTensor(tuple(mask.value[0]), torch.bool)
         outputs.append(tensor)
     node.flat_outputs = outputs
     node.outputs = tree.pack_as(_as_leaves(spec), outputs)

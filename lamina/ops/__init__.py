@@ -63,6 +63,7 @@ from lamina.ops.manipulation import (
     stack,
     tile,
     transpose,
+    unstack,
 )
 from lamina.ops.math import (
     abs,
@@ -236,6 +237,7 @@ __all__ = [
     "tile",
     "top_k",
     "transpose",
+    "unstack",
     "var",
     "where",
     "zeros",

@@ -177,6 +177,22 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
 
 
 @symbolic_op
+def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[torch.Tensor]:
+    """Split ``x`` along ``axis`` into a list of its slices, one axis fewer each.
+
+    ``num``, if given, is the expected number of slices (Keras's argument).
+    """
+    if not isinstance(x, torch.Tensor):
+        x = _as_tensor(x)
+    if num is not None and x.shape[axis] != num:
+        raise ShapeError(
+            f"unstack: axis {axis} of a tensor of shape {tuple(x.shape)} has "
+            f"{x.shape[axis]} slices, not num={num}."
+        )
+    return list(torch.unbind(x, dim=axis))
+
+
+@symbolic_op
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float = 0) -> torch.Tensor:
     """Pad ``x`` with numpy's ``pad_width`` convention.
 

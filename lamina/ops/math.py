@@ -14,6 +14,8 @@ import torch
 from lamina.ops.core import _as_tensor, _binary, _binary_tensors
 from lamina.ops.dispatch import symbolic_op
 
+_NUMBERS = (int, float)
+
 
 @symbolic_op
 def add(x: Any, y: Any) -> torch.Tensor:
@@ -192,13 +194,21 @@ def clip(x: Any, min_value: Any = None, max_value: Any = None) -> torch.Tensor:
         x = _as_tensor(x)
     if min_value is None and max_value is None:
         return x.clone()
-    if (
-        isinstance(min_value, (int, float))
-        and isinstance(max_value, (int, float))
-        and max_value < min_value
+    if (min_value is None or isinstance(min_value, _NUMBERS)) and (
+        max_value is None or isinstance(max_value, _NUMBERS)
     ):
-        max_value = min_value
-    return torch.clamp(x, min_value, max_value)
+        if min_value is not None and max_value is not None and max_value < min_value:
+            max_value = min_value
+        return torch.clamp(x, min_value, max_value)
+    # torch.clamp takes numbers or tensors as bounds, never one of each.
+    return torch.clamp(x, _tensor_bound(min_value, x), _tensor_bound(max_value, x))
+
+
+def _tensor_bound(bound: Any, x: torch.Tensor) -> torch.Tensor | None:
+    if bound is None or isinstance(bound, torch.Tensor):
+        return bound
+    dtype = torch.result_type(x, bound) if isinstance(bound, _NUMBERS) else None
+    return torch.as_tensor(bound, dtype=dtype, device=x.device)
 
 
 @symbolic_op
