@@ -229,6 +229,8 @@ def test_layers_start_in_inference_mode_and_follow_train() -> None:
 def test_state_dict_keys_use_layer_names_and_load_into_same_architecture() -> None:
     model = lamina.Sequential([layers.Dense(2, input_shape=(3,), name="d1")])
     assert set(model.state_dict()) == {"d1.kernel", "d1.bias"}
-    other = lamina.Sequential([layers.Dense(2, input_shape=(3,), name="d1")]) if False else None
-    assert other is None
+    other = lamina.Sequential([layers.Dense(2, input_shape=(3,), name="d1")])
+    other.load_state_dict(model.state_dict())
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(other(x), model(x))
     np.testing.assert_array_equal(model.get_weights()[0], model.layers[0].kernel.detach().numpy())

@@ -325,11 +325,15 @@ def test_batch_dot_matches_keras_definition(x_shape, y_shape, axes, expected_sha
     close(out, batch_dot_reference(x.astype(np.float64), y.astype(np.float64), axes), rtol=1e-4)
 
 
-def test_batch_dot_rejects_batch_axis_and_vectors():
+def test_batch_dot_rejects_bad_axes_and_shapes():
     with pytest.raises(ArgumentError, match="batch axis"):
         ops.batch_dot(torch.ones(2, 3), torch.ones(2, 3), axes=0)
     with pytest.raises(ShapeError, match="at least 2 axes"):
         ops.batch_dot(torch.ones(3), torch.ones(3))
+    with pytest.raises(ShapeError, match=r"\(8, 6, 3, 2\) with axes \(2, 2\)"):
+        ops.batch_dot(torch.ones(8, 5, 6), torch.ones(8, 6, 3, 2))
+    with pytest.raises(ShapeError, match="equal batch sizes"):
+        ops.batch_dot(torch.ones(2, 6), torch.ones(4, 3))
 
 
 def test_matmul_tensordot_einsum():

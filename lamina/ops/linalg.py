@@ -82,6 +82,14 @@ def batch_dot(
             f"batch_dot cannot contract the batch axis 0; received axes={axes!r} for "
             f"shapes {tuple(x.shape)} and {tuple(y.shape)}."
         )
+    if x.shape[0] != y.shape[0] or x.shape[x_axis] != y.shape[y_axis]:
+        raise ShapeError(
+            f"batch_dot needs equal batch sizes and equal sizes along the contracted axes; "
+            f"received shapes {tuple(x.shape)} and {tuple(y.shape)} with axes "
+            f"({x_axis}, {y_axis})."
+        )
+    if x_ndim == 2 and y_ndim == 2:  # axes can only be (1, 1) here
+        return torch.sum(x * y, dim=1, keepdim=True)
     if x_ndim == 3 and y_ndim == 3 and x_axis == 2 and y_axis == 1:
         return torch.matmul(x, y)
     # Move the contracted axes next to each other, fold the kept axes of each input into
