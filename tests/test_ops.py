@@ -182,8 +182,8 @@ def test_reductions_match_numpy_for_every_axis_form(op, reference, shape_axis, k
         tensor = tensor > 0.5
     elif op is ops.all:
         tensor = tensor > -0.5
-    close(op(tensor, axis=axis, keepdims=keepdims), reference(x.astype(np.float64), axis=axis,
-          keepdims=keepdims), rtol=1e-4)  # fmt: skip
+    expected = reference(x.astype(np.float64), axis=axis, keepdims=keepdims)
+    close(op(tensor, axis=axis, keepdims=keepdims), expected, rtol=1e-4)
 
 
 def test_mean_and_std_of_integers_are_float32():
@@ -340,10 +340,10 @@ def test_matmul_tensordot_einsum():
     x, y = randn(2, 1, 3, 4), randn(5, 4, 2)
     close(ops.matmul(torch.from_numpy(x), torch.from_numpy(y)), np.matmul(x, y), rtol=1e-4)
     a, b = randn(2, 3, 4), randn(4, 3, 5)
-    close(ops.tensordot(torch.from_numpy(a), torch.from_numpy(b), ((1, 2), (1, 0))),
-          np.tensordot(a, b, ((1, 2), (1, 0))), rtol=1e-4)  # fmt: skip
-    close(ops.einsum("ijk,kjl->il", torch.from_numpy(a), torch.from_numpy(b)),
-          np.einsum("ijk,kjl->il", a, b), rtol=1e-4)  # fmt: skip
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    axes = ((1, 2), (1, 0))
+    close(ops.tensordot(ta, tb, axes), np.tensordot(a, b, axes), rtol=1e-4)
+    close(ops.einsum("ijk,kjl->il", ta, tb), np.einsum("ijk,kjl->il", a, b), rtol=1e-4)
 
 
 def test_shape_manipulation_matches_numpy():
@@ -396,8 +396,8 @@ def test_gather_indexes_axis_zero():
     indices = np.array([[4, 0], [2, 2]])
     close(ops.gather(torch.from_numpy(reference), torch.from_numpy(indices)), reference[indices])
     close(ops.gather(torch.from_numpy(reference), [1, 3]), reference[[1, 3]])
-    close(ops.gather(torch.from_numpy(reference), torch.tensor([3], dtype=torch.int32)),
-          reference[[3]])  # fmt: skip
+    int32_indices = torch.tensor([3], dtype=torch.int32)
+    close(ops.gather(torch.from_numpy(reference), int32_indices), reference[[3]])
 
 
 @pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "wrap"])
@@ -432,16 +432,16 @@ def test_in_train_phase_with_a_tensor_flag_selects_elementwise(learning_phase_re
 
 def test_where_and_switch():
     cond, x, y = randn(3, 4) > 0, randn(3, 4), randn(4)
-    close(ops.where(torch.from_numpy(cond), torch.from_numpy(x), torch.from_numpy(y)),
-          np.where(cond, x, y))  # fmt: skip
+    tcond, tx, ty = torch.from_numpy(cond), torch.from_numpy(x), torch.from_numpy(y)
+    close(ops.where(tcond, tx, ty), np.where(cond, x, y))
     close(ops.where(cond.astype(np.int64), x, 0.0), np.where(cond, x, 0.0))
-    for got, want in zip(ops.where(torch.from_numpy(cond)), np.nonzero(cond), strict=True):
+    for got, want in zip(ops.where(tcond), np.nonzero(cond), strict=True):
         assert_array_equal(got.numpy(), want)
     with pytest.raises(ArgumentError, match="both x and y"):
-        ops.where(torch.from_numpy(cond), torch.from_numpy(x))
+        ops.where(tcond, tx)
     rows = np.array([True, False, True])  # a (batch,) condition picks whole rows in Keras
-    close(ops.switch(torch.from_numpy(rows), torch.from_numpy(x), lambda: torch.zeros(3, 4)),
-          np.where(rows[:, None], x, 0.0))  # fmt: skip
+    switched = ops.switch(torch.from_numpy(rows), tx, lambda: torch.zeros(3, 4))
+    close(switched, np.where(rows[:, None], x, 0.0))
     assert ops.switch(True, lambda: 1, 2) == 1
     assert ops.switch(torch.tensor(False), torch.ones(2), torch.zeros(2)).tolist() == [0, 0]
 

@@ -122,6 +122,9 @@ class Lambda(Layer):
                 raise
         return super().forward(inputs, *args, mask=mask, training=training)
 
+    def plan_callable(self) -> Any:
+        return self.function if self._direct and self.built else self.forward
+
     def call(self, inputs: Any, mask: Any = None, training: Any = None) -> Any:
         kwargs = self.arguments
         if self._fn_takes_mask or self._fn_takes_training:

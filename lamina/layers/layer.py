@@ -29,6 +29,21 @@ Shape = tuple[int | None, ...]
 
 _name_counts: defaultdict[str, int] = defaultdict(int)
 
+#: Set once any hook is registered on any lamina layer. Until then, models may call their
+#: layers' ``forward`` (or a Lambda's function) directly instead of through
+#: ``nn.Module.__call__``, which only adds hook handling (see ``Layer.plan_callable``).
+_HOOKS_IN_USE = [False]
+
+
+def hooks_in_use() -> bool:
+    """Whether a layer or global module hook exists, so layers must run through ``__call__``."""
+    from torch.nn.modules import module as torch_module
+
+    return _HOOKS_IN_USE[0] or bool(
+        torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks
+        or torch_module._global_backward_hooks or torch_module._global_backward_pre_hooks
+    )
+
 
 def unique_name(base: str) -> str:
     """``base`` the first time, then ``base_1``, ``base_2``... (unique per process, like Keras)."""
@@ -197,6 +212,36 @@ class Layer(nn.Module):
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """The layer's computation; subclasses override it. The base returns its input."""
         return inputs
+
+    def plan_callable(self) -> Any:
+        """What a model's plan may call with one tensor when no hooks are in use.
+
+        ``call`` itself when it takes neither training nor mask (the model has already
+        built the layer and explains failures), else ``forward``.
+        """
+        if self.built and not (self._call_takes_training or self._call_takes_mask):
+            return self.call
+        return self.forward
+
+    def register_forward_hook(self, *args: Any, **kwargs: Any) -> Any:
+        _HOOKS_IN_USE[0] = True
+        return super().register_forward_hook(*args, **kwargs)
+
+    def register_forward_pre_hook(self, *args: Any, **kwargs: Any) -> Any:
+        _HOOKS_IN_USE[0] = True
+        return super().register_forward_pre_hook(*args, **kwargs)
+
+    def register_full_backward_hook(self, *args: Any, **kwargs: Any) -> Any:
+        _HOOKS_IN_USE[0] = True
+        return super().register_full_backward_hook(*args, **kwargs)
+
+    def register_full_backward_pre_hook(self, *args: Any, **kwargs: Any) -> Any:
+        _HOOKS_IN_USE[0] = True
+        return super().register_full_backward_pre_hook(*args, **kwargs)
+
+    def register_backward_hook(self, *args: Any, **kwargs: Any) -> Any:
+        _HOOKS_IN_USE[0] = True
+        return super().register_backward_hook(*args, **kwargs)
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape: Any) -> None:

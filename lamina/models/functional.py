@@ -15,7 +15,7 @@ import torch
 
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer, dtype_name, to_tensor
+from lamina.layers.layer import Layer, dtype_name, hooks_in_use, to_tensor
 from lamina.models.model import Model
 from lamina.models.symbolic import Node, SymbolicTensor, _Slot, fill
 from lamina.utils import tree
@@ -154,6 +154,9 @@ class Functional(Model):
         self._graph_has_masks = any(t._keras_mask is not None for n in nodes
                                     for t in n.flat_outputs)
         self._input_names = [t.node.layer.name for t in flat_inputs]
+        self._all_simple = all(step.simple for step in plan)
+        self._single_output = isinstance(outputs, SymbolicTensor)
+        self._fast_plan: list[tuple[Any, int, int]] | None = None
         self.built = True
         self._build_shapes = tree.map_structure(lambda t: t.shape, inputs)
 
@@ -214,17 +217,32 @@ class Functional(Model):
 
     def _run(self, inputs: Any, training: Any, mask: Any) -> Any:
         values: list[Any] = [None] * self._slot_count
-        flat = self._flat_values(inputs)
-        values[: len(flat)] = flat
+        if type(inputs) is torch.Tensor and len(self._flat_inputs) == 1:
+            values[0] = inputs
+        else:
+            flat = self._flat_values(inputs)
+            values[: len(flat)] = flat
         if training is not None and training == self.training:
             training = None  # the layers' own mode already says so
         if mask is not None or self._graph_has_masks:
             return self._run_masked(values, training, mask)
+        fast = self._fast_plan
+        if fast is not None and training is None and not hooks_in_use():
+            # Every step is one tensor in, one out: call each layer's computation directly.
+            for call, source, target in fast:
+                values[target] = call(values[source])
+            outputs = [values[s] for s in self._output_slots]
+            return outputs[0] if self._single_output else tree.pack_as(self._outputs, outputs)
         for step in self._plan:
             if step.simple and (training is None or not step.takes_training):
                 values[step.out_slots[0]] = step.layer(values[step.in_slots[0]])
             else:
                 self._run_step(step, values, training, None)
+        if self._all_simple and fast is None:
+            # After a first full run every layer is built and every Lambda has checked its
+            # declared shape, so their direct callables are final.
+            self._fast_plan = [(step.layer.plan_callable(), step.in_slots[0], step.out_slots[0])
+                               for step in self._plan]
         outputs = [values[s] for s in self._output_slots]
         return tree.pack_as(self._outputs, outputs)
 

@@ -142,6 +142,9 @@ def l2_normalize(x: Any, axis: Axis = None) -> torch.Tensor:
     """
     if not isinstance(x, torch.Tensor):
         x = _as_tensor(x)
+    if isinstance(axis, int):
+        # max(sum(x**2), 1e-12) under the root is max(norm, 1e-6): F.normalize's fused form.
+        return F.normalize(x, p=2.0, dim=axis, eps=1e-6)
     square_sum = torch.sum(x * x, dim=axis, keepdim=True)
     return x * torch.rsqrt(torch.clamp_min(square_sum, 1e-12))
 
