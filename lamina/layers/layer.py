@@ -181,7 +181,7 @@ class Layer(nn.Module):
         if args and type(args[0]) is not torch.Tensor:
             first = args[0]
             if _is_symbolic(first):
-                from lamina.models.symbolic import symbolic_call
+                from lamina.models.inference import symbolic_call
 
                 return symbolic_call(self, first, args[1:], kwargs)
             args = (to_tensor(first, self.dtype), *args[1:])
@@ -272,7 +272,7 @@ class Layer(nn.Module):
         self.built = True
 
     def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
-        """After a failure, turn a shape or dtype mismatch with the built shape into a ShapeError."""
+        """After a failure, turn a mismatch with the built shape or dtype into a ShapeError."""
         if self._build_shapes is None:
             return
         received = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
@@ -407,7 +407,7 @@ class Layer(nn.Module):
 
         By default it is inferred by running the layer on fake tensors (no real data).
         """
-        from lamina.models.symbolic import infer_output_shape
+        from lamina.models.inference import infer_output_shape
 
         return infer_output_shape(self, input_shape)
 
