@@ -3,7 +3,8 @@
 Example:
     >>> import lamina, torch
     >>> from lamina import layers
-    >>> model = lamina.Sequential([layers.Dense(4, input_shape=(3,)), layers.Lambda(lambda x: x ** 2)])
+    >>> model = lamina.Sequential([layers.Dense(4, input_shape=(3,)),
+    ...                            layers.Lambda(lambda x: x ** 2)])
     >>> tuple(model(torch.zeros(2, 3)).shape)
     (2, 4)
 """

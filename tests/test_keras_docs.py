@@ -112,7 +112,7 @@ def test_captured_variable_is_tracked_as_the_docs_warn_it_is_not_in_keras() -> N
 
 class ScaleLayer(layers.Layer):
     def __init__(self):
-        super(ScaleLayer, self).__init__()
+        super().__init__()
         self.scale = lamina.Variable(1.)
 
     def call(self, inputs):

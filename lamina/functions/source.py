@@ -107,6 +107,9 @@ def function_source(fn: Any) -> str | None:
         >>> function_source(cube)
         'lambda x: x ** 3'
     """
+    saved = getattr(fn, "__lamina_source__", None)
+    if isinstance(saved, str):
+        return saved
     found = function_node(fn)
     if found is None:
         return None
@@ -136,11 +139,12 @@ def short_description(fn: Any) -> str:
     code = _code_of(fn)
     if code is None:
         return getattr(fn, "__name__", type(fn).__name__)
-    if code.co_name == "<lambda>":
+    if code.co_name == "<lambda>" or hasattr(fn, "__lamina_source__"):
         text = function_source(fn)
-        if text is not None:
+        if text is not None and text.startswith("lambda"):
             return " ".join(text.split())
-        return "<lambda>"
+        if text is None:
+            return "<lambda>"
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     return f"{code.co_name}({', '.join(names)})"
 

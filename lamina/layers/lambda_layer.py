@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.errors import ArgumentError, SerializationError, ShapeError
+from lamina.errors import ArgumentError, ShapeError
 from lamina.functions import registry
 from lamina.functions.source import captured_values, mutates_arguments, short_description
-from lamina.layers.layer import Layer, flatten_shapes, is_shape
+from lamina.functions.serialize import deserialize_function, serialize_function
+from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
 from lamina.utils import tree
 
 _LITERALS = (bool, int, float, complex, str, bytes, type(None), range, slice, type(Ellipsis))
@@ -80,6 +81,7 @@ class Lambda(Layer):
         self._fn_takes_mask = "mask" in parameters
         self._fn_takes_training = "training" in parameters
         self._copies_inputs = mutates_arguments(function)
+        self._weight_keys: dict[int, str] = {}
         if isinstance(function, nn.Module):
             self.add_module("module", function)
         self._track(self.arguments, "argument")
@@ -97,6 +99,10 @@ class Lambda(Layer):
     def _track(self, values: dict[str, Any], kind: str) -> None:
         for name, value in values.items():
             key = name if name.isidentifier() and not hasattr(self, name) else f"{kind}_{name}"
+            if isinstance(value, (torch.Tensor, nn.Module)):
+                if id(value) in self._weight_keys:
+                    continue
+                self._weight_keys[id(value)] = key
             if isinstance(value, nn.Parameter):
                 self.register_parameter(key, value)
             elif isinstance(value, torch.Tensor):
@@ -205,23 +211,33 @@ class Lambda(Layer):
         return f"name={self.name!r}, function={self.source}"
 
     def get_config(self) -> dict[str, Any]:
+        where = f"Lambda '{self.name}'"
         config = super().get_config()
-        config["function"] = serialize_function(self.function, self.name)
+        config["function"] = serialize_function(self.function, where, self._weight_keys)
         if self._output_shape is not None:
             if callable(self._output_shape):
-                config["output_shape"] = serialize_function(self._output_shape, self.name)
+                config["output_shape"] = serialize_function(self._output_shape,
+                                                            f"{where} output_shape")
             else:
                 config["output_shape"] = _shape_to_json(self._output_shape)
         if isinstance(self._mask, str):
             config["mask"] = self._mask
+        elif isinstance(self._mask, torch.Tensor):
+            config["mask"] = {"kind": "tensor_value", "value": self._mask.tolist(),
+                              "dtype": str(self._mask.dtype).removeprefix("torch.")}
         elif self._mask is not None:
-            raise SerializationError(
-                f"Lambda '{self.name}': a tensor or callable mask can be saved only through "
-                "lamina's saving (model.save); get_config() holds JSON only."
-            )
-        arguments = {k: v for k, v in self.arguments.items() if not isinstance(v, torch.Tensor)}
-        if arguments:
-            config["arguments"] = registry.encode_constant(arguments, f"Lambda '{self.name}'")
+            config["mask"] = serialize_function(self._mask, f"{where} mask")
+        literals = {k: v for k, v in self.arguments.items() if not isinstance(v, torch.Tensor)}
+        if literals:
+            config["arguments"] = registry.encode_constant(literals, where)
+        tensors = {k: v for k, v in self.arguments.items() if isinstance(v, torch.Tensor)}
+        if tensors:
+            config["tensor_arguments"] = {
+                k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch."),
+                    "parameter": isinstance(v, nn.Parameter),
+                    "trainable": bool(v.requires_grad)}
+                for k, v in tensors.items()
+            }
         if not self.track_captured:
             config["track_captured"] = False
         return config
@@ -229,49 +245,30 @@ class Lambda(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Lambda:
         config = dict(config)
-        config["function"] = deserialize_function(config["function"], custom_objects)
+        where = f"Lambda '{config.get('name')}'"
+        config["function"] = deserialize_function(config["function"], where, custom_objects)
         shape = config.get("output_shape")
-        if isinstance(shape, dict):
-            config["output_shape"] = deserialize_function(shape, custom_objects)
+        if isinstance(shape, dict) and "kind" in shape:
+            config["output_shape"] = deserialize_function(shape, f"{where} output_shape",
+                                                          custom_objects)
         elif shape is not None:
             config["output_shape"] = _shape_from_json(shape)
-        if "arguments" in config:
-            config["arguments"] = registry.decode_constant(config["arguments"])
+        mask = config.get("mask")
+        if isinstance(mask, dict) and mask.get("kind") == "tensor_value":
+            config["mask"] = torch.tensor(mask["value"], dtype=standardize_dtype(mask["dtype"]))
+        elif isinstance(mask, dict):
+            config["mask"] = deserialize_function(mask, f"{where} mask", custom_objects)
+        encoded = config.pop("arguments", None)
+        arguments = registry.decode_constant(encoded) if encoded is not None else {}
+        for key, spec in config.pop("tensor_arguments", {}).items():
+            value = torch.zeros([int(d) for d in spec["shape"]],
+                                dtype=standardize_dtype(spec["dtype"]))
+            if spec.get("parameter"):
+                value = nn.Parameter(value, requires_grad=bool(spec.get("trainable", True)))
+            arguments[key] = value
+        if arguments:
+            config["arguments"] = arguments
         return cls(**config)
-
-
-def serialize_function(fn: Any, layer_name: str) -> dict[str, Any]:
-    """The config entry of a Lambda's function: a registered name or an op call."""
-    from lamina.models.symbolic import OpCall
-
-    if isinstance(fn, OpCall):
-        return {
-            "kind": "op",
-            "op": fn.op.__lamina_op__,
-            "count": fn.count,
-            "template": registry.encode_constant(fn.template, f"Lambda '{layer_name}'"),
-        }
-    name = registry.registered_name(fn)
-    if name is not None:
-        return {"kind": "registered", "name": name}
-    raise SerializationError(
-        f"Lambda '{layer_name}': its function {short_description(fn)} is not registered, so "
-        "get_config() cannot name it. Decorate it with @lamina.register_function('pkg>name'),"
-        " or use lamina ops on symbolic tensors."
-    )
-
-
-def deserialize_function(entry: dict[str, Any], custom_objects: dict | None = None) -> Any:
-    """The function named by a config entry from :func:`serialize_function`."""
-    from lamina.models.symbolic import OpCall
-
-    kind = entry.get("kind")
-    if kind == "op":
-        op = registry.get_registered(f"ops>{entry['op']}")
-        return OpCall(op, registry.decode_constant(entry["template"]), int(entry["count"]))
-    if kind == "registered":
-        return registry.get_registered(entry["name"], custom_objects)
-    raise SerializationError(f"Unknown function entry in a Lambda config: {entry!r}.")
 
 
 def _standardize_output_shape(spec: Any) -> Any:
@@ -312,9 +309,15 @@ def _parameters_of(function: Any) -> set[str]:
 
 
 def _is_harmless(value: Any) -> bool:
-    """Values a Lambda may read that need no tracking: literals, modules, functions, classes."""
-    if isinstance(value, _LITERALS) or inspect.ismodule(value) or isinstance(value, type):
+    """Values a Lambda may read that need no tracking and can be saved: literals, the
+    allowlisted modules, functions, classes."""
+    from lamina.functions.compiler import ModuleView
+    from lamina.functions.serialize import _module_names
+
+    if isinstance(value, (*_LITERALS, ModuleView)) or isinstance(value, type):
         return True
+    if inspect.ismodule(value):
+        return id(value) in _module_names()
     if callable(value):
         return True
     if isinstance(value, (tuple, list, frozenset, set)):

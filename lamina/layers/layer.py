@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from lamina import initializers
 from lamina.errors import ArgumentError, LaminaError, ShapeError
@@ -262,7 +263,10 @@ class Layer(nn.Module):
             return
         known = set(self._parameters), set(self._buffers), set(self._modules)
         try:
-            self.build(input_shape)
+            # A layer first called during shape inference (a Dense used inside a Lambda,
+            # say) must still get real weights, not fake ones.
+            with unset_fake_temporarily():
+                self.build(input_shape)
         except Exception:
             for store, before in zip((self._parameters, self._buffers, self._modules), known):
                 for key in set(store) - before:

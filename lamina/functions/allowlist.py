@@ -1,0 +1,118 @@
+"""What a function loaded from a file may use: plain data, importable without torch.
+
+The validator (``safe.py``) checks a saved function's source against these sets before
+anything is compiled; the compiler (``compiler.py``) then builds the function's namespace
+from the same sets, so a name that is not listed here is neither accepted nor reachable.
+"""
+
+from __future__ import annotations
+
+#: Module references a function may capture, by the name they are saved under.
+MODULES: frozenset[str] = frozenset({
+    "lamina.ops", "lamina.backend", "torch", "torch.nn.functional", "math",
+})
+
+#: lamina ops callable from a loaded function (no ops that change global state).
+OPS: frozenset[str] = frozenset({
+    "abs", "add", "all", "any", "arange", "argmax", "argmin", "batch_dot", "batch_flatten",
+    "cast", "ceil", "clip", "concatenate", "convert_to_tensor", "cos", "cumprod", "cumsum",
+    "divide", "dot", "einsum", "elu", "epsilon", "equal", "exp", "expand_dims", "flatten",
+    "floatx", "floor", "floor_divide", "gather", "gelu", "getitem", "greater", "greater_equal",
+    "in_test_phase", "in_train_phase", "int_shape", "l2_normalize", "learning_phase", "less",
+    "less_equal", "linspace", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mod",
+    "multiply", "ndim", "negative", "norm", "not_equal", "one_hot", "ones", "ones_like", "pad",
+    "permute_dimensions", "pow", "power", "prod", "random_normal", "random_uniform", "relu",
+    "repeat", "repeat_elements", "reshape", "round", "shape", "sigmoid", "sign", "silu", "sin",
+    "softmax", "softplus", "softsign", "sort", "split", "sqrt", "square", "squeeze", "stack",
+    "std", "stop_gradient", "subtract", "sum", "switch", "tanh", "tensordot", "tile", "top_k",
+    "transpose", "unstack", "var", "where", "zeros", "zeros_like",
+})
+
+_TENSOR_MATH = {
+    "abs", "acos", "asin", "atan", "atan2", "ceil", "clamp", "clip", "cos", "cosh", "exp",
+    "expm1", "floor", "log", "log10", "log1p", "log2", "neg", "pow", "reciprocal", "round",
+    "rsqrt", "sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "erf",
+    "relu", "maximum", "minimum", "where", "lerp", "hypot", "fmod", "remainder",
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "matmul", "mm", "bmm",
+    "logical_and", "logical_or", "logical_not", "logical_xor", "eq", "ne", "lt", "le", "gt",
+    "ge", "isnan", "isinf", "isfinite", "nan_to_num", "softmax", "log_softmax",
+}
+_TENSOR_REDUCE = {
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
+    "norm", "logsumexp", "cumsum", "cumprod", "all", "any", "median", "sort", "argsort",
+    "topk", "count_nonzero",
+}
+_TENSOR_SHAPE = {
+    "reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "transpose", "permute",
+    "expand", "expand_as", "repeat", "repeat_interleave", "flip", "roll", "chunk", "split",
+    "unbind", "narrow", "select", "gather", "index_select", "masked_fill", "tril", "triu",
+    "diagonal", "contiguous", "clone", "detach", "size", "dim", "numel", "type_as", "to",
+    "float", "double", "half", "bfloat16", "int", "long", "bool", "movedim", "t",
+}
+
+#: Tensor attributes and methods (none that write in place, leave the tensor world, or
+#: reach storage: no ``numpy``, ``tofile``, ``data``, ``storage``, ``backward``...).
+TENSOR_ATTRIBUTES: frozenset[str] = frozenset(
+    _TENSOR_MATH | _TENSOR_REDUCE | _TENSOR_SHAPE
+    | {"shape", "ndim", "dtype", "T", "mT", "device", "is_floating_point"}
+)
+
+#: ``torch.<name>``: functions and dtypes.
+TORCH: frozenset[str] = frozenset(
+    (_TENSOR_MATH | _TENSOR_REDUCE | _TENSOR_SHAPE)
+    - {"contiguous", "size", "dim", "type_as", "to", "float", "double", "half", "bfloat16",
+       "int", "long", "bool", "clone", "detach"}
+    | {
+        "cat", "concat", "stack", "hstack", "vstack", "einsum", "tensordot", "zeros",
+        "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "linspace", "eye",
+        "tensor", "as_tensor", "broadcast_to", "cdist", "outer", "cross", "clamp_min",
+        "clamp_max", "square", "relu", "tanh", "float32", "float64",
+        "float16", "bfloat16", "int32", "int64", "bool", "int8", "uint8", "pi",
+    }
+)
+
+#: ``torch.nn.functional.<name>`` (``F.``).
+FUNCTIONAL: frozenset[str] = frozenset({
+    "relu", "relu6", "elu", "selu", "gelu", "silu", "mish", "leaky_relu", "softplus",
+    "softsign", "sigmoid", "tanh", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid",
+    "softmax", "log_softmax", "normalize", "linear", "pad", "one_hot", "cosine_similarity",
+    "layer_norm", "dropout", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "conv1d", "conv2d", "interpolate",
+    "embedding", "glu",
+})
+
+#: ``math.<name>``.
+MATH: frozenset[str] = frozenset({
+    "sqrt", "exp", "log", "log2", "log10", "pi", "e", "inf", "tau", "cos", "sin", "tan",
+    "tanh", "floor", "ceil", "isfinite", "isnan", "prod", "fabs",
+})
+
+#: Attribute names allowed on each captured module, by saved module name.
+MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "lamina.ops": OPS,
+    "lamina.backend": OPS,
+    "torch": TORCH,
+    "torch.nn.functional": FUNCTIONAL,
+    "math": MATH,
+}
+
+#: Builtins a loaded function may call (no getattr, eval, open, type, vars...).
+BUILTINS: frozenset[str] = frozenset({
+    "abs", "min", "max", "len", "range", "float", "int", "bool", "round", "sum", "tuple",
+    "list", "dict", "zip", "enumerate", "reversed", "sorted", "all", "any", "divmod", "pow",
+})
+
+#: Attributes allowed on captured layers (their weights).
+LAYER_ATTRIBUTES: frozenset[str] = frozenset({
+    "kernel", "bias", "embeddings", "gamma", "beta", "moving_mean", "moving_variance",
+})
+
+#: Most iterations a ``for`` over ``range(<constant>)`` may have.
+MAX_RANGE = 10_000
+#: Largest integer literal (and largest constant exponent) accepted.
+MAX_INT = 2 ** 53
+MAX_CONSTANT_EXPONENT = 64
+#: Deepest AST nesting and longest source accepted.
+MAX_DEPTH = 60
+MAX_SOURCE_CHARS = 20_000

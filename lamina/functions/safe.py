@@ -1,0 +1,283 @@
+"""The safe subset: check a saved function's source before anything of it is compiled.
+
+``validate(source, captured)`` parses the text and walks every node. Only the constructs
+listed in ``allowlist.py`` and below pass: arithmetic, comparisons, subscripts and slices,
+conditionals, assignments (augmented ones are rewritten to rebinding, Keras's semantics),
+``return``, bounded loops, calls to allowlisted functions and methods, captured layers.
+Nothing starting with ``_``; no imports, no ``getattr``/``eval``/``open``, no f-strings,
+no decorators, no annotations kept (they would run at definition time), no defaults but
+literals. Anything else is an :class:`UnsafeFunctionError` naming the line and construct.
+
+This module imports no torch, so a config can be validated on any Python (see ``validate``).
+"""
+
+from __future__ import annotations
+
+import ast
+from lamina.functions import allowlist as allowed
+
+try:
+    from lamina.errors import UnsafeFunctionError
+except ImportError:  # validating a config without lamina's dependencies installed
+    class UnsafeFunctionError(ValueError):  # type: ignore[no-redef]
+        """A saved function uses a construct outside the safe-load allowlist."""
+
+_EXPRESSIONS = (
+    ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Attribute,
+    ast.Subscript, ast.Slice, ast.Name, ast.Constant, ast.Tuple, ast.List, ast.Dict, ast.Set,
+    ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp, ast.keyword,
+    ast.comprehension, ast.arguments, ast.arg,
+)
+_STATEMENTS = (ast.Return, ast.Assign, ast.AugAssign, ast.If, ast.For, ast.Pass, ast.Expr)
+_CONTEXTS = (ast.Load, ast.Store)
+_OPERATORS = (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _fail(node: ast.AST | None, what: str, where: str) -> UnsafeFunctionError:
+    line = f"line {node.lineno}: " if node is not None and hasattr(node, "lineno") else ""
+    return UnsafeFunctionError(f"{where}: {line}{what} is not allowed in a saved function.")
+
+
+def _strip_annotations(tree: ast.AST) -> None:
+    """Drop annotations: they would be evaluated when the function is defined."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, ast.FunctionDef):
+            node.returns = None
+
+
+class _Rebind(ast.NodeTransformer):
+    """``x -= m`` becomes ``x = x - m``: a new tensor, never a write into the old one."""
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.Assign:
+        target = node.target
+        load = ast.Name(id=target.id, ctx=ast.Load())
+        value = ast.BinOp(left=load, op=node.op, right=node.value)
+        return ast.copy_location(ast.Assign(targets=[ast.Name(id=target.id, ctx=ast.Store())],
+                                            value=value), node)
+
+
+class _Checker:
+    def __init__(self, captured: dict[str, str], where: str) -> None:
+        self.captured = captured
+        self.where = where
+        self.names: set[str] = set(allowed.BUILTINS) | set(captured)
+
+    def fail(self, node: ast.AST | None, what: str) -> UnsafeFunctionError:
+        return _fail(node, what, self.where)
+
+    def collect_names(self, tree: ast.AST) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg):
+                self.names.add(node.arg)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.names.add(node.id)
+
+    def check(self, node: ast.AST, depth: int = 0) -> None:
+        if depth > allowed.MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {allowed.MAX_DEPTH} levels")
+        if not isinstance(node, (*_EXPRESSIONS, *_STATEMENTS, *_CONTEXTS, *_OPERATORS)):
+            raise self.fail(node, f"'{type(node).__name__}'")
+        method = getattr(self, f"check_{type(node).__name__}", None)
+        if method is not None:
+            method(node)
+        for child in ast.iter_child_nodes(node):
+            self.check(child, depth + 1)
+
+    # -- names and attributes
+    def check_Name(self, node: ast.Name) -> None:
+        self.identifier(node, node.id)
+        if isinstance(node.ctx, ast.Load) and node.id not in self.names:
+            raise self.fail(node, f"the name '{node.id}' (not an argument, a local, a captured "
+                                  "value or an allowed builtin)")
+
+    def identifier(self, node: ast.AST, name: str | None) -> None:
+        if name is not None and name.startswith("_"):
+            raise self.fail(node, f"the name '{name}' (names starting with '_')")
+
+    def check_arg(self, node: ast.arg) -> None:
+        self.identifier(node, node.arg)
+
+    def check_keyword(self, node: ast.keyword) -> None:
+        if node.arg is None:
+            raise self.fail(node, "'**' unpacking")
+        self.identifier(node, node.arg)
+
+    def module_path(self, node: ast.AST) -> str | None:
+        """``torch.nn.functional`` for that chain of attributes on a captured module."""
+        if isinstance(node, ast.Name):
+            kind = self.captured.get(node.id, "")
+            return kind[len("module:"):] if kind.startswith("module:") else None
+        if isinstance(node, ast.Attribute):
+            base = self.module_path(node.value)
+            return None if base is None else f"{base}.{node.attr}"
+        return None
+
+    def check_Attribute(self, node: ast.Attribute) -> None:
+        self.identifier(node, node.attr)
+        if isinstance(node.ctx, ast.Store):
+            raise self.fail(node, f"assigning to the attribute '{node.attr}'")
+        base = self.module_path(node.value)
+        if base is not None:
+            if f"{base}.{node.attr}" in allowed.MODULES or any(
+                m.startswith(f"{base}.{node.attr}.") for m in allowed.MODULES
+            ):
+                return
+            if node.attr not in allowed.MODULE_ATTRIBUTES.get(base, ()):
+                raise self.fail(node, f"'{base}.{node.attr}' (not in the allowlist)")
+            return
+        if isinstance(node.value, ast.Name) and self.captured.get(node.value.id) == "layer":
+            if node.attr not in allowed.LAYER_ATTRIBUTES:
+                raise self.fail(node, f"the layer attribute '{node.attr}'")
+            return
+        if node.attr not in allowed.TENSOR_ATTRIBUTES:
+            raise self.fail(node, f"the attribute or method '.{node.attr}'")
+
+    # -- values
+    def check_Constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bool) or value is None or value is Ellipsis:
+            return
+        if isinstance(value, int) and abs(value) > allowed.MAX_INT:
+            raise self.fail(node, f"the integer literal {value} (larger than 2**53)")
+        if isinstance(value, str) and len(value) > 1000:
+            raise self.fail(node, "a string literal longer than 1000 characters")
+        if isinstance(value, bytes):
+            raise self.fail(node, "a bytes literal")
+
+    def check_BinOp(self, node: ast.BinOp) -> None:
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and _is_constant(node.left):
+            exponent = _literal_number(node.right)
+            if exponent is None or abs(exponent) > allowed.MAX_CONSTANT_EXPONENT:
+                raise self.fail(node, "a constant power or shift with a large or computed "
+                                      "exponent")
+        if isinstance(node.op, ast.Mult):
+            for side, other in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(side, (ast.List, ast.Tuple)) or (
+                    isinstance(side, ast.Constant) and isinstance(side.value, str)
+                ):
+                    count = _literal_number(other)
+                    if count is None or count > allowed.MAX_RANGE:
+                        raise self.fail(node, "repeating a sequence literal a large or "
+                                              "computed number of times")
+
+    def check_Call(self, node: ast.Call) -> None:
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                raise self.fail(node, "'*' unpacking")
+        if isinstance(node.func, ast.Name) and node.func.id == "range":
+            for argument in node.args:
+                number = _literal_number(argument)
+                if number is not None and abs(number) > allowed.MAX_RANGE:
+                    raise self.fail(node, f"range() over more than {allowed.MAX_RANGE} items")
+
+    def check_Lambda(self, node: ast.Lambda) -> None:
+        self.arguments(node.args)
+
+    def arguments(self, args: ast.arguments) -> None:
+        if args.vararg is not None or args.kwarg is not None:
+            raise self.fail(args.vararg or args.kwarg, "'*args' or '**kwargs' parameters")
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            if not isinstance(default, ast.Constant):
+                raise self.fail(default, "a default value that is not a literal")
+
+    # -- statements
+    def check_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            for part in ast.walk(target):
+                if isinstance(part, (ast.Subscript, ast.Attribute, ast.Starred)):
+                    raise self.fail(node, "assigning into an item or attribute (in place)")
+
+    def check_AugAssign(self, node: ast.AugAssign) -> None:
+        if not isinstance(node.target, ast.Name):
+            raise self.fail(node, "augmented assignment to an item or attribute (in place)")
+
+    def check_Expr(self, node: ast.Expr) -> None:
+        if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            raise self.fail(node, "an expression statement other than a docstring")
+
+
+def _is_constant(node: ast.AST) -> bool:
+    return all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.unaryop, ast.operator))
+               for n in ast.walk(node))
+
+
+def _literal_number(node: ast.AST) -> float | None:
+    """The value of a number literal (optionally negated), else ``None``."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _literal_number(node.operand)
+        return None if inner is None else -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
+            node.value, bool):
+        return node.value
+    return None
+
+
+def validate(source: str, captured: dict[str, str], where: str = "function") -> ast.Module:
+    """Check ``source`` (one ``def`` or one ``lambda``) and return its rewritten AST.
+
+    Args:
+        source: The function's text as saved.
+        captured: The names the function may read besides its arguments and locals, each
+            with its kind: ``"module:<name>"`` (a module from the allowlist), ``"layer"``,
+            or ``"value"`` (a literal, tensor or function).
+        where: Names the layer in error messages.
+
+    Raises:
+        UnsafeFunctionError: naming the line and the construct that is not allowed.
+
+    Example:
+        >>> tree = validate("def f(x):\\n    x -= K.mean(x)\\n    return x",
+        ...                 {"K": "module:lamina.backend"})
+        >>> print(ast.unparse(tree))
+        def f(x):
+            x = x - K.mean(x)
+            return x
+        >>> validate("lambda x: x.numpy().tofile('/tmp/f')", {})
+        Traceback (most recent call last):
+        ...
+        lamina.errors.UnsafeFunctionError: function: line 1: the attribute or method '.tofile' is not allowed in a saved function.
+    """  # noqa: E501
+    if not isinstance(source, str) or len(source) > allowed.MAX_SOURCE_CHARS:
+        raise _fail(None, "a source that is not text or longer than "
+                          f"{allowed.MAX_SOURCE_CHARS} characters", where)
+    for name, kind in captured.items():
+        if name.startswith("_"):
+            raise _fail(None, f"the captured name '{name}'", where)
+        if kind.startswith("module:") and kind[len("module:"):] not in allowed.MODULES:
+            raise _fail(None, f"the module '{kind[len('module:'):]}'", where)
+    try:
+        tree = ast.parse(source, mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise _fail(None, f"source that does not parse ({type(error).__name__})", where) from None
+    if len(tree.body) != 1:
+        raise _fail(None, "more than one top-level statement", where)
+    top = tree.body[0]
+    checker = _Checker(captured, where)
+    if isinstance(top, ast.FunctionDef):
+        if top.decorator_list:
+            raise _fail(top, "a decorator", where)
+        checker.identifier(top, top.name)
+        checker.arguments(top.args)
+        body: list[ast.AST] = top.body
+        for node in ast.walk(top):
+            if isinstance(node, ast.FunctionDef) and node is not top:
+                raise _fail(node, "a nested def", where)
+    elif isinstance(top, ast.Expr) and isinstance(top.value, ast.Lambda):
+        body = [top.value]
+    else:
+        raise _fail(top, f"a top-level '{type(top).__name__}' (expected one def or lambda)",
+                    where)
+    _strip_annotations(tree)
+    checker.collect_names(tree)
+    try:
+        for statement in body:
+            checker.check(statement)
+        if isinstance(top, ast.FunctionDef):
+            checker.check(top.args)
+    except RecursionError:
+        raise _fail(None, "an expression nested too deeply", where) from None
+    rewritten = _Rebind().visit(tree)
+    return ast.fix_missing_locations(rewritten)
+

@@ -1,0 +1,180 @@
+"""A Lambda's function as a config entry, in the first tier that fits, and back.
+
+Tiers:
+  * ``op``: an ops call made on symbolic tensors (``x * 2``): op name + JSON arguments.
+  * ``registered``: ``@register_function`` functions and lamina ops, stored by name.
+  * ``source``: the exact source of a lambda or def with what it captures: literals as
+    JSON, modules by allowlisted name, tensors and Parameters as references to the
+    layer's weights (their values travel with the weights), layers as nested configs,
+    other functions as nested entries. Loading validates the source (``safe.py``) and
+    compiles it with only those objects in reach (``compiler.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.errors import SerializationError
+from lamina.functions import registry
+from lamina.functions.compiler import ModuleView, compile_function, module_view
+from lamina.functions.source import captured_values, function_source, short_description
+
+_MAX_NESTING = 8
+
+
+def _module_names() -> dict[int, str]:
+    from lamina import backend, ops
+
+    return {id(ops): "lamina.ops", id(backend): "lamina.backend", id(torch): "torch",
+            id(torch.nn.functional): "torch.nn.functional", id(math): "math"}
+
+
+def serialize_function(fn: Any, where: str, weight_keys: dict[int, str] | None = None,
+                       depth: int = 0) -> dict[str, Any]:
+    """The config entry of ``fn``.
+
+    Args:
+        fn: The function.
+        where: Names the layer in error messages.
+        weight_keys: ``id(tensor or module) -> attribute name`` of the captured tensors
+            and layers the owning Lambda tracks.
+        depth: Nesting of captured functions (bounded).
+    """
+    from lamina.models.symbolic import OpCall
+
+    if isinstance(fn, OpCall):
+        return {"kind": "op", "op": fn.op.__lamina_op__, "count": fn.count,
+                "template": registry.encode_constant(fn.template, where)}
+    name = registry.registered_name(fn)
+    if name is not None:
+        return {"kind": "registered", "name": name}
+    source = function_source(fn)
+    if source is None:
+        raise SerializationError(
+            f"{where}: the function {short_description(fn)} has no source file (defined in "
+            "a REPL or exec), so it cannot be saved safely. Move it into a .py file, or "
+            "register it with @lamina.register_function('pkg>name')."
+        )
+    if depth >= _MAX_NESTING:
+        raise SerializationError(f"{where}: functions nest deeper than {_MAX_NESTING} levels.")
+    captured = {}
+    for var, value in captured_values(fn).items():
+        captured[var] = _serialize_captured(var, value, where, weight_keys or {}, depth)
+    return {"kind": "source", "source": source, "captured": captured}
+
+
+def _serialize_captured(name: str, value: Any, where: str, weight_keys: dict[int, str],
+                        depth: int) -> dict[str, Any]:
+    modules = _module_names()
+    if isinstance(value, ModuleView):
+        return {"kind": "module", "module": value.__lamina_module__}
+    if id(value) in modules:
+        return {"kind": "module", "module": modules[id(value)]}
+    if isinstance(value, torch.Tensor):
+        key = weight_keys.get(id(value))
+        if key is None:
+            raise SerializationError(f"{where}: the captured tensor '{name}' is not tracked "
+                                     "(track_captured=False); pass it through arguments=.")
+        from lamina.variables import Variable
+
+        kind = "variable" if isinstance(value, Variable) else (
+            "parameter" if isinstance(value, nn.Parameter) else "tensor")
+        return {"kind": kind, "key": key, "shape": list(value.shape),
+                "dtype": str(value.dtype).removeprefix("torch."),
+                "trainable": bool(value.requires_grad)}
+    if isinstance(value, nn.Module):
+        from lamina.layers.layer import Layer
+        from lamina.saving.serialization import serialize_layer
+
+        key = weight_keys.get(id(value))
+        if not isinstance(value, Layer) or key is None:
+            raise SerializationError(
+                f"{where}: the captured module '{name}' ({type(value).__name__}) is not a "
+                "tracked lamina layer, so it cannot be saved; wrap it in a lamina layer."
+            )
+        return {"kind": "layer", "key": key, "layer": serialize_layer(value)}
+    if callable(value) and not isinstance(value, type):
+        return {"kind": "function", "function": _serialize_callable(name, value, where, depth)}
+    try:
+        return {"kind": "literal", "value": registry.encode_constant(value, where)}
+    except SerializationError:
+        raise SerializationError(
+            f"{where}: the function reads '{name}', a {type(value).__name__}, which cannot be "
+            "saved. Capture only literals, tensors, lamina Variables, layers, functions, and "
+            "the modules lamina.ops/backend, torch, torch.nn.functional and math."
+        ) from None
+
+
+def _serialize_callable(name: str, value: Any, where: str, depth: int) -> dict[str, Any]:
+    from lamina.functions import allowlist
+
+    for module_name, attributes in allowlist.MODULE_ATTRIBUTES.items():
+        attribute = getattr(value, "__name__", None)
+        if attribute in attributes:
+            module = module_view(module_name)
+            if getattr(module, attribute, None) is value:
+                return {"kind": "attribute", "module": module_name, "name": attribute}
+    return serialize_function(value, f"{where} (function '{name}')", None, depth + 1)
+
+
+def deserialize_function(entry: dict[str, Any], where: str,
+                         custom_objects: dict[str, Any] | None = None) -> Any:
+    """The function described by ``entry`` (validated and compiled for the source tier)."""
+    from lamina.models.symbolic import OpCall
+
+    if not isinstance(entry, dict):
+        raise SerializationError(f"{where}: a function entry must be an object, got {entry!r}.")
+    kind = entry.get("kind")
+    if kind == "op":
+        op = registry.get_registered(f"ops>{entry['op']}")
+        return OpCall(op, registry.decode_constant(entry["template"]), int(entry["count"]))
+    if kind == "registered":
+        return registry.get_registered(entry["name"], custom_objects)
+    if kind == "attribute":
+        view = module_view(str(entry["module"]))
+        name = str(entry["name"])
+        if name.startswith("_") or not hasattr(view, name):
+            raise SerializationError(f"{where}: '{entry['module']}.{name}' is not allowed.")
+        return getattr(view, name)
+    if kind == "source":
+        captured = {name: _deserialize_captured(value, where, custom_objects)
+                    for name, value in dict(entry.get("captured", {})).items()}
+        return compile_function(str(entry["source"]), captured, where)
+    raise SerializationError(f"{where}: unknown function entry kind {kind!r}.")
+
+
+def _deserialize_captured(entry: dict[str, Any], where: str,
+                          custom_objects: dict[str, Any] | None) -> Any:
+    from lamina.layers.layer import standardize_dtype
+
+    kind = entry.get("kind") if isinstance(entry, dict) else None
+    if kind == "module":
+        from lamina.functions import allowlist
+
+        if entry["module"] not in allowlist.MODULES:
+            raise SerializationError(f"{where}: module {entry['module']!r} is not allowed.")
+        return module_view(entry["module"])
+    if kind in ("variable", "parameter", "tensor"):
+        shape = [int(d) for d in entry["shape"]]
+        dtype = standardize_dtype(str(entry["dtype"]))
+        value = torch.zeros(shape, dtype=dtype)
+        if kind == "variable":
+            from lamina.variables import Variable
+
+            return Variable(value, trainable=bool(entry.get("trainable", True)))
+        if kind == "parameter":
+            return nn.Parameter(value, requires_grad=bool(entry.get("trainable", True)))
+        return value
+    if kind == "layer":
+        from lamina.saving.serialization import deserialize_layer
+
+        return deserialize_layer(entry["layer"], custom_objects)
+    if kind == "function":
+        return deserialize_function(entry["function"], where, custom_objects)
+    if kind == "literal":
+        return registry.decode_constant(entry["value"])
+    raise SerializationError(f"{where}: unknown captured value {entry!r}.")
