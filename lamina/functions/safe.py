@@ -14,6 +14,7 @@ This module imports no torch, so a config can be validated on any Python (see ``
 from __future__ import annotations
 
 import ast
+
 from lamina.functions import allowlist as allowed
 
 try:

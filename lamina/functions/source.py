@@ -187,6 +187,35 @@ def mutates_arguments(fn: Any) -> bool:
     return False
 
 
+def mutated_captures(fn: Any, names: set[str]) -> list[tuple[str, str]]:
+    """``(name, method)`` for each captured ``name`` the function changes in place.
+
+    Example:
+        >>> counter = 0
+        >>> mutated_captures(lambda x: x + counter.add_(1), {"counter"})
+        [('counter', 'add_')]
+    """
+    code = _code_of(fn)
+    if code is None or not names:
+        return []
+    found = []
+    for inner in _codes(code):
+        previous = None
+        for instruction in dis.get_instructions(inner):
+            if (
+                previous is not None
+                and instruction.opname in ("LOAD_METHOD", "LOAD_ATTR")
+                and isinstance(instruction.argval, str)
+                and instruction.argval.endswith("_")
+                and not instruction.argval.startswith("_")
+            ):
+                found.append((previous, instruction.argval))
+            loads = ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLASSDEREF")
+            previous = instruction.argval if (
+                instruction.opname in loads and instruction.argval in names) else None
+    return found
+
+
 def captured_values(fn: Any) -> dict[str, Any]:
     """The closure variables and module globals that ``fn`` (or a nested function) reads."""
     code = _code_of(fn)

@@ -12,8 +12,13 @@ from torch import nn
 
 from lamina.errors import ArgumentError, ShapeError
 from lamina.functions import registry
-from lamina.functions.source import captured_values, mutates_arguments, short_description
 from lamina.functions.serialize import deserialize_function, serialize_function
+from lamina.functions.source import (
+    captured_values,
+    mutated_captures,
+    mutates_arguments,
+    short_description,
+)
 from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
 from lamina.utils import tree
 
@@ -85,8 +90,17 @@ class Lambda(Layer):
         if isinstance(function, nn.Module):
             self.add_module("module", function)
         self._track(self.arguments, "argument")
+        captured = captured_values(function)
+        tensors = {name for name, value in captured.items() if isinstance(value, torch.Tensor)}
+        for name, method in mutated_captures(function, tensors):
+            raise ArgumentError(
+                f"Lambda '{self.name}' ({self.source}) changes the captured tensor '{name}' in "
+                f"place ({name}.{method}), which a layer cannot make safe: every call would "
+                "change it again. Return a new tensor instead, or write a Layer subclass that "
+                "owns the state."
+            )
         if track_captured:
-            self._track(captured_values(function), "captured")
+            self._track(captured, "captured")
         self._check_pending = self._output_shape is not None
         self._direct = self._is_direct()
 
@@ -109,6 +123,14 @@ class Lambda(Layer):
                 self.register_buffer(key, value)
             elif isinstance(value, nn.Module):
                 self.add_module(key, value)
+            elif kind == "captured" and inspect.ismodule(value) and not _is_harmless(value):
+                warnings.warn(
+                    f"Lambda '{self.name}' ({self.source}) reads the module '{name}' "
+                    f"({value.__name__}), which is outside what a saved function may use "
+                    "(lamina.ops / lamina.backend, torch, torch.nn.functional, math): the "
+                    "layer works, but a model holding it cannot be saved. Use lamina ops.",
+                    stacklevel=4,
+                )
             elif kind == "captured" and not _is_harmless(value):
                 warnings.warn(
                     f"Lambda '{self.name}' ({self.source}) reads '{name}', a "

@@ -282,7 +282,12 @@ class Layer(nn.Module):
         received = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
         expected = flatten_shapes(self._build_shapes)
         if len(received) != len(expected):
-            return
+            raise ShapeError(
+                f"Layer '{self.name}' ({type(self).__name__}) was built for {len(expected)} "
+                f"inputs {expected}, received {len(received)}: "
+                f"{[tuple(t.shape) for t in received]}. Call it with the same structure of "
+                "inputs it was first called with."
+            ) from error
         for tensor, shape in zip(received, expected):
             if shape is None:
                 continue

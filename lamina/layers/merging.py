@@ -64,15 +64,24 @@ class Merge(Layer):
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         self._check_count(inputs, _describe_tensors)
         first = inputs[0]
-        if any(x.dim() != first.dim() or x.shape[:1] != first.shape[:1] for x in inputs[1:]):
-            if len({x.shape[:1] for x in inputs}) > 1:
-                raise self._shape_error([tuple(x.shape) for x in inputs], "batch sizes differ")
-            rank = max(x.dim() for x in inputs)
-            inputs = [_expand_to_rank(x, rank) for x in inputs]
+        rank = first.dim()
+        for x in inputs[1:]:
+            # torch would broadcast a batch of 1 against any batch; Keras refuses.
+            if x.dim() != rank or not rank or x.shape[0] != first.shape[0]:
+                inputs = self._align(inputs)
+                break
         try:
             return self._merge(inputs)
         except RuntimeError as error:
             raise self._shape_error([tuple(x.shape) for x in inputs], str(error)) from error
+
+    def _align(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Inputs of one batch size but several ranks, expanded to one rank (Keras's rule)."""
+        shapes = [tuple(x.shape) for x in inputs]
+        if any(not shape for shape in shapes) or len({shape[0] for shape in shapes}) > 1:
+            raise self._shape_error(shapes, "every input needs the same batch size")
+        rank = max(len(shape) for shape in shapes)
+        return [_expand_to_rank(x, rank) for x in inputs]
 
     def _shape_error(self, shapes: list[Any], reason: str) -> ShapeError:
         return ShapeError(
@@ -86,7 +95,7 @@ class Merge(Layer):
         shapes = [tuple(s) for s in input_shape]
         batches = {s[0] for s in shapes if s} - {None}
         if len(batches) > 1:
-            raise self._shape_error(shapes, "batch sizes differ")
+            raise self._shape_error(shapes, "every input needs the same batch size")
         output: Shape = shapes[0][1:]
         for shape in shapes[1:]:
             output = self._broadcast(output, shape[1:], shapes)
@@ -313,6 +322,7 @@ class Dot(Merge):
         self.axes = axes if isinstance(axes, int) else tuple(axes)
         self.normalize = bool(normalize)
         self._pair = tuple(pair)
+        self._axes_by_rank: dict[tuple[int, int], tuple[int, int]] = {}
 
     def _resolve_axes(self, shapes: list[Any]) -> tuple[int, int]:
         axes = []
@@ -329,11 +339,18 @@ class Dot(Merge):
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         self._check_count(inputs, _describe_tensors)
         x, y = inputs
-        x_axis, y_axis = self._resolve_axes([tuple(x.shape), tuple(y.shape)])
+        ranks = (x.dim(), y.dim())
+        axes = self._axes_by_rank.get(ranks)
+        if axes is None:
+            axes = self._axes_by_rank[ranks] = self._resolve_axes([tuple(x.shape),
+                                                                  tuple(y.shape)])
+        x_axis, y_axis = axes
         if self.normalize:
             # Keras's normalize: x / max(norm, 1e-7), so a zero vector stays zero.
             x = F.normalize(x, dim=x_axis, eps=1e-7)
             y = F.normalize(y, dim=y_axis, eps=1e-7)
+        if ranks == (2, 2) and x.shape == y.shape:
+            return torch.sum(x * y, dim=1, keepdim=True)
         x = x.movedim(x_axis, -1)
         y = y.movedim(y_axis, 1)
         batch, size = x.shape[0], x.shape[-1]
