@@ -45,3 +45,11 @@ class UnknownFunctionError(SerializationError, KeyError):
 
 class LoadError(LaminaError, OSError):
     """A saved file is missing, damaged or from an incompatible format version."""
+
+
+class DataError(LaminaError, ValueError):
+    """Training or evaluation data cannot be used: lengths differ, NaNs, labels out of range."""
+
+
+class NotCompiledError(LaminaError, RuntimeError):
+    """``fit``, ``evaluate`` or a ``*_on_batch`` method was called before ``compile``."""

@@ -116,8 +116,8 @@ def run_layer_test(
     for original, after in zip(tree.flatten(before), tree.flatten(data), strict=True):
         _assert(torch.equal(original, after), f"{name}: the call modified its input in place.")
 
-    _check_shapes(name, layer_cls, init_kwargs, layer, data, shapes, output, input_dtype,
-                  expected_output_shape)
+    _check_shapes(name, layer, shapes, output, expected_output_shape)
+    _check_symbolic(name, layer_cls(**init_kwargs), layer, data, shapes, output)
     _check_weight_counts(name, layer, expected_num_trainable_weights,
                          expected_num_non_trainable_weights)
     rebuilt = _check_config(name, layer_cls, layer, data, output, custom_objects)
@@ -154,31 +154,39 @@ def _make_inputs(name: str, input_shape: Any, input_data: Any, input_dtype: Any)
     return tensors[0] if _is_one_shape(input_shape) else tensors
 
 
-def _check_shapes(name: str, layer_cls: type[Layer], init_kwargs: dict[str, Any],
-                  layer: Layer, data: Any, shapes: Any, output: Any, input_dtype: Any,
+def _check_shapes(name: str, layer: Layer, shapes: Any, output: Any,
                   expected_output_shape: Any) -> None:
+    """The eager output shape against compute_output_shape and expected_output_shape."""
     eager = [tuple(t.shape) for t in tree.flatten(output)]
     batchless_out = [_batchless(s) for s in eager]
-    batchless_in = _batchless(shapes) if _is_one_shape(shapes) else [
-        _batchless(s) for s in shapes]
+    batchless_in = _batchless_all(shapes)
     with _check(name, f"compute_output_shape({batchless_in})"):
         computed = layer.compute_output_shape(batchless_in)
-    computed_list = [tuple(s) for s in ([computed] if _is_one_shape(computed) else computed)]
+        computed_list = [tuple(s) for s in ([computed] if _is_one_shape(computed)
+                                            else computed)]
     _assert(computed_list == batchless_out,
             f"{name}: compute_output_shape({batchless_in}) returned "
             f"{_one(computed_list)}, but the eager output has shape {_one(eager)} "
             f"(expected {_one(batchless_out)} with the batch axis None).")
     if expected_output_shape is not None:
-        wanted = [expected_output_shape] if _is_one_shape(expected_output_shape) \
-            else list(expected_output_shape)
+        wanted = ([expected_output_shape] if _is_one_shape(expected_output_shape)
+                  else list(expected_output_shape))
         _assert(len(wanted) == len(eager) and all(
             len(w) == len(e) and all(a is None or a == b for a, b in zip(w, e, strict=True))
             for w, e in zip(wanted, eager, strict=True)),
             f"{name}: the output has shape {_one(eager)}, expected {expected_output_shape}.")
 
+
+def _check_symbolic(name: str, fresh: Layer, layer: Layer, data: Any, shapes: Any,
+                    output: Any) -> None:
+    """A new layer called on lamina.Input tensors infers the eager output's shapes, dtypes
+    and mask shapes (batch axis None)."""
+    batchless_in = _batchless_all(shapes)
+    eager = [tuple(t.shape) for t in tree.flatten(output)]
+    batchless_out = [_batchless(s) for s in eager]
     dtypes = tree.map_structure(lambda t: t.dtype, data)
     with _check(name, "the call on lamina.Input tensors"):
-        symbolic_out = layer_cls(**init_kwargs)(_symbolic_inputs(shapes, dtypes))
+        symbolic_out = fresh(_symbolic_inputs(shapes, dtypes))
     flat_symbolic = tree.flatten(symbolic_out)
     _assert([tuple(s.shape) for s in flat_symbolic] == batchless_out,
             f"{name}: called on lamina.Input of shape(s) {batchless_in}, the layer infers "
@@ -325,6 +333,10 @@ def _is_one_shape(value: Any) -> bool:
 
 def _batchless(shape: Any) -> Any:
     return (None, *tuple(shape)[1:]) if len(shape) else tuple(shape)
+
+
+def _batchless_all(shapes: Any) -> Any:
+    return _batchless(shapes) if _is_one_shape(shapes) else [_batchless(s) for s in shapes]
 
 
 def _one(shapes: list[Any]) -> Any:

@@ -234,3 +234,15 @@ def test_state_dict_keys_use_layer_names_and_load_into_same_architecture() -> No
     x = torch.randn(4, 3)
     torch.testing.assert_close(other(x), model(x))
     np.testing.assert_array_equal(model.get_weights()[0], model.layers[0].kernel.detach().numpy())
+
+
+def test_forward_hooks_on_layers_inside_a_model_still_run() -> None:
+    model = lamina.Sequential([layers.Dense(2, input_shape=(3,)), layers.Lambda(lambda x: x * 2)])
+    x = torch.randn(4, 3)
+    model(x)
+    model(x)  # the fast plan exists from here on
+    seen = []
+    handle = model.layers[1].register_forward_hook(lambda module, args, out: seen.append(out))
+    out = model(x)
+    assert len(seen) == 1 and torch.equal(seen[0], out)
+    handle.remove()

@@ -13,22 +13,35 @@ nothing when nothing is raised).
 from __future__ import annotations
 
 import inspect
-import re
-from collections import defaultdict
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch._subclasses.fake_tensor import unset_fake_temporarily
 
-from lamina import initializers
 from lamina.errors import ArgumentError, LaminaError, ShapeError
+from lamina.layers.weights import WeightsMixin
 from lamina.utils import tree
+from lamina.utils.naming import snake_case, unique_name
+from lamina.utils.shapes import (
+    batchless,
+    dtype_name,
+    flatten_shapes,
+    format_shape,
+    is_shape,
+    shape_of,
+    standardize_dtype,
+    to_tensor,
+)
+
+# Re-exported for the modules that import these helpers from here.
+__all__ = [
+    "Layer", "dtype_name", "flatten_shapes", "hooks_in_use", "is_shape", "standardize_dtype",
+    "to_tensor", "unique_name",
+]
 
 Shape = tuple[int | None, ...]
 
-_name_counts: defaultdict[str, int] = defaultdict(int)
 
 #: Set once any hook is registered on any lamina layer. Until then, models may call their
 #: layers' ``forward`` (or a Lambda's function) directly instead of through
@@ -46,64 +59,13 @@ def hooks_in_use() -> bool:
     )
 
 
-def unique_name(base: str) -> str:
-    """``base`` the first time, then ``base_1``, ``base_2``... (unique per process, like Keras)."""
-    count = _name_counts[base]
-    _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
-
-
-def snake_case(class_name: str) -> str:
-    """``GlobalAveragePooling1D`` -> ``global_average_pooling1d``."""
-    step = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", step).lower()
-
-
-def standardize_dtype(dtype: Any) -> torch.dtype:
-    """A torch dtype from a Keras dtype name (``"float32"``), a torch dtype or numpy dtype."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    resolved = getattr(torch, name, None)
-    if not isinstance(resolved, torch.dtype):
-        raise ArgumentError(f"Unknown dtype: received {dtype!r}. Use a name such as 'float32'.")
-    return resolved
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """``torch.float32`` -> ``"float32"``."""
-    return str(dtype).removeprefix("torch.")
-
-
-def to_tensor(value: Any, dtype: torch.dtype | None = None) -> Any:
-    """numpy arrays (and nested lists/dicts of them) become tensors; floats become float32.
-
-    Keras casts float64 numpy input to its float32 default; so does lamina, so that data
-    loaded with numpy works without a manual cast.
-    """
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, np.ndarray):
-        tensor = torch.from_numpy(np.ascontiguousarray(value))
-        if tensor.is_floating_point() and tensor.dtype != (dtype or torch.float32):
-            tensor = tensor.to(dtype or torch.float32)
-        return tensor
-    if isinstance(value, (list, tuple, dict)):
-        return tree.map_structure(lambda v: to_tensor(v, dtype), value)
-    return value
-
-
 def _is_symbolic(value: Any) -> bool:
     from lamina.ops.dispatch import _holds_symbolic
 
     return _holds_symbolic(value)
 
 
-def _shape_of(value: Any) -> Any:
-    return tree.map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else None, value)
-
-
-class Layer(nn.Module):
+class Layer(WeightsMixin, nn.Module):
     """Base class of every lamina layer: a ``torch.nn.Module`` with Keras's layer API.
 
     Args:
@@ -224,26 +186,6 @@ class Layer(nn.Module):
             return self.call
         return self.forward
 
-    def register_forward_hook(self, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return super().register_forward_hook(*args, **kwargs)
-
-    def register_forward_pre_hook(self, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return super().register_forward_pre_hook(*args, **kwargs)
-
-    def register_full_backward_hook(self, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return super().register_full_backward_hook(*args, **kwargs)
-
-    def register_full_backward_pre_hook(self, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return super().register_full_backward_pre_hook(*args, **kwargs)
-
-    def register_backward_hook(self, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return super().register_backward_hook(*args, **kwargs)
-
     # ------------------------------------------------------------------ building
     def build(self, input_shape: Any) -> None:
         """Create the layer's weights for ``input_shape`` (batch axis included, maybe ``None``).
@@ -252,7 +194,7 @@ class Layer(nn.Module):
         """
 
     def _build_for_inputs(self, inputs: Any) -> None:
-        self.ensure_built(_shape_of(inputs))
+        self.ensure_built(shape_of(inputs))
         leaves = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
         if leaves and leaves[0].device.type != "cpu":
             self.to(leaves[0].device)
@@ -272,7 +214,7 @@ class Layer(nn.Module):
                 for key in set(store) - before:
                     del store[key]
             raise
-        self._build_shapes = _batchless(input_shape)
+        self._build_shapes = batchless(input_shape)
         self.built = True
 
     def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
@@ -297,7 +239,7 @@ class Layer(nn.Module):
             ):
                 raise ShapeError(
                     f"Layer '{self.name}' ({type(self).__name__}) expected input shape "
-                    f"{_fmt_shape(shape)}, received {_fmt_shape((None, *got[1:]))} "
+                    f"{format_shape(shape)}, received {format_shape((None, *got[1:]))} "
                     f"(full shape {got}). Feed tensors of the shape the layer was built for, "
                     "or create a new layer for the new shape."
                 ) from error
@@ -310,105 +252,6 @@ class Layer(nn.Module):
                     f"input (e.g. x.to(torch.{dtype_name(self.dtype)})) or build the layer "
                     f"with dtype='{dtype_name(tensor.dtype)}'."
                 ) from error
-
-    # ------------------------------------------------------------------ weights
-    def add_weight(
-        self,
-        name: str | None = None,
-        shape: tuple[int, ...] | None = None,
-        initializer: Any = "glorot_uniform",
-        dtype: Any = None,
-        trainable: bool = True,
-    ) -> nn.Parameter:
-        """Create, initialise and register a weight; returns the ``nn.Parameter``.
-
-        Both Keras orders work: ``add_weight("kernel", (3, 4))`` (Keras 2) and
-        ``add_weight(shape=(3, 4), name="kernel")`` / ``add_weight((3, 4))`` (Keras 3).
-        A non-trainable weight is a Parameter with ``requires_grad=False``: it is still in
-        ``weights``, ``state_dict`` and saved files, but no optimizer updates it.
-        """
-        if not isinstance(name, (str, type(None))):
-            name, shape = (shape if isinstance(shape, str) else None), name
-        if shape is None:
-            raise ArgumentError(f"Layer '{self.name}': add_weight needs a shape, received None.")
-        if name is None:
-            name = f"weight_{len(self._parameters)}"
-        shape = tuple(int(d) for d in shape)
-        value = torch.empty(shape, dtype=standardize_dtype(dtype) if dtype else self.dtype)
-        initializers.get(initializer)(value)
-        weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
-        weight._lamina_trainable = bool(trainable)
-        self.register_parameter(name, weight)
-        return weight
-
-    @property
-    def trainable(self) -> bool:
-        """Whether training updates this layer's weights; setting it applies to sublayers."""
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        value = bool(value)
-        for module in self.modules():
-            if isinstance(module, Layer):
-                module._trainable = value
-        for weight in self.parameters():
-            weight.requires_grad_(value and getattr(weight, "_lamina_trainable", True))
-
-    @property
-    def trainable_weights(self) -> list[torch.Tensor]:
-        """Weights that training updates (``requires_grad`` Parameters)."""
-        return [p for p in self.parameters() if p.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        """Frozen Parameters, then persistent buffers (state saved but never trained)."""
-        frozen = [p for p in self.parameters() if not p.requires_grad]
-        return frozen + list(self._persistent_buffers())
-
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        """All weights: trainable first, then non-trainable (Keras's order)."""
-        return self.trainable_weights + self.non_trainable_weights
-
-    def _persistent_buffers(self) -> list[torch.Tensor]:
-        seen: set[int] = set()
-        found = []
-        for module in self.modules():
-            for key, buffer in module._buffers.items():
-                if buffer is None or key in module._non_persistent_buffers_set:
-                    continue
-                if id(buffer) not in seen:
-                    seen.add(id(buffer))
-                    found.append(buffer)
-        return found
-
-    def get_weights(self) -> list[np.ndarray]:
-        """The weights as numpy arrays, in the order of :attr:`weights`."""
-        return [w.detach().cpu().numpy().copy() for w in self.weights]
-
-    def set_weights(self, weights: list[Any]) -> None:
-        """Set every weight from numpy arrays (all checked before any is changed)."""
-        own = self.weights
-        if len(weights) != len(own):
-            raise ShapeError(
-                f"Layer '{self.name}' expected {len(own)} weight arrays, received {len(weights)}."
-                " Pass a list like the one get_weights() returns."
-            )
-        arrays = [np.asarray(w) for w in weights]
-        for index, (target, array) in enumerate(zip(own, arrays)):
-            if tuple(target.shape) != array.shape:
-                raise ShapeError(
-                    f"Layer '{self.name}': weight {index} has shape {tuple(target.shape)}, "
-                    f"received an array of shape {array.shape}. No weight was changed."
-                )
-        with torch.no_grad():
-            for target, array in zip(own, arrays):
-                target.copy_(torch.as_tensor(array, dtype=target.dtype))
-
-    def count_params(self) -> int:
-        """The number of scalars in all weights."""
-        return sum(w.numel() for w in self.weights)
 
     # ------------------------------------------------------------------ shapes and masks
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -450,34 +293,20 @@ class Layer(nn.Module):
         return self._build_shapes
 
 
-def _batchless(shape: Any) -> Any:
-    """Replace the batch axis of every shape in a structure by ``None``."""
-    if is_shape(shape):
-        return (None, *tuple(shape)[1:]) if shape else tuple(shape)
-    if isinstance(shape, (list, tuple)):
-        return type(shape)(_batchless(s) for s in shape)
-    if isinstance(shape, dict):
-        return {k: _batchless(v) for k, v in shape.items()}
-    return shape
+def _flagging_hook_registration(name: str) -> Any:
+    """``nn.Module``'s hook registration, also noting that hooks are now in use."""
+    register = getattr(nn.Module, name)
+
+    def method(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        _HOOKS_IN_USE[0] = True
+        return register(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = register.__doc__
+    return method
 
 
-def is_shape(value: Any) -> bool:
-    """Whether ``value`` is one shape (a tuple of ints and ``None``), not a structure of them."""
-    return isinstance(value, (tuple, list)) and all(
-        d is None or isinstance(d, int) for d in value
-    ) and not (isinstance(value, list) and not value)
-
-
-def flatten_shapes(shapes: Any) -> list[Any]:
-    """The shapes in a structure of shapes, in ``tree.flatten`` order."""
-    if shapes is None or is_shape(shapes):
-        return [shapes]
-    if isinstance(shapes, dict):
-        return [s for key in sorted(shapes) for s in flatten_shapes(shapes[key])]
-    return [s for item in shapes for s in flatten_shapes(item)]
-
-
-def _fmt_shape(shape: Any) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
-        ",)" if len(shape) == 1 else ")"
-    )
+for _registration in ("register_forward_hook", "register_forward_pre_hook",
+                      "register_full_backward_hook", "register_full_backward_pre_hook",
+                      "register_backward_hook"):
+    setattr(Layer, _registration, _flagging_hook_registration(_registration))

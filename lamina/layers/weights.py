@@ -1,0 +1,119 @@
+"""The Keras weight API of a layer: ``add_weight``, ``weights``, ``trainable``, get/set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lamina import initializers
+from lamina.errors import ArgumentError, ShapeError
+from lamina.utils.shapes import standardize_dtype
+
+
+class WeightsMixin:
+    """Keras's weight bookkeeping on top of ``nn.Module``'s parameters and buffers.
+
+    Mixed into :class:`~lamina.layers.layer.Layer`, which provides ``name``, ``dtype`` and
+    ``_trainable``.
+    """
+
+    def add_weight(
+        self,
+        name: str | None = None,
+        shape: tuple[int, ...] | None = None,
+        initializer: Any = "glorot_uniform",
+        dtype: Any = None,
+        trainable: bool = True,
+    ) -> nn.Parameter:
+        """Create, initialise and register a weight; returns the ``nn.Parameter``.
+
+        Both Keras orders work: ``add_weight("kernel", (3, 4))`` (Keras 2) and
+        ``add_weight(shape=(3, 4), name="kernel")`` / ``add_weight((3, 4))`` (Keras 3).
+        A non-trainable weight is a Parameter with ``requires_grad=False``: it is still in
+        ``weights``, ``state_dict`` and saved files, but no optimizer updates it.
+        """
+        if not isinstance(name, (str, type(None))):
+            name, shape = (shape if isinstance(shape, str) else None), name
+        if shape is None:
+            raise ArgumentError(f"Layer '{self.name}': add_weight needs a shape, received None.")
+        if name is None:
+            name = f"weight_{len(self._parameters)}"
+        shape = tuple(int(d) for d in shape)
+        value = torch.empty(shape, dtype=standardize_dtype(dtype) if dtype else self.dtype)
+        initializers.get(initializer)(value)
+        weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
+        weight._lamina_trainable = bool(trainable)
+        self.register_parameter(name, weight)
+        return weight
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates this layer's weights; setting it applies to sublayers."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, WeightsMixin):
+                module._trainable = value
+        for weight in self.parameters():
+            weight.requires_grad_(value and getattr(weight, "_lamina_trainable", True))
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """Weights that training updates (``requires_grad`` Parameters)."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen Parameters, then persistent buffers (state saved but never trained)."""
+        frozen = [p for p in self.parameters() if not p.requires_grad]
+        return frozen + list(self._persistent_buffers())
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights: trainable first, then non-trainable (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    def _persistent_buffers(self) -> list[torch.Tensor]:
+        seen: set[int] = set()
+        found = []
+        for module in self.modules():
+            for key, buffer in module._buffers.items():
+                if buffer is None or key in module._non_persistent_buffers_set:
+                    continue
+                if id(buffer) not in seen:
+                    seen.add(id(buffer))
+                    found.append(buffer)
+        return found
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as numpy arrays, in the order of :attr:`weights`."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Set every weight from numpy arrays (all checked before any is changed)."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ShapeError(
+                f"Layer '{self.name}' expected {len(own)} weight arrays, received {len(weights)}."
+                " Pass a list like the one get_weights() returns."
+            )
+        arrays = [np.asarray(w) for w in weights]
+        for index, (target, array) in enumerate(zip(own, arrays)):
+            if tuple(target.shape) != array.shape:
+                raise ShapeError(
+                    f"Layer '{self.name}': weight {index} has shape {tuple(target.shape)}, "
+                    f"received an array of shape {array.shape}. No weight was changed."
+                )
+        with torch.no_grad():
+            for target, array in zip(own, arrays):
+                target.copy_(torch.as_tensor(array, dtype=target.dtype))
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights."""
+        return sum(w.numel() for w in self.weights)
