@@ -246,3 +246,20 @@ def test_forward_hooks_on_layers_inside_a_model_still_run() -> None:
     out = model(x)
     assert len(seen) == 1 and torch.equal(seen[0], out)
     handle.remove()
+
+
+def test_dense_kernel_has_keras_shape_and_round_trips_through_numpy_and_state_dict() -> None:
+    dense = layers.Dense(3, kernel_initializer="orthogonal")
+    x = torch.randn(5, 4)
+    out = dense(x)
+    assert tuple(dense.kernel.shape) == (4, 3)
+    kernel, bias = dense.get_weights()
+    assert kernel.shape == (4, 3) and kernel.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(out.detach().numpy(), x.numpy() @ kernel + bias, rtol=1e-5,
+                               atol=1e-6)
+    other = layers.Dense(3)
+    other(x)
+    other.set_weights([kernel * 2, bias])
+    torch.testing.assert_close(other(x), x @ torch.from_numpy(kernel * 2) + torch.from_numpy(bias))
+    other.load_state_dict(dense.state_dict())
+    torch.testing.assert_close(other(x), out)

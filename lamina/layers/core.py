@@ -68,7 +68,7 @@ class Dense(Layer):
                 f"kernel, received input shape {input_shape}."
             )
         self.kernel = self.add_weight("kernel", (input_dim, self.units),
-                                      initializer=self.kernel_initializer)
+                                      initializer=self.kernel_initializer, column_major=True)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), initializer=self.bias_initializer)
         else:

@@ -27,9 +27,11 @@ class WeightsMixin:
         initializer: Any = "glorot_uniform",
         dtype: Any = None,
         trainable: bool = True,
+        column_major: bool = False,
     ) -> nn.Parameter:
         """Create, initialise and register a weight; returns the ``nn.Parameter``.
 
+        ``column_major=True`` stores a 2-D weight transposed in memory (same shape).
         Both Keras orders work: ``add_weight("kernel", (3, 4))`` (Keras 2) and
         ``add_weight(shape=(3, 4), name="kernel")`` / ``add_weight((3, 4))`` (Keras 3).
         A non-trainable weight is a Parameter with ``requires_grad=False``: it is still in
@@ -42,7 +44,13 @@ class WeightsMixin:
         if name is None:
             name = f"weight_{len(self._parameters)}"
         shape = tuple(int(d) for d in shape)
-        value = torch.empty(shape, dtype=standardize_dtype(dtype) if dtype else self.dtype)
+        dtype = standardize_dtype(dtype) if dtype else self.dtype
+        if column_major and len(shape) == 2:
+            # Keras's (in, out) shape over torch's (out, in) memory: ``x @ kernel`` then runs
+            # the same BLAS kernels as nn.Linear, measurably faster than a row-major kernel.
+            value = torch.empty(shape[::-1], dtype=dtype).T
+        else:
+            value = torch.empty(shape, dtype=dtype)
         initializers.get(initializer)(value)
         weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
         weight._lamina_trainable = bool(trainable)
