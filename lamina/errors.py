@@ -32,19 +32,23 @@ class SerializationError(LaminaError, ValueError):
     """An object cannot be turned into a config, or a config back into an object."""
 
 
-class UnsafeFunctionError(SerializationError):
+class LoadError(LaminaError, OSError):
+    """A saved file is missing, damaged, unsafe or from an incompatible format version."""
+
+
+class CorruptArchiveError(LoadError, ValueError):
+    """A saved file is not a well-formed lamina archive (zip, JSON or weights)."""
+
+
+class UnsafeFunctionError(SerializationError, LoadError):
     """A saved function uses a construct outside the safe-load allowlist."""
 
 
-class UnknownFunctionError(SerializationError, KeyError):
+class UnknownFunctionError(SerializationError, LoadError, KeyError):
     """A saved function or class name is in no registry and not in ``custom_objects``."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the whole message
         return str(self.args[0]) if self.args else ""
-
-
-class LoadError(LaminaError, OSError):
-    """A saved file is missing, damaged or from an incompatible format version."""
 
 
 class DataError(LaminaError, ValueError):

@@ -143,6 +143,8 @@ class Layer(WeightsMixin, nn.Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args and type(args[0]) is not torch.Tensor:
             first = args[0]
+            if type(first) in (list, tuple) and all(type(v) is torch.Tensor for v in first):
+                return nn.Module.__call__(self, *args, **kwargs)
             if _is_symbolic(first):
                 from lamina.models.inference import symbolic_call
 

@@ -222,43 +222,34 @@ def _shape_structure(shapes: Any) -> Any:
 
 
 def output_dtype(layer: Layer, input_dtype: torch.dtype) -> torch.dtype:
-    """A float layer computes in its own dtype; anything else passes the input dtype on."""
-    if input_dtype.is_floating_point or input_dtype == torch.bool or not input_dtype.is_signed:
-        return layer.dtype if layer.dtype.is_floating_point else input_dtype
-    return layer.dtype if _overrides(layer, "build") else input_dtype
+    """A layer with floating weights computes in its own dtype; others keep the input's."""
+    if any(p.is_floating_point() for p in layer.parameters(recurse=False)):
+        return layer.dtype
+    return input_dtype
 
 
 def _declared_masks(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> Any:
     """Output masks of a layer with a declared output shape, without running its call."""
     input_masks = [s._keras_mask for s in symbols]
     if _overrides(layer, "compute_mask"):
-        def make(symbol: SymbolicTensor) -> torch.Tensor:
-            return torch.zeros(_concrete(symbol.shape, SENTINELS[0]), dtype=symbol.dtype)
-
-        def make_mask(symbol: SymbolicTensor) -> Any:
-            mask = symbol._keras_mask
-            if mask is None:
-                return None
-            return torch.ones(_concrete(mask.shape, SENTINELS[0]), dtype=torch.bool)
-
-        with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-            values = [make(s) for s in symbols]
-            masks = [make_mask(s) for s in symbols]
-            inputs = fill(template[0][0], values)
-            has_mask = any(m is not None for m in masks)
-            out = layer.compute_mask(inputs, fill(template[0][0], masks) if has_mask else None)
-        return tree.map_structure(
-            lambda m: None if m is None else (_unsentinel(tuple(m.shape), symbols), torch.bool),
-            out,
-        )
+        runs = [_masks_at(layer, template, symbols, size) for size in SENTINELS]
+        return _spec_of(runs[0], runs[1])
     if layer.supports_masking and input_masks and input_masks[0] is not None:
         return (input_masks[0].shape, torch.bool)
     return None
 
 
-def _unsentinel(shape: tuple[int, ...], symbols: list[SymbolicTensor]) -> tuple[int | None, ...]:
-    batch_unknown = any(s.shape and s.shape[0] is None for s in symbols)
-    return tuple(None if (i == 0 and batch_unknown) or d == SENTINELS[0] else d
-                 for i, d in enumerate(shape))
+def _masks_at(layer: Layer, template: tuple, symbols: list[SymbolicTensor], size: int) -> Any:
+    """``compute_mask`` on fake tensors whose unknown axes have the sentinel ``size``."""
+    def make_mask(symbol: SymbolicTensor) -> Any:
+        mask = symbol._keras_mask
+        return None if mask is None else torch.ones(_concrete(mask.shape, size), dtype=torch.bool)
+
+    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+        values = [torch.zeros(_concrete(s.shape, size), dtype=s.dtype) for s in symbols]
+        masks = [make_mask(s) for s in symbols]
+        inputs = fill(template[0][0], values)
+        has_mask = any(m is not None for m in masks)
+        return layer.compute_mask(inputs, fill(template[0][0], masks) if has_mask else None)
 
 
