@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensor
 
 from lamina import initializers
 from lamina.errors import ArgumentError, ShapeError
@@ -28,10 +29,13 @@ class WeightsMixin:
         dtype: Any = None,
         trainable: bool = True,
         column_major: bool = False,
+        regularizer: Any = None,
     ) -> nn.Parameter:
         """Create, initialise and register a weight; returns the ``nn.Parameter``.
 
         ``column_major=True`` stores a 2-D weight transposed in memory (same shape).
+        ``regularizer`` (a callable ``weight -> scalar``, e.g. from ``lamina.regularizers``)
+        adds its penalty to :attr:`losses`.
         Both Keras orders work: ``add_weight("kernel", (3, 4))`` (Keras 2) and
         ``add_weight(shape=(3, 4), name="kernel")`` / ``add_weight((3, 4))`` (Keras 3).
         A non-trainable weight is a Parameter with ``requires_grad=False``: it is still in
@@ -55,7 +59,35 @@ class WeightsMixin:
         weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
         weight._lamina_trainable = bool(trainable)
         self.register_parameter(name, weight)
+        if regularizer is not None:
+            if not callable(regularizer):
+                raise ArgumentError(f"Layer '{self.name}': regularizer for '{name}' must be "
+                                    f"callable, received {regularizer!r}.")
+            self._weight_regularizers = {**getattr(self, "_weight_regularizers", {}),
+                                         name: regularizer}
         return weight
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Penalties to add to the training loss (Keras's ``layer.losses``).
+
+        The weight regularizers of this layer and its sublayers, computed now, then the
+        activity penalties recorded by ``add_loss`` during the last call.
+        """
+        found: list[torch.Tensor] = []
+        for module in self.modules():
+            for name, regularizer in getattr(module, "_weight_regularizers", {}).items():
+                found.append(regularizer(getattr(module, name)))
+            found.extend(getattr(module, "_call_losses", ()))
+        return found
+
+    def add_loss(self, loss: torch.Tensor) -> None:
+        """Record a penalty computed in ``call``; it replaces this layer's penalties of the
+        previous call (call it once per call, or use a list)."""
+        losses = [loss] if not isinstance(loss, list) else list(loss)
+        if any(isinstance(value, FakeTensor) for value in losses):
+            return  # a shape-inference run, not a real call
+        self._call_losses = losses
 
     @property
     def trainable(self) -> bool:
