@@ -12,6 +12,7 @@ Example:
 from lamina import backend, layers, ops
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
+from lamina.saving import load_model, save_model
 from lamina.variables import Variable
 
 __version__ = "0.1.0"
@@ -23,7 +24,9 @@ __all__ = [
     "Variable",
     "__version__",
     "backend",
+    "load_model",
     "layers",
     "ops",
     "register_function",
+    "save_model",
 ]

@@ -14,8 +14,9 @@ This module imports no torch, so a config can be validated on any Python (see ``
 from __future__ import annotations
 
 import ast
+from typing import Any
 
-from lamina.functions import allowlist as allowed
+from . import allowlist as allowed  # relative: this file must also work copied without lamina
 
 try:
     from lamina.errors import UnsafeFunctionError
@@ -282,3 +283,43 @@ def validate(source: str, captured: dict[str, str], where: str = "function") -> 
     rewritten = _Rebind().visit(tree)
     return ast.fix_missing_locations(rewritten)
 
+
+def _kinds(captured: dict[str, Any]) -> dict[str, str]:
+    kinds = {}
+    for name, entry in captured.items():
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        kinds[str(name)] = (f"module:{entry.get('module')}" if kind == "module" else
+                            "layer" if kind == "layer" else "value")
+    return kinds
+
+
+def validate_config(config: Any, where: str = "config") -> int:
+    """Validate every source-tier function in a saved config; returns how many there were.
+
+    Walks the whole JSON tree, so functions nested in layers, masks, ``output_shape`` and
+    captured functions are all checked. Needs neither torch nor the rest of lamina:
+    ``python safe.py config.json`` runs it on any Python.
+    """
+    count = 0
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("kind") == "source" and isinstance(node.get("source"), str):
+                captured = node.get("captured", {})
+                if not isinstance(captured, dict):
+                    raise _fail(None, "a 'captured' entry that is not an object", where)
+                validate(node["source"], _kinds(captured), where)
+                count += 1
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        print(validate_config(json.load(handle), sys.argv[1]))

@@ -1,6 +1,6 @@
 """A Lambda's function as a config entry, in the first tier that fits, and back.
 
-Tiers:
+Tiers, tried in this order:
   * ``op``: an ops call made on symbolic tensors (``x * 2``): op name + JSON arguments.
   * ``registered``: ``@register_function`` functions and lamina ops, stored by name.
   * ``source``: the exact source of a lambda or def with what it captures: literals as
@@ -8,11 +8,18 @@ Tiers:
     layer's weights (their values travel with the weights), layers as nested configs,
     other functions as nested entries. Loading validates the source (``safe.py``) and
     compiles it with only those objects in reach (``compiler.py``).
+  * ``graph``: no source (REPL, exec) but ``torch.fx`` traces it: the graph as JSON, loaded
+    through the same validator (``graph.py``).
+  * ``bytecode``: only with ``allow_bytecode=True`` at save and ``safe_mode=False`` at load
+    (``bytecode.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -21,9 +28,26 @@ from torch import nn
 from lamina.errors import SerializationError
 from lamina.functions import registry
 from lamina.functions.compiler import ModuleView, compile_function, module_view
-from lamina.functions.source import captured_values, function_source, short_description
+from lamina.functions.source import captured_values, function_source
 
 _MAX_NESTING = 8
+_DEFAULT_OPTIONS = {"safe_mode": True, "allow_bytecode": False}
+_OPTIONS: contextvars.ContextVar[dict[str, bool] | None] = contextvars.ContextVar(
+    "lamina_function_options", default=None)
+
+
+def _option(name: str) -> bool:
+    return (_OPTIONS.get() or _DEFAULT_OPTIONS)[name]
+
+
+@contextlib.contextmanager
+def loading_options(**options: bool) -> Iterator[None]:
+    """Set ``safe_mode`` (loading) or ``allow_bytecode`` (saving) for the functions inside."""
+    token = _OPTIONS.set({**(_OPTIONS.get() or _DEFAULT_OPTIONS), **options})
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
 
 
 def _module_names() -> dict[int, str]:
@@ -52,19 +76,57 @@ def serialize_function(fn: Any, where: str, weight_keys: dict[int, str] | None =
     name = registry.registered_name(fn)
     if name is not None:
         return {"kind": "registered", "name": name}
-    source = function_source(fn)
-    if source is None:
-        raise SerializationError(
-            f"{where}: the function {short_description(fn)} has no source file (defined in "
-            "a REPL or exec), so it cannot be saved safely. Move it into a .py file, or "
-            "register it with @lamina.register_function('pkg>name')."
-        )
     if depth >= _MAX_NESTING:
         raise SerializationError(f"{where}: functions nest deeper than {_MAX_NESTING} levels.")
+    values = captured_values(fn)
+    source = function_source(fn)
+    if source is None:
+        return _sourceless(fn, values, where, weight_keys or {}, depth)
     captured = {}
-    for var, value in captured_values(fn).items():
+    for var, value in values.items():
         captured[var] = _serialize_captured(var, value, where, weight_keys or {}, depth)
+    _check_source(source, captured, where)
     return {"kind": "source", "source": source, "captured": captured}
+
+
+def _check_source(source: str, captured: dict[str, Any], where: str) -> None:
+    """Refuse at save what loading would refuse, before anything is written."""
+    from lamina.errors import UnsafeFunctionError
+    from lamina.functions.safe import validate
+
+    kinds = {name: (f"module:{entry['module']}" if entry["kind"] == "module" else
+                    "layer" if entry["kind"] == "layer" else "value")
+             for name, entry in captured.items()}
+    try:
+        validate(source, kinds, where)
+    except UnsafeFunctionError as error:
+        raise SerializationError(
+            f"{error} It would not load in safe mode, so it is not saved. Rewrite that part "
+            "with lamina ops or allowlisted torch functions, register the function with "
+            "@lamina.register_function('pkg>name'), or save with allow_bytecode=True."
+        ) from error
+
+
+def _sourceless(fn: Any, values: dict[str, Any], where: str, weight_keys: dict[int, str],
+                depth: int) -> dict[str, Any]:
+    """The graph tier, else (if allowed) the bytecode tier, else a clear error."""
+    from lamina.functions.bytecode import dump_code
+    from lamina.functions.graph import trace_to_json
+
+    tensors = {var: v for var, v in values.items() if isinstance(v, torch.Tensor)}
+    try:
+        entry = trace_to_json(fn, weight_keys, tensors, where)
+    except SerializationError as graph_error:
+        if not _option("allow_bytecode") or not hasattr(fn, "__code__"):
+            raise graph_error
+        captured = {var: _serialize_captured(var, v, where, weight_keys, depth)
+                    for var, v in values.items()}
+        return {"kind": "bytecode", **dump_code(fn), "captured": captured}
+    entry["captured"] = {
+        weight_keys[id(v)]: _serialize_captured(var, v, where, weight_keys, depth)
+        for var, v in tensors.items() if id(v) in weight_keys
+    }
+    return entry
 
 
 def _serialize_captured(name: str, value: Any, where: str, weight_keys: dict[int, str],
@@ -140,9 +202,25 @@ def deserialize_function(entry: dict[str, Any], where: str,
         if name.startswith("_") or not hasattr(view, name):
             raise SerializationError(f"{where}: '{entry['module']}.{name}' is not allowed.")
         return getattr(view, name)
-    if kind == "source":
+    if kind in ("source", "graph", "bytecode"):
+        captured_entries = entry.get("captured", {})
+        if not isinstance(captured_entries, dict):
+            raise SerializationError(f"{where}: 'captured' must be an object.")
+        if kind == "bytecode":
+            from lamina.functions.bytecode import load_code
+
+            safe_mode = _option("safe_mode")
+            if safe_mode:  # refuse before building anything the entry describes
+                return load_code(entry, {}, True, where)
         captured = {name: _deserialize_captured(value, where, custom_objects)
-                    for name, value in dict(entry.get("captured", {})).items()}
+                    for name, value in captured_entries.items()}
+        if kind == "bytecode":
+            return load_code(entry, captured, False, where)
+        if kind == "graph":
+            from lamina.functions.graph import graph_namespace, graph_to_source
+
+            source, _ = graph_to_source(entry, where)
+            return compile_function(source, {**graph_namespace(), **captured}, where)
         return compile_function(str(entry["source"]), captured, where)
     raise SerializationError(f"{where}: unknown function entry kind {kind!r}.")
 

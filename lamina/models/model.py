@@ -10,9 +10,10 @@ from typing import Any
 
 from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
+from lamina.training.trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A group of layers with training and inspection (``summary``) support.
 
     ``Model(inputs, outputs)`` returns a Functional model built from symbolic tensors.
@@ -88,6 +89,26 @@ class Model(Layer):
             print(text)
         else:
             print_fn(text)
+
+    def save(self, path: str, include_optimizer: bool = True,
+             allow_bytecode: bool = False) -> None:
+        """Save to one ``.lamina`` file (see :func:`lamina.save_model`)."""
+        from lamina.saving import save_model
+
+        save_model(self, path, include_optimizer=include_optimizer,
+                   allow_bytecode=allow_bytecode)
+
+    def save_weights(self, path: str) -> None:
+        """Save every weight to a safetensors file (see :func:`lamina.saving.save_weights`)."""
+        from lamina.saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path: str) -> None:
+        """Load weights saved by :meth:`save_weights`; all are checked before any is set."""
+        from lamina.saving import load_weights
+
+        load_weights(self, path)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Model:

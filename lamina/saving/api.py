@@ -1,0 +1,174 @@
+"""``save_model`` / ``load_model`` and ``save_weights`` / ``load_weights``."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from typing import Any
+
+import torch
+
+from lamina.errors import CorruptArchiveError, LoadError, SerializationError
+from lamina.functions.serialize import loading_options
+from lamina.layers.layer import Layer
+from lamina.saving import archive
+from lamina.saving.serialization import deserialize_layer, serialize_layer
+
+
+def _state(model: Layer) -> dict[str, torch.Tensor]:
+    return dict(model.state_dict(keep_vars=True))
+
+
+def function_tiers(model: Layer) -> dict[str, str]:
+    """Each Lambda's name and the tier its function is saved in (from its config)."""
+    from lamina.layers.lambda_layer import Lambda
+
+    tiers = {}
+    for module in model.modules():
+        if isinstance(module, Lambda):
+            tiers[module.name] = module.get_config()["function"]["kind"]
+    return tiers
+
+
+def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = True,
+               allow_bytecode: bool = False) -> None:
+    """Save architecture, weights and (when compiled) optimizer state to one file.
+
+    Everything is serialised in memory first: a model that cannot be saved raises before a
+    byte is written, and the file appears atomically (an old file at ``path`` stays intact
+    until the new one is complete).
+
+    Args:
+        model: The model (or layer) to save.
+        path: Where to write; the ``.lamina`` suffix is conventional.
+        include_optimizer: Also save the optimizer's state when the model is compiled.
+        allow_bytecode: Let functions with no source and no traceable graph be saved as
+            Python bytecode (loading them then needs ``safe_mode=False`` and the same
+            Python version). Default: ``False``.
+    """
+    if not isinstance(model, Layer):
+        raise SerializationError(
+            f"save_model expects a lamina layer or model, received {type(model).__name__}."
+        )
+    with loading_options(allow_bytecode=allow_bytecode):
+        entry = serialize_layer(model)
+        tiers = function_tiers(model)
+    weights, aliases = archive.tensors_to_bytes(_state(model))
+    config: dict[str, Any] = {
+        "format_version": archive.FORMAT_VERSION,
+        "model": entry,
+        "weight_aliases": aliases,
+    }
+    members = {archive.WEIGHTS: weights}
+    trainer_state = getattr(model, "_saving_state", None)
+    if callable(trainer_state):
+        compile_config, optimizer_tensors = trainer_state(include_optimizer)
+        if compile_config is not None:
+            config["compile_config"] = compile_config
+        if optimizer_tensors:
+            members[archive.OPTIMIZER], config["optimizer_aliases"] = archive.tensors_to_bytes(
+                optimizer_tensors)
+    metadata = {
+        "lamina_version": _lamina_version(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "function_tiers": tiers,
+    }
+    try:
+        config_bytes = json.dumps(config, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise SerializationError(
+            f"Model '{model.name}': its config is not JSON: {error}") from error
+    members[archive.CONFIG] = config_bytes
+    members[archive.METADATA] = json.dumps(metadata, indent=1).encode("utf-8")
+    archive.write_archive(path, members)
+
+
+def _lamina_version() -> str:
+    from lamina import __version__
+
+    return __version__
+
+
+def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
+               safe_mode: bool = True, compile: bool = True) -> Layer:  # noqa: A002 - Keras's name
+    """Load a model saved by :func:`save_model`; nothing from the file is executed.
+
+    Saved functions are checked against the allowlist and compiled into namespaces that
+    hold only allowed objects; weights are checked for name, shape and dtype before any is
+    assigned. Any problem is a :class:`~lamina.errors.LoadError` and no model is returned.
+
+    Args:
+        path: The file.
+        custom_objects: Classes and functions by the names the file refers to.
+        safe_mode: Refuse bytecode-tier functions. Default: ``True``.
+        compile: Restore the compile configuration and optimizer state, if saved.
+    """
+    with archive.Archive(path) as stored:
+        config = stored.json(archive.CONFIG)
+        where = f"'{stored.path}'"
+        if config.get("format_version") != archive.FORMAT_VERSION:
+            raise LoadError(
+                f"{where} has format version {config.get('format_version')!r}; this lamina "
+                f"reads version {archive.FORMAT_VERSION}. Load it with the lamina that wrote it."
+            )
+        entry = config.get("model")
+        if not isinstance(entry, dict):
+            raise CorruptArchiveError(f"{where}: config.json has no model entry.")
+        try:
+            with loading_options(safe_mode=safe_mode):
+                model = deserialize_layer(entry, custom_objects)
+        except LoadError:
+            raise
+        except RecursionError:
+            raise CorruptArchiveError(f"{where}: the config nests too deeply.") from None
+        except (SerializationError, TypeError, ValueError, KeyError, IndexError) as error:
+            raise CorruptArchiveError(f"{where}: the config cannot be rebuilt: {error}") from error
+        copies = archive.assign_tensors(_state(model), stored.tensors(archive.WEIGHTS),
+                                        config.get("weight_aliases", {}), where)
+        optimizer_tensors = None
+        if compile and stored.has(archive.OPTIMIZER):
+            optimizer_tensors = stored.tensors(archive.OPTIMIZER)
+    for copy in copies:
+        copy()
+    restore = getattr(model, "_restore_saving_state", None)
+    if compile and callable(restore) and config.get("compile_config") is not None:
+        restore(config["compile_config"], optimizer_tensors,
+                config.get("optimizer_aliases", {}))
+    return model
+
+
+def save_weights(model: Layer, path: str | os.PathLike) -> None:
+    """Save every weight (``state_dict``) to a safetensors file, atomically."""
+    from safetensors.torch import save as save_safetensors
+
+    seen: set[int] = set()
+    state = {}
+    for key, tensor in _state(model).items():
+        value = tensor.detach().cpu().contiguous()
+        # safetensors refuses shared memory: a weight under two names is stored twice.
+        state[key] = value.clone() if id(tensor) in seen else value
+        seen.add(id(tensor))
+    data = save_safetensors(state)
+    archive.atomic_write(path, lambda raw: raw.write(data))
+
+
+def load_weights(model: Layer, path: str | os.PathLike) -> None:
+    """Load weights saved by :func:`save_weights`; all are checked before any is set."""
+    from safetensors.torch import load as load_safetensors
+
+    where = f"'{os.fspath(path)}'"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(archive.MAX_WEIGHTS_BYTES + 1)
+    except FileNotFoundError:
+        raise LoadError(f"No such file: {where}.") from None
+    try:
+        loaded = load_safetensors(data)
+    except Exception as error:  # noqa: BLE001 - the library raises its own error type
+        raise CorruptArchiveError(f"{where} is not a valid safetensors file: {error}") from None
+    for copy in archive.assign_tensors(_state(model), loaded, {}, where):
+        copy()

@@ -1,0 +1,217 @@
+"""The ``.lamina`` file: one zip of JSON and safetensors, written atomically, read warily.
+
+Members: ``config.json`` (architecture, format version), ``model.safetensors`` (every
+weight), ``metadata.json`` (versions, date, each Lambda's function tier) and, for a
+compiled model saved with its optimizer, ``optimizer.safetensors``. Nothing in the file is
+pickled or marshalled unless the user opted in to bytecode at save *and* at load.
+
+Reading trusts nothing: member names must be exactly the known ones, sizes are capped and
+checked against what is read, JSON is parsed with limits, and safetensors headers are
+checked by the safetensors library against the data they describe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from lamina.errors import CorruptArchiveError, LoadError
+
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS, METADATA, OPTIMIZER = (
+    "config.json", "model.safetensors", "metadata.json", "optimizer.safetensors")
+KNOWN_MEMBERS = frozenset({CONFIG, WEIGHTS, METADATA, OPTIMIZER})
+#: Largest JSON member accepted, and largest weights member (declared and read).
+MAX_JSON_BYTES = 64 * 2 ** 20
+MAX_WEIGHTS_BYTES = 64 * 2 ** 30
+
+
+def tensors_to_bytes(tensors: dict[str, torch.Tensor]) -> tuple[bytes, dict[str, str]]:
+    """safetensors bytes of ``tensors``, each shared tensor once; returns (bytes, aliases)."""
+    unique: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    first_key: dict[int, str] = {}
+    for key, tensor in tensors.items():
+        identity = id(tensor)
+        if identity in first_key:
+            aliases[key] = first_key[identity]
+            continue
+        first_key[identity] = key
+        unique[key] = tensor.detach().to("cpu").contiguous()
+    return save_safetensors(unique), aliases
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, sync it, rename it over ``path``.
+
+    A crash at any point leaves either the old file or the complete new one.
+    """
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    handle, temporary = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            write(raw)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def write_archive(path: str | os.PathLike, members: dict[str, bytes]) -> None:
+    """Write ``members`` as a zip at ``path``, atomically."""
+    def write(raw: BinaryIO) -> None:
+        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as stored:
+            for name, data in members.items():
+                stored.writestr(name, data)
+
+    atomic_write(path, write)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the rename is still atomic
+    finally:
+        os.close(descriptor)
+
+
+class Archive:
+    """A lamina file opened for reading: checked members, parsed JSON, loaded tensors."""
+
+    def __init__(self, path: str | os.PathLike | BinaryIO) -> None:
+        self.path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
+        try:
+            self._zip = zipfile.ZipFile(path, "r")
+        except FileNotFoundError:
+            raise LoadError(f"No such file: '{self.path}'.") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            raise CorruptArchiveError(
+                f"'{self.path}' is not a lamina file (not a readable zip: {error})."
+            ) from error
+        names = [info.filename for info in self._zip.infolist()]
+        unknown = [n for n in names if n not in KNOWN_MEMBERS]
+        if unknown:
+            self._zip.close()
+            raise CorruptArchiveError(
+                f"'{self.path}' holds unexpected members {unknown[:5]}; a lamina file holds "
+                f"only {sorted(KNOWN_MEMBERS)}."
+            )
+        if len(set(names)) != len(names):
+            self._zip.close()
+            raise CorruptArchiveError(f"'{self.path}' holds a member name twice.")
+        for required in (CONFIG, WEIGHTS):
+            if required not in names:
+                self._zip.close()
+                raise CorruptArchiveError(f"'{self.path}' has no {required}.")
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._zip.close()
+
+    def has(self, name: str) -> bool:
+        return name in self._zip.namelist()
+
+    def read(self, name: str, limit: int) -> bytes:
+        """The bytes of a member, refusing one that declares or holds more than ``limit``."""
+        info = self._zip.getinfo(name)
+        if info.file_size > limit:
+            raise CorruptArchiveError(
+                f"'{self.path}': {name} declares {info.file_size} bytes, over the "
+                f"{limit}-byte limit."
+            )
+        try:
+            with self._zip.open(info) as member:
+                data = member.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+                RuntimeError) as error:
+            raise CorruptArchiveError(f"'{self.path}': {name} cannot be read: {error}") from error
+        if len(data) > limit or len(data) != info.file_size:
+            raise CorruptArchiveError(
+                f"'{self.path}': {name} holds {len(data)} bytes but declares {info.file_size}."
+            )
+        return data
+
+    def json(self, name: str) -> dict[str, Any]:
+        """A JSON member as a dict (constants such as NaN refused)."""
+        data = self.read(name, MAX_JSON_BYTES)
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as error:
+            raise CorruptArchiveError(f"'{self.path}': {name} is not valid JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise CorruptArchiveError(f"'{self.path}': {name} must hold a JSON object.")
+        return value
+
+    def tensors(self, name: str) -> dict[str, torch.Tensor]:
+        """A safetensors member, its header checked against its data by safetensors."""
+        data = self.read(name, MAX_WEIGHTS_BYTES)
+        try:
+            return load_safetensors(data)
+        except Exception as error:  # noqa: BLE001 - the library raises its own error type
+            raise CorruptArchiveError(
+                f"'{self.path}': {name} is not a valid safetensors file: {error}"
+            ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"the constant {name} is not allowed")
+
+
+def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Tensor],
+                   aliases: dict[str, str], where: str) -> list[Callable[[], None]]:
+    """Check every loaded tensor against its target; return the copies to make.
+
+    Nothing is changed here, so a mismatch anywhere leaves every target as it was.
+    """
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+    ):
+        raise CorruptArchiveError(f"{where}: weight aliases must map names to names.")
+    expected = set(targets)
+    provided = set(loaded) | set(aliases)
+    if expected != provided:
+        missing, extra = sorted(expected - provided), sorted(provided - expected)
+        raise CorruptArchiveError(
+            f"{where}: the weights do not match the architecture; missing {missing[:5]}, "
+            f"unexpected {extra[:5]}."
+        )
+    copies = []
+    for key, target in targets.items():
+        source = loaded.get(aliases.get(key, key))
+        if source is None:
+            raise CorruptArchiveError(f"{where}: weight '{key}' points to a missing tensor.")
+        if tuple(source.shape) != tuple(target.shape) or source.dtype != target.dtype:
+            raise CorruptArchiveError(
+                f"{where}: weight '{key}' is {tuple(source.shape)} {source.dtype} in the file, "
+                f"but the model expects {tuple(target.shape)} {target.dtype}."
+            )
+        copies.append(_copier(target, source))
+    return copies
+
+
+def _copier(target: torch.Tensor, source: torch.Tensor) -> Callable[[], None]:
+    def copy() -> None:
+        with torch.no_grad():
+            target.copy_(source)
+
+    return copy
