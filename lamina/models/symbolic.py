@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.fx
 
 from lamina.layers.layer import Layer, dtype_name, standardize_dtype
 from lamina.ops import dispatch
+from lamina.utils import tree
 
 
 class SymbolicTensor:
@@ -237,6 +239,10 @@ def make_op_node(op: Any, args: tuple, kwargs: dict) -> Any:
     """Add a Lambda node that runs ``op(*args, **kwargs)``; returns its symbolic output."""
     from lamina.layers.lambda_layer import Lambda
 
+    proxy = next((a for a in tree.flatten([args, kwargs]) if isinstance(a, torch.fx.Proxy)), None)
+    if proxy is not None:
+        # torch.fx is tracing a function for the graph tier: record the op as one node.
+        return proxy.tracer.create_proxy("call_function", op, args, kwargs)
     symbols: list[SymbolicTensor] = []
     template = _template((args, kwargs), symbols)
     layer = Lambda(OpCall(op, template, len(symbols)), name=_op_layer_name(op))
@@ -249,7 +255,7 @@ def _op_layer_name(op: Any) -> str:
     return unique_name(op.__lamina_op__)
 
 
-dispatch._SYMBOLIC_TYPES = (SymbolicTensor,)
+dispatch._SYMBOLIC_TYPES = (SymbolicTensor, torch.fx.Proxy)
 dispatch._make_op_node = make_op_node
 
 

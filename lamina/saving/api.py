@@ -142,7 +142,11 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
 
 
 def save_weights(model: Layer, path: str | os.PathLike) -> None:
-    """Save every weight (``state_dict``) to a safetensors file, atomically."""
+    """Save every weight (``state_dict``) to a safetensors file, atomically.
+
+    The weights' order is stored too, so :func:`load_weights` can also fill a model whose
+    layers have other names (Keras matches weights by position, PyTorch by name).
+    """
     from safetensors.torch import save as save_safetensors
 
     seen: set[int] = set()
@@ -152,23 +156,37 @@ def save_weights(model: Layer, path: str | os.PathLike) -> None:
         # safetensors refuses shared memory: a weight under two names is stored twice.
         state[key] = value.clone() if id(tensor) in seen else value
         seen.add(id(tensor))
-    data = save_safetensors(state)
+    data = save_safetensors(state, metadata={"lamina_order": json.dumps(list(state))})
     archive.atomic_write(path, lambda raw: raw.write(data))
 
 
 def load_weights(model: Layer, path: str | os.PathLike) -> None:
-    """Load weights saved by :func:`save_weights`; all are checked before any is set."""
+    """Load weights saved by :func:`save_weights`; all are checked before any is set.
+
+    Weights are matched by name when the names agree, else by position (the order they
+    were saved in), each checked for shape and dtype.
+    """
     from safetensors.torch import load as load_safetensors
 
     where = f"'{os.fspath(path)}'"
     try:
+        size = os.path.getsize(path)
+        if size > archive.MAX_WEIGHTS_BYTES:
+            raise CorruptArchiveError(f"{where} holds {size} bytes, over the weights limit.")
         with open(path, "rb") as handle:
-            data = handle.read(archive.MAX_WEIGHTS_BYTES + 1)
+            data = handle.read()
     except FileNotFoundError:
         raise LoadError(f"No such file: {where}.") from None
     try:
         loaded = load_safetensors(data)
     except Exception as error:  # noqa: BLE001 - the library raises its own error type
         raise CorruptArchiveError(f"{where} is not a valid safetensors file: {error}") from None
-    for copy in archive.assign_tensors(_state(model), loaded, {}, where):
+    targets = _state(model)
+    if set(loaded) != set(targets):
+        order = archive.safetensors_metadata(data).get("lamina_order")
+        keys = json.loads(order) if isinstance(order, str) else None
+        if isinstance(keys, list) and sorted(keys) == sorted(loaded) and len(keys) == len(
+                targets):
+            loaded = {target: loaded[key] for target, key in zip(targets, keys)}
+    for copy in archive.assign_tensors(targets, loaded, {}, where):
         copy()

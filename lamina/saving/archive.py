@@ -141,7 +141,8 @@ class Archive:
             )
         try:
             with self._zip.open(info) as member:
-                data = member.read(limit + 1)
+                # Read one byte past the declared size (never the limit: reads preallocate).
+                data = member.read(info.file_size + 1)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
                 RuntimeError) as error:
             raise CorruptArchiveError(f"'{self.path}': {name} cannot be read: {error}") from error
@@ -171,6 +172,21 @@ class Archive:
             raise CorruptArchiveError(
                 f"'{self.path}': {name} is not a valid safetensors file: {error}"
             ) from None
+
+
+def safetensors_metadata(data: bytes) -> dict[str, Any]:
+    """The ``__metadata__`` of safetensors bytes (empty when absent or unreadable)."""
+    if len(data) < 8:
+        return {}
+    length = int.from_bytes(data[:8], "little")
+    if length > min(len(data) - 8, MAX_JSON_BYTES):
+        return {}
+    try:
+        header = json.loads(data[8:8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _refuse_constant(name: str) -> Any:
