@@ -7,14 +7,32 @@ for a convolution kernel ``(*spatial, in, out)``).
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
 from lamina.errors import ArgumentError
 
 Initializer = Callable[[torch.Tensor], None]
+
+_SKIP = [False]
+
+
+@contextlib.contextmanager
+def skipped() -> Iterator[None]:
+    """Create weights without initialising them (their values are about to be loaded)."""
+    previous, _SKIP[0] = _SKIP[0], True
+    try:
+        yield
+    finally:
+        _SKIP[0] = previous
+
+
+def skipping() -> bool:
+    """Whether weights are being created only to be overwritten (see :func:`skipped`)."""
+    return _SKIP[0]
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:

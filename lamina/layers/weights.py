@@ -55,7 +55,8 @@ class WeightsMixin:
             value = torch.empty(shape[::-1], dtype=dtype).T
         else:
             value = torch.empty(shape, dtype=dtype)
-        initializers.get(initializer)(value)
+        if not initializers.skipping():
+            initializers.get(initializer)(value)
         weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
         weight._lamina_trainable = bool(trainable)
         self.register_parameter(name, weight)

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from lamina import initializers
 from lamina.errors import CorruptArchiveError, LoadError, SerializationError
 from lamina.functions.serialize import loading_options
 from lamina.layers.layer import Layer
@@ -119,7 +120,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         if not isinstance(entry, dict):
             raise CorruptArchiveError(f"{where}: config.json has no model entry.")
         try:
-            with loading_options(safe_mode=safe_mode):
+            with loading_options(safe_mode=safe_mode), initializers.skipped():
                 model = deserialize_layer(entry, custom_objects)
         except LoadError:
             raise
