@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 
 import torch
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from run import antirectifier, measure  # noqa: E402
+
 import lamina  # noqa: E402
 from lamina import backend as K  # noqa: E402
 from lamina import layers  # noqa: E402
-from run import antirectifier, measure  # noqa: E402
 
 
 def big_model() -> lamina.Sequential:
