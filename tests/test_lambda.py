@@ -264,3 +264,14 @@ def test_wrong_number_of_inputs_names_the_layer() -> None:
     layer([torch.ones(2, 3), torch.ones(3, 2)])
     with pytest.raises(ShapeError, match="pair_product.*2 inputs.*1"):
         layer([torch.ones(2, 3)])
+
+
+def test_converting_the_model_converts_captured_tensors_the_function_reads() -> None:
+    offset = torch.tensor([1.0, 2.0])
+    layer = layers.Lambda(lambda x: x + offset)
+    model = lamina.Sequential([layers.Identity(input_shape=(2,)), layer]).double()
+    x = torch.ones(3, 2, dtype=torch.float64)
+    out = model(x)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, x + torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert layer.offset.dtype == torch.float64

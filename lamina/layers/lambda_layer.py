@@ -87,6 +87,7 @@ class Lambda(Layer):
         self._fn_takes_training = "training" in parameters
         self._copies_inputs = mutates_arguments(function)
         self._weight_keys: dict[int, str] = {}
+        self._captured_buffers: dict[str, str] = {}  # buffer key -> name the function reads
         if isinstance(function, nn.Module):
             self.add_module("module", function)
         self._track(self.arguments, "argument")
@@ -121,6 +122,8 @@ class Lambda(Layer):
                 self.register_parameter(key, value)
             elif isinstance(value, torch.Tensor):
                 self.register_buffer(key, value)
+                if kind == "captured":
+                    self._captured_buffers[key] = name
             elif isinstance(value, nn.Module):
                 self.add_module(key, value)
             elif kind == "captured" and inspect.ismodule(value) and not _is_harmless(value):
@@ -149,6 +152,24 @@ class Lambda(Layer):
                 self._raise_if_incompatible(inputs, error)
                 raise
         return super().forward(inputs, *args, mask=mask, training=training)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Lambda:
+        """``to()``, ``double()``... replace buffers by new tensors; point the function's
+        closure cells and globals at the new ones, so captured tensors move with the model."""
+        before = {key: self._buffers[key] for key in self._captured_buffers}
+        super()._apply(fn, recurse)
+        for key, name in self._captured_buffers.items():
+            old, new = before[key], self._buffers[key]
+            if new is old:
+                continue
+            self._weight_keys[id(new)] = self._weight_keys.pop(id(old), key)
+            code = getattr(self.function, "__code__", None)
+            cells = dict(zip(code.co_freevars, self.function.__closure__ or ())) if code else {}
+            if name in cells and cells[name].cell_contents is old:
+                cells[name].cell_contents = new
+            elif getattr(self.function, "__globals__", {}).get(name) is old:
+                self.function.__globals__[name] = new
+        return self
 
     def plan_callable(self) -> Any:
         return self.function if self._direct and self.built else self.forward
