@@ -9,7 +9,7 @@ Example:
     (2, 4)
 """
 
-from lamina import backend, layers, ops
+from lamina import backend, callbacks, layers, losses, metrics, ops, optimizers
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
 from lamina.saving import load_model, save_model
@@ -24,9 +24,13 @@ __all__ = [
     "Variable",
     "__version__",
     "backend",
+    "callbacks",
     "load_model",
     "layers",
+    "losses",
+    "metrics",
     "ops",
+    "optimizers",
     "register_function",
     "save_model",
 ]

@@ -57,3 +57,7 @@ class DataError(LaminaError, ValueError):
 
 class NotCompiledError(LaminaError, RuntimeError):
     """``fit``, ``evaluate`` or a ``*_on_batch`` method was called before ``compile``."""
+
+
+class MissingDependencyError(LaminaError, ImportError):
+    """An optional package (an extra such as ``lamina[plot]``) is needed but not installed."""

@@ -1,0 +1,234 @@
+"""Input adapters: everything ``fit``, ``evaluate`` and ``predict`` accept, as batches.
+
+Two kinds of source:
+
+- :class:`ArrayData` holds numpy arrays or tensors (or lists and dicts of them, for several
+  inputs or outputs). They become tensors once per call, are checked once (lengths,
+  NaNs, labels) and batches are then slices of those tensors: no per-batch conversion.
+- :class:`StreamData` wraps a torch ``Dataset`` (batched by a ``DataLoader``), a
+  ``DataLoader`` or any iterable/generator of ``(x, y)`` / ``(x, y, sample_weight)``
+  batches. Each batch is converted and checked as it arrives, on the CPU.
+
+Both apply a ``prepare`` function (the trainer's target alignment and checks) to the
+whole data set (arrays) or to each batch (streams).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+
+from lamina.errors import ArgumentError, DataError
+from lamina.layers.layer import to_tensor
+from lamina.utils import tree
+
+Batch = tuple[Any, Any, Any]
+Prepare = Callable[[Any, Any, Any], Batch]
+
+
+def to_tensors(value: Any) -> Any:
+    """Tensors for the numpy arrays in any nesting of lists, tuples and dicts.
+
+    A list holding arrays, tensors or dicts is a structure (several inputs or outputs);
+    a list of plain numbers (or of lists of numbers) is one array.
+    """
+    if value is None or isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, dict):
+        return {key: to_tensors(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and any(
+            isinstance(item, (np.ndarray, torch.Tensor, dict)) for item in value):
+        return type(value)(to_tensors(item) for item in value)
+    return to_tensor(np.asarray(value))
+
+
+def unpack(batch: Any) -> Batch:
+    """``(x, y, sample_weight)`` from a batch: a tuple or list of 1 to 3 items, else ``x``."""
+    if isinstance(batch, (tuple, list)):
+        if len(batch) in (1, 2, 3):
+            return (*batch, *([None] * (3 - len(batch))))  # type: ignore[return-value]
+        raise DataError(
+            f"A data batch must be x, (x,), (x, y) or (x, y, sample_weight); received a "
+            f"{type(batch).__name__} of {len(batch)} items. Yield tuples, with several "
+            "inputs grouped as one list or dict: ((x1, x2), y)."
+        )
+    return batch, None, None
+
+
+def _lengths(structure: Any) -> list[int]:
+    return [len(t) for t in tree.flatten(structure) if isinstance(t, torch.Tensor)]
+
+
+def check_finite(structure: Any, what: str, caller: str) -> None:
+    """A DataError naming the first NaN or infinite value in a structure of tensors."""
+    for leaf in tree.flatten(structure):
+        if not isinstance(leaf, torch.Tensor) or not leaf.is_floating_point():
+            continue
+        # A finite sum proves every value finite, ~10x cheaper than an elementwise test;
+        # only a NaN, an infinity or an overflowing sum leads to the exact check.
+        if bool(torch.isfinite(leaf.sum())):
+            continue
+        bad = ~torch.isfinite(leaf)
+        if bool(bad.any()):
+            count = int(bad.sum())
+            sample = int(bad.reshape(len(leaf), -1).any(dim=1).nonzero()[0, 0]) if leaf.dim() \
+                else 0
+            raise DataError(
+                f"{caller}: {what} holds {count} NaN or infinite value(s), the first in "
+                f"sample {sample}. Expected finite numbers. Remove or impute them (e.g. "
+                "np.nan_to_num) before training; nothing was changed."
+            )
+
+
+class ArrayData:
+    """Arrays or tensors, sliced into batches (shuffled each epoch when ``shuffle``)."""
+
+    def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,
+                 caller: str) -> None:
+        self.x, self.y, self.sample_weight = to_tensors(x), to_tensors(y), to_tensors(
+            sample_weight)
+        self.batch_size, self.shuffle, self.caller = batch_size, shuffle, caller
+        lengths = {"x": _lengths(self.x), "y": _lengths(self.y),
+                   "sample_weight": _lengths(self.sample_weight)}
+        every = [n for values in lengths.values() for n in values]
+        if not every:
+            raise DataError(f"{caller}: x holds no arrays or tensors, received {type(x)}.")
+        if len(set(every)) > 1:
+            described = ", ".join(f"{k} {sorted(set(v))[0] if len(set(v)) == 1 else v}"
+                                  for k, v in lengths.items() if v)
+            raise DataError(
+                f"{caller}: every array must have the same number of samples (first axis); "
+                f"received {described}. Pass x, y and sample_weight with one entry per "
+                "sample."
+            )
+        self.size = every[0]
+        if self.size == 0:
+            raise DataError(f"{caller}: the data has no samples (first axis of length 0).")
+
+    @property
+    def steps(self) -> int:
+        return -(-self.size // self.batch_size)
+
+    def split(self, fraction: float) -> tuple[ArrayData, ArrayData]:
+        """The first ``1 - fraction`` for training and the rest for validation (as Keras)."""
+        cut = int(round(self.size * (1.0 - fraction)))
+        if cut <= 0 or cut >= self.size:
+            raise DataError(
+                f"{self.caller}: validation_split={fraction} of {self.size} samples leaves "
+                f"{cut} for training and {self.size - cut} for validation; both need at "
+                "least one. Use more data or another fraction."
+            )
+        train, validation = (
+            ArrayData(*(_take(v, part) for v in (self.x, self.y, self.sample_weight)),
+                      self.batch_size, self.shuffle, self.caller)
+            for part in (slice(0, cut), slice(cut, self.size)))
+        return train, validation
+
+    def prepare(self, prepare: Prepare) -> None:
+        """Check and convert the whole data set once."""
+        self.x, self.y, self.sample_weight = prepare(self.x, self.y, self.sample_weight)
+
+    def first_batch(self) -> Batch:
+        part = slice(0, min(self.batch_size, self.size))
+        return _take(self.x, part), _take(self.y, part), _take(self.sample_weight, part)
+
+    def batches(self) -> Iterator[Batch]:
+        x, y, weight = self.x, self.y, self.sample_weight
+        if self.shuffle:
+            # One gather per epoch, then every batch is a view: cheaper than a gather each.
+            order = torch.randperm(self.size)
+            x, y, weight = (_take(v, order) for v in (x, y, weight))
+        for start in range(0, self.size, self.batch_size):
+            part = slice(start, start + self.batch_size)
+            yield _take(x, part), _take(y, part), _take(weight, part)
+
+
+def _take(value: Any, index: Any) -> Any:
+    if type(value) is torch.Tensor:
+        return value[index]
+    if value is None:
+        return None
+    return tree.map_structure(lambda t: t[index] if isinstance(t, torch.Tensor) else t, value)
+
+
+class StreamData:
+    """A Dataset, DataLoader, or iterable/generator of batches, converted batch by batch."""
+
+    def __init__(self, source: Any, batch_size: int, shuffle: bool, steps: int | None,
+                 caller: str) -> None:
+        if isinstance(source, Dataset) and not isinstance(source, DataLoader):
+            iterable = isinstance(source, IterableDataset)
+            source = DataLoader(source, batch_size=batch_size, shuffle=shuffle and not iterable)
+        self.caller = caller
+        self.one_shot = hasattr(source, "__next__")  # a generator: batches are consumed once
+        self.source = source
+        self.steps = steps
+        if steps is None and hasattr(source, "__len__"):
+            self.steps = len(source)
+        self._prepare: Prepare = lambda x, y, w: (x, y, w)
+        self._pending: list[Any] = []
+        self._iterator: Iterator[Any] | None = None
+
+    def prepare(self, prepare: Prepare) -> None:
+        """Check and convert each batch with ``prepare``; the first batch is checked now."""
+        self._prepare = prepare
+        if self._pending:
+            self._convert(self._pending[0])
+
+    def _raw(self) -> Iterator[Any]:
+        if self.one_shot:
+            return self.source
+        if self._iterator is None:
+            self._iterator = iter(self.source)
+        return self._iterator
+
+    def first_batch(self) -> Batch:
+        """The first batch, kept to be yielded again by the next :meth:`batches`."""
+        if not self._pending:
+            try:
+                self._pending.append(next(self._raw()))
+            except StopIteration:
+                raise DataError(f"{self.caller}: the data yielded no batch.") from None
+        return self._convert(self._pending[0], check=False)
+
+    def _convert(self, raw: Any, check: bool = True) -> Batch:
+        x, y, weight = (to_tensors(v) for v in unpack(raw))
+        return self._prepare(x, y, weight) if check else (x, y, weight)
+
+    def batches(self) -> Iterator[Batch]:
+        """This epoch's batches: at most ``steps``; a generator continues where it stopped."""
+        raw = itertools.chain(self._pending, self._raw())
+        self._pending = []
+        try:
+            for count, item in enumerate(raw, start=1):
+                yield self._convert(item)
+                if self.steps is not None and count >= self.steps:
+                    break
+        finally:
+            self._iterator = None  # a re-iterable source starts over next epoch
+
+
+def adapt(x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,
+          steps: int | None, caller: str) -> ArrayData | StreamData:
+    """The adapter for what the user passed."""
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise ArgumentError(f"{caller}: batch_size must be a positive int, received "
+                            f"{batch_size!r}.")
+    streaming = isinstance(x, (Dataset, DataLoader)) or hasattr(x, "__next__") or (
+        hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, torch.Tensor, list, tuple,
+                                                      dict, str)))
+    if streaming:
+        if y is not None or sample_weight is not None:
+            raise ArgumentError(
+                f"{caller}: y and sample_weight must be None when x is a {type(x).__name__}, "
+                "which yields its own (x, y[, sample_weight]) batches."
+            )
+        return StreamData(x, batch_size, shuffle, steps, caller)
+    if x is None:
+        raise ArgumentError(f"{caller}: x is required, received None.")
+    return ArrayData(x, y, sample_weight, batch_size, shuffle, caller)

@@ -1,0 +1,158 @@
+"""The epoch, evaluation and prediction loops behind ``fit``, ``evaluate`` and ``predict``.
+
+Per batch, the fit loop does the train step and one clock read; it reads values back
+from the device only when the progress bar is due (at most ~10 times a second), when a
+callback needs batch logs, and at the end of the epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from lamina.training.callbacks import CallbackList, History
+from lamina.training.data import ArrayData, StreamData
+from lamina.training.progress import ProgressDisplay
+from lamina.training.steps import CompileState
+from lamina.utils import tree
+
+_TEST_BATCH_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
+_PREDICT_BATCH_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
+
+
+def _overrides(callbacks: CallbackList | None, hooks: tuple[str, ...]) -> bool:
+    from lamina.training.callbacks import Callback
+
+    return callbacks is not None and any(
+        getattr(type(c), h) is not getattr(Callback, h) or h in c.__dict__
+        for c in callbacks.callbacks for h in hooks)
+
+
+def fit_loop(model: Any, state: CompileState, data: ArrayData | StreamData,
+             validation: ArrayData | StreamData | None, *, epochs: int, initial_epoch: int,
+             verbose: int, callbacks: list[Any], validation_freq: int) -> History:
+    """Train for ``epochs`` (from ``initial_epoch``); returns the :class:`History`."""
+    history = History()
+    params = {"epochs": epochs, "steps": data.steps, "verbose": verbose,
+              "do_validation": validation is not None}
+    hooks = CallbackList([*callbacks, history], model, params)
+    batch_logs = hooks.needs_batch_logs
+    display = ProgressDisplay(verbose)
+    was_training = model.training
+    model.stop_training = False
+    model.history = history
+    logs: dict[str, float] = {}
+    try:
+        hooks.call("on_train_begin", {})
+        for epoch in range(initial_epoch, epochs):
+            state.reset_state()
+            model.train()
+            hooks.call("on_epoch_begin", epoch, {})
+            display.start(f"Epoch {epoch + 1}/{epochs}", data.steps)
+            step = 0
+            for x, targets, weights in data.batches():
+                if batch_logs:
+                    hooks.call("on_train_batch_begin", step, {})
+                state.train_step(x, targets, weights)
+                step += 1
+                if batch_logs:
+                    hooks.call("on_train_batch_end", step - 1, state.logs())
+                if display.due():
+                    display.update(step, state.logs())
+                if model.stop_training:
+                    break
+            if step == 0:
+                display.close()
+                print(f"Epoch {epoch + 1}/{epochs}: the data yielded no batch, so training "
+                      "stopped. A generator yields its batches once: pass steps_per_epoch= "
+                      "with a generator that lasts steps_per_epoch * epochs batches, or a "
+                      "DataLoader, which starts over each epoch.")
+                break
+            logs = state.logs()
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = evaluate_loop(model, state, validation, None, hooks)
+                logs.update({f"val_{key}": value for key, value in val_logs.items()})
+            hooks.call("on_epoch_end", epoch, logs)
+            display.finish(step, logs)
+            if model.stop_training:
+                break
+        hooks.call("on_train_end", logs)
+    finally:
+        display.close()
+        model.train(was_training)
+    return history
+
+
+def evaluate_loop(model: Any, state: CompileState, data: ArrayData | StreamData,
+                  display: ProgressDisplay | None, hooks: CallbackList | None) -> dict[str, float]:
+    """Loss and metrics over ``data`` in inference mode."""
+    batch_hooks = _overrides(hooks, _TEST_BATCH_HOOKS)
+    was_training = model.training
+    model.eval()
+    state.reset_state()
+    step = 0
+    try:
+        if hooks is not None:
+            hooks.call("on_test_begin", {})
+        if display is not None:
+            display.start("", data.steps)
+        for x, targets, weights in data.batches():
+            if batch_hooks:
+                hooks.call("on_test_batch_begin", step, {})
+            state.test_step(x, targets, weights)
+            step += 1
+            if batch_hooks:
+                hooks.call("on_test_batch_end", step - 1, state.logs())
+            if display is not None and display.due():
+                display.update(step, state.logs())
+        logs = state.logs()
+        if hooks is not None:
+            hooks.call("on_test_end", logs)
+        if display is not None:
+            display.finish(step, logs)
+    finally:
+        if display is not None:
+            display.close()
+        model.train(was_training)
+    return logs
+
+
+def predict_loop(model: Any, data: ArrayData | StreamData, display: ProgressDisplay,
+                 hooks: CallbackList, device: torch.device) -> Any:
+    """The model's outputs over ``data`` (inference mode, no gradients) as numpy arrays."""
+    batch_hooks = _overrides(hooks, _PREDICT_BATCH_HOOKS)
+    was_training = model.training
+    model.eval()
+    batches: list[list[torch.Tensor]] = []
+    structure: Any = None
+    step = 0
+    try:
+        hooks.call("on_predict_begin", {})
+        display.start("", data.steps)
+        with torch.no_grad():
+            for x, _, _ in data.batches():
+                if batch_hooks:
+                    hooks.call("on_predict_batch_begin", step, {})
+                if device.type != "cpu":
+                    x = tree.map_structure(
+                        lambda t: t.to(device) if isinstance(t, torch.Tensor) else t, x)
+                outputs = model(x)
+                structure = outputs
+                batches.append([t.detach() for t in tree.flatten(outputs)])
+                step += 1
+                if batch_hooks:
+                    hooks.call("on_predict_batch_end", step - 1, {"outputs": outputs})
+                if display.due():
+                    display.update(step, {})
+        hooks.call("on_predict_end", {})
+        display.finish(step, {})
+    finally:
+        display.close()
+        model.train(was_training)
+    if not batches:
+        return None
+    leaves = [torch.cat(parts).cpu().numpy() if parts[0].dim() else
+              np.stack([p.cpu().numpy() for p in parts]) for parts in zip(*batches)]
+    return tree.pack_as(structure, leaves)

@@ -1,0 +1,296 @@
+"""What ``compile`` sets up, and the train, test and predict steps that use it.
+
+:class:`CompileState` resolves the optimizer, the losses and metrics per model output
+(once the first batch shows how many outputs there are and their shapes), checks and
+aligns targets, and runs one step. The hot path is kept to the torch work itself: the
+running loss is accumulated in a tensor and metrics update tensors, so nothing is read
+back to Python until :meth:`CompileState.logs` is called.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+from lamina import losses as losses_module
+from lamina import metrics as metrics_module
+from lamina import optimizers
+from lamina.errors import ArgumentError, DataError, ShapeError
+from lamina.training.data import check_finite
+from lamina.utils import tree
+
+
+def resolve_device(device: Any, model: torch.nn.Module) -> torch.device:
+    """``"auto"``: CUDA when present, else where the model's weights already are."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        first = next(model.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ArgumentError(f"compile: unknown device {device!r}; use 'auto', 'cpu' or "
+                            "'cuda'.") from error
+
+
+def _import_inductor_quietly() -> None:
+    # Importing inductor defines TorchScript helpers that emit a DeprecationWarning from
+    # inside torch; nothing a lamina user could act on, and fatal under -W error.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import torch._inductor.compile_fx  # noqa: F401
+
+
+def _per_output(value: Any, names: list[str], what: str, default: Any = None) -> list[Any]:
+    """One entry per output from a single value, a list, or a dict keyed by output name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ArgumentError(f"{what}: keys {unknown} are not output names; the model's "
+                                f"outputs are {names}.")
+        return [value.get(name, default) for name in names]
+    if isinstance(value, (list, tuple)) and not (len(names) == 1 and len(value) != 1):
+        if len(value) != len(names):
+            raise ArgumentError(f"{what}: the model has {len(names)} output(s) {names}, "
+                                f"received a list of {len(value)}. Give one entry per output.")
+        return list(value)
+    return [value] * len(names)
+
+
+class CompileState:
+    """The optimizer, per-output losses, loss weights and metrics of a compiled model."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: Any, loss: Any, metrics: Any,
+                 loss_weights: Any, jit: bool | str, device: Any) -> None:
+        if loss is None:
+            raise ArgumentError("compile: a loss is required, received loss=None. Pass a "
+                                "Keras name such as 'mse' or a lamina.losses.Loss.")
+        for identifier in tree.flatten(loss):
+            if identifier is not None:
+                losses_module.get(identifier)
+        for identifier in tree.flatten(metrics or []):
+            if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+                continue
+            metrics_module.get(identifier)
+        self.model = model
+        self.optimizer_spec = optimizers.get(optimizer)
+        self.optimizer: torch.optim.Optimizer | None = (
+            self.optimizer_spec if isinstance(self.optimizer_spec, torch.optim.Optimizer)
+            else None)
+        self.loss_spec, self.metrics_spec, self.weights_spec = loss, metrics, loss_weights
+        self.device = resolve_device(device, model)
+        model.to(self.device)
+        if self.optimizer is None and next(model.parameters(), None) is not None:
+            self.optimizer = self.optimizer_spec.build(model.parameters())
+        self.jit = jit
+        self.built = False
+        self._input_key: tuple = ()
+        self._step_fn = self.forward_loss
+        if jit:
+            backend = "inductor" if jit is True else str(jit)
+            if backend == "inductor":
+                _import_inductor_quietly()
+            self._step_fn = torch.compile(self.forward_loss, backend=backend)
+
+    # ------------------------------------------------------------------ building
+    def build(self, x: Any) -> list[tuple[int, ...]]:
+        """Run the model once on a sample batch (inference mode, no gradients) and resolve
+        the per-output losses and metrics; returns the output shapes.
+
+        Skipped when the inputs have the same per-sample shapes as last time.
+        """
+        key = tuple(tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else t
+                    for t in tree.flatten(x))
+        if self.built and key == self._input_key:
+            return self.shapes
+        model = self.model
+        model.to(self.device)  # layers built by the call below follow their inputs' device
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                predictions = model(self.to_device(x))
+        finally:
+            model.train(was_training)
+        flat = tree.flatten(predictions)
+        if isinstance(predictions, dict):
+            names = sorted(predictions)
+        elif len(flat) == 1:
+            names = ["output"]
+        else:
+            symbolic = getattr(model, "outputs", None)
+            names = [t.node.layer.name for t in symbolic] if isinstance(symbolic, list) and \
+                len(symbolic) == len(flat) else [f"output_{i + 1}" for i in range(len(flat))]
+            names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
+        if self.built and names != self.names:
+            raise ShapeError(f"Model '{model.name}' returned outputs {names}, but was compiled "
+                             f"for {self.names}. Compile the model again.")
+        self.shapes = [tuple(p.shape) for p in flat]
+        if not self.built:
+            self._resolve(names)
+        self._input_key = key
+        return self.shapes
+
+    def _resolve(self, names: list[str]) -> None:
+        self.names = names
+        several = len(names) > 1
+        self.losses = [losses_module.get(spec) if spec is not None else None
+                       for spec in _per_output(self.loss_spec, names, "compile(loss=...)")]
+        if all(loss is None for loss in self.losses):
+            raise ArgumentError(f"compile: no output has a loss; outputs are {names}.")
+        weights = _per_output(self.weights_spec, names, "compile(loss_weights=...)", 1.0)
+        self.loss_weights = [1.0 if w is None else float(w) for w in weights]
+        nested = isinstance(self.metrics_spec, dict) or (
+            several and isinstance(self.metrics_spec, (list, tuple))
+            and any(isinstance(m, (list, tuple)) for m in self.metrics_spec))
+        per_output = _per_output(self.metrics_spec, names, "compile(metrics=...)") if nested \
+            else [self.metrics_spec] * len(names)
+        self.metrics: list[tuple[metrics_module.Metric, int]] = []
+        for index, specs in enumerate(per_output):
+            for spec in tree.flatten(specs or []):
+                metric = metrics_module.get(spec, self.losses[index], None, self.shapes[index])
+                if several:
+                    metric.name = f"{names[index]}_{metric.name}"
+                self.metrics.append((metric, index))
+        self.log_names = ["loss"] + ([f"{n}_loss" for n, loss in zip(names, self.losses)
+                                      if loss is not None] if several else [])
+        self.log_names += [metric.name for metric, _ in self.metrics]
+        if len(set(self.log_names)) != len(self.log_names):
+            raise ArgumentError(f"compile: two metrics share a name in {self.log_names}; pass "
+                                "metric objects with distinct name=.")
+        if not isinstance(self.optimizer_spec, torch.optim.Optimizer):
+            # Layers built by the first call add weights: the optimizer must see them all.
+            parameters = list(self.model.parameters())
+            if not parameters:
+                raise ArgumentError(f"Model '{self.model.name}' has no weights to train.")
+            known = set() if self.optimizer is None else {
+                id(p) for group in self.optimizer.param_groups for p in group["params"]}
+            if known != {id(p) for p in parameters}:
+                self.optimizer = self.optimizer_spec.build(parameters)
+        self.reset_state()
+        self.built = True
+
+    # ------------------------------------------------------------------ targets
+    def prepare(self, x: Any, y: Any, sample_weight: Any, class_weight: Any,
+                caller: str, needs_targets: bool = True) -> tuple[Any, Any, Any]:
+        """Check a data set (or one batch of a stream) and align targets with outputs.
+
+        Returns ``x`` and per-output lists of targets and sample weights.
+        """
+        check_finite(x, "x", caller)
+        if y is None:
+            if needs_targets:
+                raise DataError(f"{caller}: targets y are required to compute the loss, "
+                                "received None. Pass y=... or batches of (x, y).")
+            return x, None, None
+        check_finite(y, "y", caller)
+        check_finite(sample_weight, "sample_weight", caller)
+        several = len(self.names) > 1
+        targets = _per_output(y, self.names, f"{caller}(y=...)") if several else [
+            y[0] if isinstance(y, (list, tuple)) and len(y) == 1 else
+            next(iter(y.values())) if isinstance(y, dict) and len(y) == 1 else y]
+        weights = _per_output(sample_weight, self.names, f"{caller}(sample_weight=...)")
+        for index, (loss, target) in enumerate(zip(self.losses, targets)):
+            where = f" for output '{self.names[index]}'" if several else ""
+            if not isinstance(target, torch.Tensor):
+                raise DataError(f"{caller}: targets{where} must be an array or tensor, "
+                                f"received {type(target).__name__}.")
+            if loss is not None:
+                targets[index] = loss.check_targets(target, self.shapes[index], where)
+            if weights[index] is not None:
+                weights[index] = weights[index].to(torch.float32)
+        if class_weight:
+            if several:
+                raise ArgumentError(f"{caller}: class_weight works for one output; for "
+                                    f"{self.names} pass per-output sample_weight instead.")
+            by_class = _class_weights(targets[0], class_weight, self.shapes[0])
+            weights[0] = by_class if weights[0] is None else weights[0] * by_class
+        return x, targets, weights
+
+    def to_device(self, value: Any) -> Any:
+        if self.device.type == "cpu" or value is None:
+            return value
+        if isinstance(value, torch.Tensor):
+            return value.to(self.device, non_blocking=True)
+        return tree.map_structure(lambda t: self.to_device(t) if isinstance(t, torch.Tensor)
+                                  else t, value)
+
+    # ------------------------------------------------------------------ steps
+    def forward_loss(self, x: Any, targets: list[Any], weights: list[Any]) -> tuple[Any, ...]:
+        """Predictions and loss: the part ``jit=True`` compiles."""
+        flat = tree.flatten(self.model(x))
+        parts = [loss.compute(target, prediction, weight) if loss is not None else None
+                 for loss, target, prediction, weight in zip(self.losses, targets, flat, weights)]
+        total = None
+        for part, factor in zip(parts, self.loss_weights):
+            if part is not None:
+                term = part if factor == 1.0 else part * factor
+                total = term if total is None else total + term
+        return total, parts, flat
+
+    def train_step(self, x: Any, targets: list[Any], weights: list[Any]) -> None:
+        """One optimizer step on a batch; the model must already be in training mode."""
+        if self.device.type != "cpu":
+            x, targets, weights = (self.to_device(v) for v in (x, targets, weights))
+        total, parts, flat = self._step_fn(x, targets, weights)
+        optimizer = self.optimizer
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        self._track(total, parts, flat, targets, weights)
+
+    def test_step(self, x: Any, targets: list[Any], weights: list[Any]) -> None:
+        """Loss and metrics on a batch, no gradients (the caller sets inference mode)."""
+        if self.device.type != "cpu":
+            x, targets, weights = (self.to_device(v) for v in (x, targets, weights))
+        with torch.no_grad():
+            total, parts, flat = self.forward_loss(x, targets, weights)
+        self._track(total, parts, flat, targets, weights)
+
+    def _track(self, total: torch.Tensor, parts: list[Any], flat: list[torch.Tensor],
+               targets: list[Any], weights: list[Any]) -> None:
+        count = targets[0].shape[0]
+        if self._single:
+            self._loss_total.add_(total.detach(), alpha=count)
+        else:
+            values = [total] + [p for p in parts if p is not None]
+            self._loss_total.add_(torch.stack(values).detach(), alpha=count)
+        self._seen += count
+        for metric, index in self.metrics:
+            metric.update_state(targets[index], flat[index].detach(), weights[index])
+
+    # ------------------------------------------------------------------ logs
+    def reset_state(self) -> None:
+        """Start a new epoch (or evaluation): zero the loss totals and every metric."""
+        self._single = len(self.log_names) - len(self.metrics) == 1
+        size = () if self._single else (len(self.log_names) - len(self.metrics),)
+        self._loss_total = torch.zeros(size, device=self.device)
+        self._seen = 0
+        for metric, _ in self.metrics:
+            metric.reset_state()
+
+    def logs(self) -> dict[str, float]:
+        """The running loss and metrics as Python floats (one host sync)."""
+        values = [(self._loss_total / max(self._seen, 1)).reshape(-1)]
+        values += [metric.result().reshape(-1).to(values[0]) for metric, _ in self.metrics]
+        return dict(zip(self.log_names, torch.cat(values).tolist()))
+
+
+def _class_weights(target: torch.Tensor, class_weight: dict[int, float],
+                   pred_shape: tuple[int, ...]) -> torch.Tensor:
+    """Per-sample weights from a ``{class index: weight}`` dict (unlisted classes: 1)."""
+    if any(not isinstance(k, int) or k < 0 for k in class_weight):
+        raise ArgumentError(f"class_weight keys must be class indices (ints >= 0), received "
+                            f"{sorted(class_weight, key=str)}.")
+    if target.dim() == len(pred_shape) and pred_shape[-1] > 1:
+        labels = target.argmax(dim=-1)
+    else:
+        labels = target.reshape(target.shape[0], -1)[:, 0].round().long()
+    size = max(max(class_weight) + 1, int(labels.max()) + 1 if labels.numel() else 0)
+    table = torch.ones(size)
+    for key, value in class_weight.items():
+        table[key] = float(value)
+    return table.to(labels.device)[labels]

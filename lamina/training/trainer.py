@@ -1,0 +1,270 @@
+"""``Trainer``: the Keras training API (compile, fit, evaluate, predict) mixed into ``Model``.
+
+Everything a call needs is checked before the first weight changes: data lengths, NaN or
+infinite values, targets against the loss and the model's output shapes, label ranges.
+Arrays become tensors once per call and batches are slices of them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import torch
+
+from lamina.errors import ArgumentError, NotCompiledError
+from lamina.training.callbacks import Callback, CallbackList, History
+from lamina.training.data import ArrayData, StreamData, adapt, to_tensors, unpack
+from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
+from lamina.training.progress import ProgressDisplay, resolve_verbose
+from lamina.training.steps import CompileState, resolve_device
+
+
+class Trainer:
+    """Keras's ``compile``/``fit``/``evaluate``/``predict`` for a ``torch.nn.Module`` model.
+
+    Example:
+        >>> import lamina, numpy as np, torch
+        >>> from lamina import layers
+        >>> _ = torch.manual_seed(0)
+        >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        >>> y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+        >>> model = lamina.Sequential([layers.Dense(1, input_shape=(3,))])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> history = model.fit(x, y, epochs=20, batch_size=16, verbose=0)
+        >>> history.history["loss"][-1] < history.history["loss"][0] / 10
+        True
+        >>> model.predict(x[:2], verbose=0).shape
+        (2, 1)
+    """
+
+    _compile_state: CompileState | None = None
+    #: Set to ``True`` (by a callback) to end ``fit`` after the current batch.
+    stop_training: bool = False
+    #: The :class:`History` of the last ``fit``.
+    history: History | None = None
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                loss_weights: Any = None, jit: bool | str = False,
+                device: str | torch.device = "auto") -> None:
+        """Configure training.
+
+        Args:
+            optimizer: A Keras name (``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``,
+                ``"adagrad"``, with Keras's defaults), a ``lamina.optimizers`` recipe such
+                as ``Adam(learning_rate=1e-3)``, or a ``torch.optim.Optimizer`` built on
+                ``model.parameters()``. Default: ``"rmsprop"``.
+            loss: A Keras name, a ``lamina.losses.Loss`` or ``fn(y_true, y_pred)``; for
+                several outputs one for all, a list, or a dict keyed by output name.
+            metrics: A list of names (``"accuracy"`` picks the variant that fits the loss),
+                ``lamina.metrics.Metric`` objects or functions; for several outputs a list
+                applies to each output, or pass a dict / list of lists per output.
+            loss_weights: Factors of each output's loss in the total. Default: all 1.
+            jit: ``True`` compiles the forward pass and loss of the train step with
+                ``torch.compile`` (or pass a ``torch.compile`` backend name).
+                Default: ``False``.
+            device: ``"auto"`` (CUDA when present, else where the model is), ``"cpu"``,
+                ``"cuda"``... The model is moved there; batches follow. Default: ``"auto"``.
+        """
+        self._compile_state = CompileState(self, optimizer, loss, metrics, loss_weights,
+                                           jit, device)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`compile` has been called."""
+        return self._compile_state is not None
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        """The torch optimizer (built at compile, or at the first batch for unbuilt models)."""
+        return None if self._compile_state is None else self._compile_state.optimizer
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names in the logs: ``loss``, per-output losses, then metrics."""
+        state = self._compile_state
+        return list(state.log_names) if state is not None and state.built else ["loss"]
+
+    def _state(self, caller: str) -> CompileState:
+        if self._compile_state is None:
+            raise NotCompiledError(
+                f"Model '{self.name}': {caller}() needs a compiled model. Call "
+                "model.compile(optimizer=..., loss=...) first."
+            )
+        return self._compile_state
+
+    def _prepared(self, caller: str, x: Any, y: Any, sample_weight: Any, batch_size: int,
+                  shuffle: bool, steps: int | None, class_weight: Any = None
+                  ) -> ArrayData | StreamData:
+        state = self._state(caller)
+        data = adapt(x, y, sample_weight, batch_size, shuffle, steps, caller)
+        state.build(data.first_batch()[0])
+        data.prepare(partial(state.prepare, class_weight=class_weight, caller=caller))
+        return data
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x: Any = None, y: Any = None, batch_size: int = 32, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: list[Callback] | None = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> History:
+        """Train the model; returns a :class:`History` of the loss and metrics per epoch.
+
+        Args:
+            x: Inputs: a numpy array or tensor, a list or dict of them (several inputs), a
+                torch ``Dataset`` or ``DataLoader``, or a generator of ``(x, y)`` /
+                ``(x, y, sample_weight)`` batches.
+            y: Targets, like ``x`` (a list or dict for several outputs); ``None`` when
+                ``x`` yields batches.
+            batch_size: Samples per step for arrays and Datasets. Default: ``32``.
+            epochs: The epoch to stop at (counting ``initial_epoch``). Default: ``1``.
+            verbose: ``"auto"``, 0, 1 (a bar per epoch) or 2 (a line per epoch).
+            callbacks: ``lamina.callbacks`` objects. Default: none.
+            validation_split: The fraction of the (unshuffled) arrays, taken from the
+                end, to validate on after each epoch. Default: ``0.0``.
+            validation_data: ``(x, y)``, ``(x, y, sample_weight)``, or a Dataset,
+                DataLoader or generator. Default: ``None``.
+            shuffle: Reshuffle array data every epoch. Default: ``True``.
+            class_weight: ``{class index: weight}`` multiplying each sample's loss.
+            sample_weight: One weight per sample (per output: a list or dict).
+            initial_epoch: The epoch to start from (to resume). Default: ``0``.
+            steps_per_epoch: Batches per epoch for generators. Default: all of them.
+            validation_steps: Batches per validation. Default: all of them.
+            validation_batch_size: Default: ``batch_size``.
+            validation_freq: Validate every this many epochs. Default: ``1``.
+        """
+        state = self._state("fit")
+        verbose = resolve_verbose(verbose)
+        for name, value, low in (("epochs", epochs, 0), ("initial_epoch", initial_epoch, 0),
+                                 ("validation_freq", validation_freq, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ArgumentError(f"fit: {name} must be an int >= {low}, received {value!r}.")
+        if not 0.0 <= validation_split < 1.0:
+            raise ArgumentError(f"fit: validation_split must be in [0, 1), received "
+                                f"{validation_split!r}.")
+        data = adapt(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
+        validation: ArrayData | StreamData | None = None
+        if validation_split:
+            if not isinstance(data, ArrayData):
+                raise ArgumentError(
+                    "fit: validation_split needs arrays or tensors; for a "
+                    f"{type(x).__name__} pass validation_data= instead.")
+            data, validation = data.split(validation_split)
+            validation.shuffle = False
+        elif validation_data is not None:
+            validation = _validation_source(validation_data,
+                                            validation_batch_size or batch_size,
+                                            validation_steps)
+        state.build(data.first_batch()[0])
+        data.prepare(partial(state.prepare, class_weight=class_weight, caller="fit"))
+        if validation is not None:
+            validation.prepare(partial(state.prepare, class_weight=None,
+                                       caller="fit(validation_data)"))
+        callbacks = list(callbacks or [])
+        return fit_loop(self, state, data, validation, epochs=epochs,
+                        initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,
+                        validation_freq=validation_freq)
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int = 32,
+                 verbose: int | str = "auto", sample_weight: Any = None,
+                 steps: int | None = None, callbacks: list[Callback] | None = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """The loss and metrics over the data, in inference mode.
+
+        Returns the loss alone when there are no metrics, else ``[loss, *metrics]`` in
+        :attr:`metrics_names` order, or a dict with ``return_dict=True``.
+        """
+        data = self._prepared("evaluate", x, y, sample_weight, batch_size, False, steps)
+        hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps})
+        display = ProgressDisplay(resolve_verbose(verbose))
+        logs = evaluate_loop(self, self._state("evaluate"), data, display, hooks)
+        return _result(logs, return_dict)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: int | str = "auto",
+                steps: int | None = None, callbacks: list[Callback] | None = None) -> Any:
+        """The model's outputs as numpy arrays (the structure of the model's outputs).
+
+        Needs no ``compile``. Runs in inference mode without gradients.
+        """
+        data = adapt(x, None, None, batch_size, False, steps, "predict")
+        hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps})
+        state = self._compile_state
+        device = state.device if state is not None else resolve_device("auto", self)
+        return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
+                            device)
+
+    # ------------------------------------------------------------------ single batches
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """One optimizer step on one batch; returns that batch's loss (and metrics)."""
+        state = self._state("train_on_batch")
+        x, y, sample_weight = _single_batch(x, y, sample_weight)
+        state.build(x)
+        x, targets, weights = state.prepare(x, y, sample_weight, class_weight, "train_on_batch")
+        was_training = self.training
+        state.reset_state()
+        self.train()
+        try:
+            state.train_step(x, targets, weights)
+        finally:
+            self.train(was_training)
+        return _result(state.logs(), return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """The loss (and metrics) of one batch, in inference mode."""
+        state = self._state("test_on_batch")
+        x, y, sample_weight = _single_batch(x, y, sample_weight)
+        state.build(x)
+        x, targets, weights = state.prepare(x, y, sample_weight, None, "test_on_batch")
+        was_training = self.training
+        state.reset_state()
+        self.eval()
+        try:
+            state.test_step(x, targets, weights)
+        finally:
+            self.train(was_training)
+        return _result(state.logs(), return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """The model's outputs on one batch, as numpy arrays."""
+        return self.predict(to_tensors(x), batch_size=_batch_length(x), verbose=0)
+
+
+def _single_batch(x: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
+    if y is None and isinstance(x, tuple):
+        x, y, sample_weight = unpack(x)
+    return to_tensors(x), to_tensors(y), to_tensors(sample_weight)
+
+
+def _batch_length(x: Any) -> int:
+    from lamina.utils import tree
+
+    leaves = [leaf for leaf in tree.flatten(to_tensors(x)) if isinstance(leaf, torch.Tensor)]
+    return max(1, len(leaves[0])) if leaves else 1
+
+
+def _validation_source(validation_data: Any, batch_size: int,
+                       steps: int | None) -> ArrayData | StreamData:
+    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+        x, y, weight = unpack(validation_data)
+        return adapt(x, y, weight, batch_size, False, steps, "fit(validation_data)")
+    if isinstance(validation_data, (list, tuple, dict)):
+        raise ArgumentError(
+            "fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+            f"sample_weight), or a Dataset, DataLoader or generator; received a "
+            f"{type(validation_data).__name__} of {len(validation_data)} items."
+        )
+    return adapt(validation_data, None, None, batch_size, False, steps, "fit(validation_data)")
+
+
+def _result(logs: dict[str, float], return_dict: bool) -> float | list[float] | dict[str, float]:
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
