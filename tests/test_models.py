@@ -263,3 +263,13 @@ def test_dense_kernel_has_keras_shape_and_round_trips_through_numpy_and_state_di
     torch.testing.assert_close(other(x), x @ torch.from_numpy(kernel * 2) + torch.from_numpy(bias))
     other.load_state_dict(dense.state_dict())
     torch.testing.assert_close(other(x), out)
+
+
+def test_summary_shows_brackets_in_sources_verbatim() -> None:
+    model = lamina.Sequential([
+        layers.Identity(input_shape=(4,), name="source_brackets"),
+        layers.Lambda(lambda x: ops.concatenate([x, x[:, :1]], axis=1)),
+    ])
+    text: list[str] = []
+    model.summary(print_fn=text.append)
+    assert "ops.concatenate([x, x[:, :1]], axis=1)" in text[0]

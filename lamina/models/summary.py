@@ -7,6 +7,7 @@ import shutil
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lamina.layers.layer import Layer
@@ -77,7 +78,7 @@ def render_summary(model: Any, width: int | None = None) -> str:
         cells = [label, shape, params]
         if connected:
             cells.append(", ".join(sources) if sources else "-")
-        table.add_row(*cells)
+        table.add_row(*(escape(cell) for cell in cells))
     trainable = sum(w.numel() for w in model.trainable_weights)
     frozen = sum(w.numel() for w in model.non_trainable_weights)
     trainable_bytes = sum(w.numel() * w.element_size() for w in model.trainable_weights)
@@ -85,7 +86,7 @@ def render_summary(model: Any, width: int | None = None) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, color_system=None,
                       highlight=False)
-    console.print(f'Model: "{model.name}"')
+    console.print(escape(f'Model: "{model.name}"'))
     console.print(table)
     console.print(f" Total params: {trainable + frozen:,} "
                   f"({_fmt_bytes(trainable_bytes + frozen_bytes)})")
