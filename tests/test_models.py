@@ -273,3 +273,13 @@ def test_summary_shows_brackets_in_sources_verbatim() -> None:
     text: list[str] = []
     model.summary(print_fn=text.append)
     assert "ops.concatenate([x, x[:, :1]], axis=1)" in text[0]
+
+
+def test_a_layer_named_like_a_model_attribute_is_a_clear_error() -> None:
+    x = lamina.Input(shape=(2,))
+    with pytest.raises(ValueError, match="may not be named 'double'"):
+        lamina.Model(x, layers.Dense(2, name="double")(x))
+    model = lamina.Sequential([layers.Dense(2, input_shape=(2,))])
+    with pytest.raises(ValueError, match="may not be named 'train'"):
+        model.add(layers.Dense(2, name="train"))
+    assert len(model) == 1

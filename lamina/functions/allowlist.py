@@ -100,7 +100,7 @@ MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
 #: Builtins a loaded function may call (no getattr, eval, open, type, vars...).
 BUILTINS: frozenset[str] = frozenset({
     "abs", "min", "max", "len", "range", "float", "int", "bool", "round", "sum", "tuple",
-    "list", "dict", "zip", "enumerate", "reversed", "sorted", "all", "any", "divmod", "pow",
+    "list", "dict", "zip", "enumerate", "reversed", "sorted", "all", "any",
 })
 
 #: Attributes allowed on captured layers (their weights).

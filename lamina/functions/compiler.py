@@ -13,10 +13,11 @@ import ast
 import builtins
 import importlib
 import math
+import warnings
 from typing import Any
 
 from lamina.functions import allowlist as allowed
-from lamina.functions.safe import validate
+from lamina.functions.safe import UnsafeFunctionError, validate
 
 
 class ModuleView:
@@ -72,6 +73,39 @@ def module_view(name: str) -> ModuleView:
     return _VIEWS[name]
 
 
+class LayerView:
+    """What a loaded function sees of a captured layer: call it, read its weights.
+
+    Nothing else: no ``.to()``, ``.double()``, ``.register_forward_hook()``..., which could
+    change the model from a file's code.
+    """
+
+    __slots__ = ("_lamina_layer",)
+
+    def __init__(self, layer: Any) -> None:
+        object.__setattr__(self, "_lamina_layer", layer)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._lamina_layer(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in allowed.LAYER_ATTRIBUTES:
+            return getattr(self._lamina_layer, name)
+        raise AttributeError(f"a loaded function may only call a captured layer or read its "
+                             f"weights {sorted(allowed.LAYER_ATTRIBUTES)}, not '.{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a loaded function may not change a captured layer")
+
+    def __repr__(self) -> str:
+        return f"<captured layer {getattr(self._lamina_layer, 'name', '?')}>"
+
+
+def unwrap(value: Any) -> Any:
+    """The layer behind a :class:`LayerView`, anything else as it is."""
+    return value._lamina_layer if isinstance(value, LayerView) else value
+
+
 def compile_function(source: str, captured: dict[str, Any], where: str) -> Any:
     """Validate ``source`` and compile it with ``captured`` as its only globals.
 
@@ -88,16 +122,27 @@ def compile_function(source: str, captured: dict[str, Any], where: str) -> Any:
     tree = validate(source, kinds, where)
     namespace: dict[str, Any] = {
         "__builtins__": {name: getattr(builtins, name) for name in allowed.BUILTINS},
-        **captured,
+        **{name: LayerView(value) if _is_layer(value) else value
+           for name, value in captured.items()},
     }
     top = tree.body[0]
     filename = f"<lamina: {where}>"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a SyntaxWarning is refused like a SyntaxError
+            if isinstance(top, ast.FunctionDef):
+                code = compile(tree, filename, "exec")
+            else:
+                code = compile(ast.Expression(body=top.value), filename, "eval")
+    except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as error:
+        raise UnsafeFunctionError(
+            f"{where}: the saved function does not compile ({type(error).__name__}: {error})."
+        ) from None
     if isinstance(top, ast.FunctionDef):
-        exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 - validated above
+        exec(code, namespace)  # noqa: S102 - validated above: this only defines the function
         function = namespace[top.name]
     else:
-        expression = ast.Expression(body=top.value)
-        function = eval(compile(expression, filename, "eval"), namespace)  # noqa: S307
+        function = eval(code, namespace)  # noqa: S307 - validated above: a lambda expression
     function.__lamina_source__ = source
     return function
 

@@ -121,37 +121,56 @@ def graph_to_source(entry: dict[str, Any], where: str) -> tuple[str, set[str]]:
     if not isinstance(nodes, list) or len(nodes) > 10_000:
         raise SerializationError(f"{where}: a graph entry needs a list of at most 10000 nodes.")
     for index, node in enumerate(nodes):
-        op, target = node.get("op"), node.get("target")
-        args = [_render(a, names) for a in _decode_list(node.get("args", []))]
-        kwargs = {str(k): _render(v, names)
-                  for k, v in _decode_dict(node.get("kwargs", {})).items()}
-        call_args = ", ".join(args + [f"{k}={v}" for k, v in kwargs.items()])
-        local = f"v{index}"
-        if op == "placeholder":
+        if not isinstance(node, dict):
+            raise SerializationError(f"{where}: graph node {index} is not an object.")
+        try:
+            line = _node_line(node, index, names, captured)
+        except SerializationError as error:
+            raise SerializationError(f"{where}: {error}") from None
+        if line is None:
+            continue
+        lines.append(line)
+        if line.startswith("    return"):
+            break
+        if node.get("op") == "placeholder":
             if parameter is not None:
                 raise SerializationError(f"{where}: a graph must have one input.")
             parameter = "inputs"
-            names[str(node.get("name"))] = parameter
-            continue
-        if op == "output":
-            lines.append(f"    return {args[0]}")
-            break
-        if op == "get_attr":
-            captured.add(str(target))
-            names[str(node.get("name"))] = str(target)
-            continue
-        if op == "call_method":
-            method_args = ", ".join(args[1:] + [f"{k}={v}" for k, v in kwargs.items()])
-            expression = f"{args[0]}.{target}({method_args})"
-        elif op == "call_function":
-            expression = _render_call(str(target), args, call_args)
-        else:
-            raise SerializationError(f"{where}: unknown graph op {op!r}.")
-        lines.append(f"    {local} = {expression}")
-        names[str(node.get("name"))] = local
     if parameter is None or not lines or not lines[-1].lstrip().startswith("return"):
         raise SerializationError(f"{where}: a graph needs an input and an output node.")
-    return "def graph_function(inputs):\n" + "\n".join(lines) + "\n", captured
+    return "def graph_function(inputs):\n" + "\n".join(
+        line for line in lines if line != _PLACEHOLDER) + "\n", captured
+
+
+_PLACEHOLDER = "<placeholder>"
+
+
+def _node_line(node: dict[str, Any], index: int, names: dict[str, str],
+               captured: set[str]) -> str | None:
+    """One line of the generated ``def`` for a graph node (``None`` for attribute reads)."""
+    op, target = node.get("op"), node.get("target")
+    if op == "placeholder":
+        names[str(node.get("name"))] = "inputs"
+        return _PLACEHOLDER
+    if op == "get_attr":
+        captured.add(str(target))
+        names[str(node.get("name"))] = str(target)
+        return None
+    args = [_render(a, names) for a in _decode_list(node.get("args", []))]
+    kwargs = {str(k): _render(v, names) for k, v in _decode_dict(node.get("kwargs", {})).items()}
+    if op == "output":
+        return f"    return {args[0]}"
+    if op == "call_method":
+        method_args = ", ".join(args[1:] + [f"{k}={v}" for k, v in kwargs.items()])
+        expression = f"{args[0]}.{target}({method_args})"
+    elif op == "call_function":
+        call_args = ", ".join(args + [f"{k}={v}" for k, v in kwargs.items()])
+        expression = _render_call(str(target), args, call_args)
+    else:
+        raise SerializationError(f"unknown graph op {op!r}")
+    local = f"v{index}"
+    names[str(node.get("name"))] = local
+    return f"    {local} = {expression}"
 
 
 def _render_call(target: str, args: list[str], call_args: str) -> str:

@@ -53,14 +53,18 @@ def _code(fn: Any) -> Any:
 
 def get_registered(name: str, custom_objects: dict[str, Any] | None = None) -> Callable[..., Any]:
     """The function registered (or given in ``custom_objects``) under ``name``."""
+    if not isinstance(name, str):
+        raise UnknownFunctionError(f"A function name must be a string, received {name!r}.")
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name.startswith("ops>"):
         from lamina import ops
+        from lamina.functions.allowlist import OPS
 
-        op = getattr(ops, name[4:], None)
+        # Only the allowlisted ops: never set_epsilon / set_learning_phase from a file.
+        op = getattr(ops, name[4:], None) if name[4:] in OPS else None
         if op is not None and hasattr(op, "__lamina_op__"):
             return op
     raise UnknownFunctionError(

@@ -90,6 +90,9 @@ class _Checker:
     # -- names and attributes
     def check_Name(self, node: ast.Name) -> None:
         self.identifier(node, node.id)
+        if isinstance(node.ctx, ast.Store) and (node.id in self.captured
+                                                or node.id in allowed.BUILTINS):
+            raise self.fail(node, f"assigning to '{node.id}' (a captured value or builtin)")
         if isinstance(node.ctx, ast.Load) and node.id not in self.names:
             raise self.fail(node, f"the name '{node.id}' (not an argument, a local, a captured "
                                   "value or an allowed builtin)")
@@ -149,20 +152,23 @@ class _Checker:
             raise self.fail(node, "a bytes literal")
 
     def check_BinOp(self, node: ast.BinOp) -> None:
-        if isinstance(node.op, (ast.Pow, ast.LShift)) and _is_constant(node.left):
-            exponent = _literal_number(node.right)
-            if exponent is None or abs(exponent) > allowed.MAX_CONSTANT_EXPONENT:
-                raise self.fail(node, "a constant power or shift with a large or computed "
-                                      "exponent")
+        if _is_constant(node):
+            _bounded_value(node, self)  # raises if the constant work is too large
+            return
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and _is_constant(node.right):
+            exponent = _bounded_value(node.right, self)
+            if not isinstance(exponent, (int, float)) or abs(exponent) > (
+                    allowed.MAX_CONSTANT_EXPONENT):
+                raise self.fail(node, "a power or shift by a large constant")
         if isinstance(node.op, ast.Mult):
             for side, other in ((node.left, node.right), (node.right, node.left)):
                 if isinstance(side, (ast.List, ast.Tuple)) or (
                     isinstance(side, ast.Constant) and isinstance(side.value, str)
                 ):
-                    count = _literal_number(other)
-                    if count is None or count > allowed.MAX_RANGE:
-                        raise self.fail(node, "repeating a sequence literal a large or "
-                                              "computed number of times")
+                    count = _bounded_value(other, self) if _is_constant(other) else None
+                    if not isinstance(count, int) or count > allowed.MAX_RANGE:
+                        raise self.fail(node, "repeating a sequence a large or computed "
+                                              "number of times")
 
     def check_Call(self, node: ast.Call) -> None:
         for argument in node.args:
@@ -170,9 +176,11 @@ class _Checker:
                 raise self.fail(node, "'*' unpacking")
         if isinstance(node.func, ast.Name) and node.func.id == "range":
             for argument in node.args:
-                number = _literal_number(argument)
-                if number is not None and abs(number) > allowed.MAX_RANGE:
-                    raise self.fail(node, f"range() over more than {allowed.MAX_RANGE} items")
+                if _is_constant(argument):
+                    number = _bounded_value(argument, self)
+                    if not isinstance(number, int) or abs(number) > allowed.MAX_RANGE:
+                        raise self.fail(node, f"range() over more than {allowed.MAX_RANGE} "
+                                              "items")
 
     def check_Lambda(self, node: ast.Lambda) -> None:
         self.arguments(node.args)
@@ -181,8 +189,25 @@ class _Checker:
         if args.vararg is not None or args.kwarg is not None:
             raise self.fail(args.vararg or args.kwarg, "'*args' or '**kwargs' parameters")
         for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
-            if not isinstance(default, ast.Constant):
+            if not isinstance(default, ast.Constant) and _literal_number(default) is None:
                 raise self.fail(default, "a default value that is not a literal")
+        names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+        if len(set(names)) != len(names):
+            raise self.fail(args, "a parameter name used twice")
+
+    def check_For(self, node: ast.For) -> None:
+        self.plain_target(node.target, node)
+
+    def check_comprehension(self, node: ast.comprehension) -> None:
+        if node.is_async:
+            raise self.fail(node.iter, "an async comprehension")
+        self.plain_target(node.target, node.iter)
+
+    def plain_target(self, target: ast.AST, where: ast.AST) -> None:
+        """Loop variables are names: ``for x[0] in ...`` would write into a tensor."""
+        for part in ast.walk(target):
+            if not isinstance(part, (ast.Name, ast.Tuple, ast.List, ast.Store)):
+                raise self.fail(where, "a loop target that is not a plain name")
 
     # -- statements
     def check_Assign(self, node: ast.Assign) -> None:
@@ -203,6 +228,60 @@ class _Checker:
 def _is_constant(node: ast.AST) -> bool:
     return all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.unaryop, ast.operator))
                for n in ast.walk(node))
+
+
+_MAX_TEXT = 10_000
+
+
+def _bounded_value(node: ast.AST, checker: _Checker) -> Any:
+    """The value of a constant expression, refusing any step whose result would be huge."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp):
+        value = _bounded_value(node.operand, checker)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(node.op, ast.USub):
+                return -value
+            if isinstance(node.op, ast.UAdd):
+                return value
+            if isinstance(node.op, ast.Invert) and isinstance(value, int):
+                return ~value
+        if isinstance(node.op, ast.Not):
+            return not value
+        raise checker.fail(node, "this constant operation")
+    if not isinstance(node, ast.BinOp):
+        raise checker.fail(node, "this constant expression")
+    left, right = _bounded_value(node.left, checker), _bounded_value(node.right, checker)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+    op = node.op
+    if numbers:
+        if isinstance(op, (ast.Pow, ast.LShift)) and (
+                abs(right) > allowed.MAX_CONSTANT_EXPONENT or abs(left) > allowed.MAX_INT):
+            raise checker.fail(node, "a constant power or shift this large")
+        if isinstance(op, ast.LShift) and right < 0:
+            raise checker.fail(node, "a negative shift")
+        operations = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+                      ast.Mult: lambda a, b: a * b, ast.Pow: lambda a, b: a ** b,
+                      ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b,
+                      ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b,
+                      ast.Mod: lambda a, b: a % b}
+        if type(op) in operations:
+            try:
+                value = operations[type(op)](left, right)
+            except (OverflowError, ZeroDivisionError, ValueError, TypeError):
+                raise checker.fail(node, "this constant arithmetic") from None
+            if isinstance(value, int) and abs(value) > allowed.MAX_INT:
+                raise checker.fail(node, "a constant larger than 2**53")
+            return value
+        raise checker.fail(node, "this constant operation")
+    if isinstance(op, ast.Mult) and {type(left), type(right)} <= {str, int}:
+        text, count = (left, right) if isinstance(left, str) else (right, left)
+        if isinstance(text, str) and isinstance(count, int) and len(text) * count <= _MAX_TEXT:
+            return text * count
+    if isinstance(op, ast.Add) and isinstance(left, str) and isinstance(right, str) and (
+            len(left) + len(right) <= _MAX_TEXT):
+        return left + right
+    raise checker.fail(node, "this constant expression (too large, or not numbers)")
 
 
 def _literal_number(node: ast.AST) -> float | None:

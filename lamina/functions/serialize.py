@@ -25,9 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina import initializers
 from lamina.errors import SerializationError
 from lamina.functions import registry
-from lamina.functions.compiler import ModuleView, compile_function, module_view
+from lamina.functions.compiler import ModuleView, compile_function, module_view, unwrap
 from lamina.functions.source import captured_values, function_source
 
 _MAX_NESTING = 8
@@ -132,6 +133,7 @@ def _sourceless(fn: Any, values: dict[str, Any], where: str, weight_keys: dict[i
 def _serialize_captured(name: str, value: Any, where: str, weight_keys: dict[int, str],
                         depth: int) -> dict[str, Any]:
     modules = _module_names()
+    value = unwrap(value)
     if isinstance(value, ModuleView):
         return {"kind": "module", "module": value.__lamina_module__}
     if id(value) in modules:
@@ -239,6 +241,7 @@ def _deserialize_captured(entry: dict[str, Any], where: str,
     if kind in ("variable", "parameter", "tensor"):
         shape = [int(d) for d in entry["shape"]]
         dtype = standardize_dtype(str(entry["dtype"]))
+        initializers.charge(tuple(shape), dtype)
         value = torch.zeros(shape, dtype=dtype)
         if kind == "variable":
             from lamina.variables import Variable

@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.errors import ArgumentError, ShapeError
+from lamina import initializers
+from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.functions import registry
 from lamina.functions.serialize import deserialize_function, serialize_function
 from lamina.functions.source import (
@@ -112,7 +113,10 @@ class Lambda(Layer):
                     or self._copies_inputs or self._check_pending)
 
     def _track(self, values: dict[str, Any], kind: str) -> None:
+        from lamina.functions.compiler import unwrap
+
         for name, value in values.items():
+            value = unwrap(value)  # a loaded function sees its captured layers through views
             key = name if name.isidentifier() and not hasattr(self, name) else f"{kind}_{name}"
             if isinstance(value, (torch.Tensor, nn.Module)):
                 if id(value) in self._weight_keys:
@@ -303,9 +307,14 @@ class Lambda(Layer):
             config["mask"] = deserialize_function(mask, f"{where} mask", custom_objects)
         encoded = config.pop("arguments", None)
         arguments = registry.decode_constant(encoded) if encoded is not None else {}
-        for key, spec in config.pop("tensor_arguments", {}).items():
-            value = torch.zeros([int(d) for d in spec["shape"]],
-                                dtype=standardize_dtype(spec["dtype"]))
+        tensor_arguments = config.pop("tensor_arguments", {})
+        if not isinstance(tensor_arguments, dict):
+            raise SerializationError(f"{where}: tensor_arguments must be an object.")
+        for key, spec in tensor_arguments.items():
+            shape = [int(d) for d in spec["shape"]]
+            dtype = standardize_dtype(spec["dtype"])
+            initializers.charge(tuple(shape), dtype)
+            value = torch.zeros(shape, dtype=dtype)
             if spec.get("parameter"):
                 value = nn.Parameter(value, requires_grad=bool(spec.get("trainable", True)))
             arguments[key] = value

@@ -49,6 +49,7 @@ class WeightsMixin:
             name = f"weight_{len(self._parameters)}"
         shape = tuple(int(d) for d in shape)
         dtype = standardize_dtype(dtype) if dtype else self.dtype
+        initializers.charge(shape, dtype)
         if column_major and len(shape) == 2:
             # Keras's (in, out) shape over torch's (out, in) memory: ``x @ kernel`` then runs
             # the same BLAS kernels as nn.Linear, measurably faster than a row-major kernel.

@@ -142,6 +142,13 @@ class Functional(Model):
             if names.get(name) is not self._modules[name]:
                 del self._modules[name]
         for layer in layers:
+            if layer.name not in self._modules and hasattr(self, layer.name):
+                raise ArgumentError(
+                    f"Model '{self.name}': a layer may not be named '{layer.name}', which is "
+                    "an attribute of the model (layers are its submodules by name); pass "
+                    "another name= to that layer."
+                )
+        for layer in layers:
             if self._modules.get(layer.name) is not layer:
                 self.add_module(layer.name, layer)
         self._inputs, self._outputs = inputs, outputs

@@ -88,6 +88,11 @@ class Sequential(Functional):
         elif self._input is not None:
             self._rebuild(self._input, stack, start=len(self._stack))
         else:
+            if hasattr(self, layer.name):
+                raise ArgumentError(
+                    f"Sequential '{self.name}': a layer may not be named '{layer.name}', which "
+                    "is an attribute of the model; pass another name= to that layer."
+                )
             self._stack = stack
             self.add_module(layer.name, layer)
 

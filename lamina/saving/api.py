@@ -111,24 +111,31 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     with archive.Archive(path) as stored:
         config = stored.json(archive.CONFIG)
         where = f"'{stored.path}'"
-        if config.get("format_version") != archive.FORMAT_VERSION:
+        version = config.get("format_version")
+        if type(version) is not int or version != archive.FORMAT_VERSION:
             raise LoadError(
-                f"{where} has format version {config.get('format_version')!r}; this lamina "
+                f"{where} has format version {version!r}; this lamina "
                 f"reads version {archive.FORMAT_VERSION}. Load it with the lamina that wrote it."
             )
         entry = config.get("model")
         if not isinstance(entry, dict):
             raise CorruptArchiveError(f"{where}: config.json has no model entry.")
+        weights = stored.tensors(archive.WEIGHTS)
+        # Every weight the config creates must be in the file: creating more bytes of
+        # weights than the file holds is refused before the allocation (a memory bomb).
+        budget = stored.size(archive.WEIGHTS)
         try:
-            with loading_options(safe_mode=safe_mode), initializers.skipped():
+            with loading_options(safe_mode=safe_mode), initializers.skipped(budget):
                 model = deserialize_layer(entry, custom_objects)
         except LoadError:
             raise
         except RecursionError:
             raise CorruptArchiveError(f"{where}: the config nests too deeply.") from None
-        except (SerializationError, TypeError, ValueError, KeyError, IndexError) as error:
-            raise CorruptArchiveError(f"{where}: the config cannot be rebuilt: {error}") from error
-        copies = archive.assign_tensors(_state(model), stored.tensors(archive.WEIGHTS),
+        except (SerializationError, TypeError, ValueError, KeyError, IndexError,
+                AttributeError, RuntimeError, OverflowError, MemoryError) as error:
+            raise CorruptArchiveError(f"{where}: the config cannot be rebuilt: "
+                                      f"{type(error).__name__}: {error}") from error
+        copies = archive.assign_tensors(_state(model), weights,
                                         config.get("weight_aliases", {}), where)
         optimizer_tensors = None
         if compile and stored.has(archive.OPTIMIZER):
@@ -178,6 +185,8 @@ def load_weights(model: Layer, path: str | os.PathLike) -> None:
             data = handle.read()
     except FileNotFoundError:
         raise LoadError(f"No such file: {where}.") from None
+    except OSError as error:
+        raise LoadError(f"{where} cannot be read: {error}.") from None
     try:
         loaded = load_safetensors(data)
     except Exception as error:  # noqa: BLE001 - the library raises its own error type
@@ -185,9 +194,12 @@ def load_weights(model: Layer, path: str | os.PathLike) -> None:
     targets = _state(model)
     if set(loaded) != set(targets):
         order = archive.safetensors_metadata(data).get("lamina_order")
-        keys = json.loads(order) if isinstance(order, str) else None
-        if isinstance(keys, list) and sorted(keys) == sorted(loaded) and len(keys) == len(
-                targets):
+        try:
+            keys = json.loads(order) if isinstance(order, str) else None
+        except (ValueError, RecursionError):
+            keys = None
+        if (isinstance(keys, list) and all(isinstance(k, str) for k in keys)
+                and sorted(keys) == sorted(loaded) and len(keys) == len(targets)):
             loaded = {target: loaded[key] for target, key in zip(targets, keys)}
     for copy in archive.assign_tensors(targets, loaded, {}, where):
         copy()

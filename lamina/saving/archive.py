@@ -114,6 +114,14 @@ class Archive:
         if len(set(names)) != len(names):
             self._zip.close()
             raise CorruptArchiveError(f"'{self.path}' holds a member name twice.")
+        compressed = [i.filename for i in self._zip.infolist()
+                      if i.compress_type != zipfile.ZIP_STORED]
+        if compressed:
+            self._zip.close()
+            raise CorruptArchiveError(
+                f"'{self.path}' holds compressed members {compressed[:5]}; lamina writes "
+                "members stored, and refuses compressed ones (no zip bombs)."
+            )
         for required in (CONFIG, WEIGHTS):
             if required not in names:
                 self._zip.close()
@@ -127,6 +135,10 @@ class Archive:
 
     def has(self, name: str) -> bool:
         return name in self._zip.namelist()
+
+    def size(self, name: str) -> int:
+        """A member's declared size in bytes."""
+        return self._zip.getinfo(name).file_size
 
     def read(self, name: str, limit: int) -> bytes:
         """The bytes of a member, refusing one that declares or holds more than ``limit``."""
@@ -153,7 +165,8 @@ class Archive:
         """A JSON member as a dict (constants such as NaN refused)."""
         data = self.read(name, MAX_JSON_BYTES)
         try:
-            value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+            value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant,
+                               parse_float=_finite_float)
         except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as error:
             raise CorruptArchiveError(f"'{self.path}': {name} is not valid JSON: {error}") from None
         if not isinstance(value, dict):
@@ -200,6 +213,13 @@ def safetensors_metadata(data: bytes) -> dict[str, Any]:
         return {}
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
     return metadata if isinstance(metadata, dict) else {}
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text} is not finite")
+    return value
 
 
 def _refuse_constant(name: str) -> Any:
