@@ -283,3 +283,15 @@ def test_a_layer_named_like_a_model_attribute_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="may not be named 'train'"):
         model.add(layers.Dense(2, name="train"))
     assert len(model) == 1
+
+
+def test_masks_flow_layer_to_layer_in_sequential() -> None:
+    model = lamina.Sequential([
+        layers.Embedding(10, 3, mask_zero=True, input_shape=(4,)),
+        layers.Lambda(lambda x: x * 2.0, mask="same"),
+        layers.GlobalAveragePooling1D(),
+    ])
+    tokens = torch.tensor([[4, 2, 0, 0], [1, 5, 7, 9]])
+    vectors = model.layers[0].embeddings.detach()[tokens] * 2.0
+    expected = torch.stack([vectors[0, :2].mean(0), vectors[1].mean(0)])
+    torch.testing.assert_close(model(tokens), expected)
