@@ -38,5 +38,8 @@ def test_antirectifier_example_trains_and_prints(capsys: pytest.CaptureFixture[s
 
 
 def test_every_example_is_tested() -> None:
-    tested = {"antirectifier.py"}
-    assert {p.name for p in (ROOT / "examples").glob("*.py")} == tested
+    tested = set()
+    for test_file in (ROOT / "tests").glob("test_examples*.py"):
+        tested |= set(re.findall(r'"examples" / "(\w+\.py)"', test_file.read_text()))
+        tested |= set(re.findall(r'"(\w+\.py)"', test_file.read_text()))
+    assert {p.name for p in (ROOT / "examples").glob("*.py")} <= tested

@@ -114,3 +114,42 @@ def test_declared_output_shape_is_checked_in_graph() -> None:
     assert ok.shape == (None, 2)
     with pytest.raises(ShapeError, match="declares output_shape"):
         layers.Lambda(lambda t: t[:, :2], output_shape=(3,))(lamina.Input(shape=(5,)))
+
+
+def _unary_ops() -> list[str]:
+    """The ops that take one tensor and nothing else."""
+    names = []
+    for name in ops.__all__:
+        op = getattr(ops, name)
+        if not hasattr(op, "__lamina_op__") or name in ("shape", "int_shape", "ndim"):
+            continue
+        try:
+            op(torch.rand(2, 3) + 0.5)
+        except (TypeError, ValueError, RuntimeError):
+            continue
+        names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", _unary_ops())
+def test_every_unary_op_on_a_symbolic_tensor_is_a_lambda_node(name: str) -> None:
+    from lamina.utils import tree
+
+    op = getattr(ops, name)
+    x = lamina.Input(shape=(3,))
+    if name == "unstack":  # one output per batch item: not defined for an unknown batch
+        with pytest.raises(ShapeError, match="number of outputs"):
+            op(x)
+        x = lamina.Input(shape=(3,), batch_size=2)
+    outputs = tree.flatten(op(x))
+    assert all(isinstance(y.node.layer, layers.Lambda) for y in outputs), name
+    data = torch.rand(2, 3) + 0.5
+    torch.manual_seed(0)
+    expected = tree.flatten(op(data))
+    torch.manual_seed(0)
+    got = tree.flatten(lamina.Model(x, outputs)(data))
+    assert len(got) == len(expected), name
+    for y, value, reference in zip(outputs, got, expected):
+        torch.testing.assert_close(value, reference)
+        assert len(y.shape) == reference.dim(), name
+        assert all(d is None or d == e for d, e in zip(y.shape, reference.shape)), name

@@ -1,5 +1,7 @@
 """lamina's layers: every one a ``torch.nn.Module`` with Keras's semantics and weight layout."""
 
+from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Dropout, Identity
 from lamina.layers.embedding import Embedding, Masking
 from lamina.layers.input_layer import InputLayer
@@ -15,30 +17,80 @@ from lamina.layers.merging import (
     Multiply,
     Subtract,
 )
-from lamina.layers.pooling import GlobalAveragePooling1D
+from lamina.layers.normalization import BatchNormalization, LayerNormalization
+from lamina.layers.pooling import (
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+)
+from lamina.layers.pooling_spatial import (
+    AveragePooling1D,
+    AveragePooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from lamina.layers.regularization import (
+    ActivityRegularization,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from lamina.layers.reshaping_spatial import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 
 __all__ = [
     "Activation",
+    "ActivityRegularization",
     "Add",
     "Average",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "BatchNormalization",
     "Concatenate",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dot",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
     "Identity",
     "InputLayer",
     "Lambda",
     "Layer",
+    "LayerNormalization",
     "Masking",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "Maximum",
     "Minimum",
     "Multiply",
     "Permute",
     "RepeatVector",
     "Reshape",
+    "SeparableConv2D",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "Subtract",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import activations, initializers
+from lamina import activations, initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers.layer import Layer
 
@@ -24,6 +24,9 @@ class Dense(Layer):
         use_bias: Whether to add a bias. Default: ``True``.
         kernel_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
+        kernel_regularizer: A penalty on the kernel (``"l2"``, ``regularizers.L2(1e-4)``...),
+            added to ``layer.losses``. Default: ``None``.
+        bias_regularizer: A penalty on the bias. Default: ``None``.
 
     Input shape:
         ``(batch, ..., input_dim)``.
@@ -46,6 +49,8 @@ class Dense(Layer):
         use_bias: bool = True,
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
@@ -58,6 +63,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self._kernel_initializer_name = initializers.serialize(kernel_initializer)
         self._bias_initializer_name = initializers.serialize(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self._linear = self.activation is activations.linear
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -68,9 +75,11 @@ class Dense(Layer):
                 f"kernel, received input shape {input_shape}."
             )
         self.kernel = self.add_weight("kernel", (input_dim, self.units),
-                                      initializer=self.kernel_initializer, column_major=True)
+                                      initializer=self.kernel_initializer, column_major=True,
+                                      regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), initializer=self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
         else:
             self.bias = None
 
@@ -95,6 +104,8 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": self._kernel_initializer_name,
             "bias_initializer": self._bias_initializer_name,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }
 
     def extra_repr(self) -> str:

@@ -1,4 +1,8 @@
-"""Pooling layers: ``GlobalAveragePooling1D``."""
+"""Global pooling: ``GlobalAveragePooling1D/2D`` and ``GlobalMaxPooling1D/2D``.
+
+The 1-D ones take a mask of shape ``(batch, steps)`` and leave the masked steps out. Window
+pooling (``MaxPooling2D``...) is in ``pooling_spatial.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,49 @@ from lamina.layers.layer import Layer
 Shape = tuple[int | None, ...]
 
 
-class GlobalAveragePooling1D(Layer):
+class _GlobalPooling1D(Layer):
+    """What the 1-D global poolings share: data format, ``keepdims``, shapes and config."""
+
+    # Keras's flag: the layer consumes a mask (its output, having no time axis, has none).
+    supports_masking = True
+
+    def __init__(self, data_format: str = "channels_last", keepdims: bool = False,
+                 **kwargs: Any) -> None:
+        if data_format not in ("channels_last", "channels_first"):
+            raise ArgumentError(
+                f"{type(self).__name__}: data_format must be 'channels_last' or "
+                f"'channels_first', received data_format={data_format!r}."
+            )
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self.keepdims = bool(keepdims)
+        self._steps_axis = 1 if data_format == "channels_last" else 2
+
+    def _check_rank(self, shape: Any) -> None:
+        if len(shape) != 3:
+            layout = ("(batch, steps, features)" if self.data_format == "channels_last"
+                      else "(batch, features, steps)")
+            raise ShapeError(
+                f"{type(self).__name__} '{self.name}' expects inputs of shape {layout}, "
+                f"received shape {tuple(shape)}."
+            )
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._check_rank(input_shape)
+        batch, features = input_shape[0], input_shape[3 - self._steps_axis]
+        if not self.keepdims:
+            return (batch, features)
+        return (batch, 1, features) if self._steps_axis == 1 else (batch, features, 1)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
     """Averages over the time axis, counting only unmasked steps when there is a mask.
 
     With a mask of shape ``(batch, steps)``, the output is Keras's
@@ -38,30 +84,6 @@ class GlobalAveragePooling1D(Layer):
         ([[34.66666793823242]], [[2.0]])
     """
 
-    # Keras's flag: the layer consumes a mask (its output, having no time axis, has none).
-    supports_masking = True
-
-    def __init__(self, data_format: str = "channels_last", keepdims: bool = False,
-                 **kwargs: Any) -> None:
-        if data_format not in ("channels_last", "channels_first"):
-            raise ArgumentError(
-                "GlobalAveragePooling1D: data_format must be 'channels_last' or "
-                f"'channels_first', received data_format={data_format!r}."
-            )
-        super().__init__(**kwargs)
-        self.data_format = data_format
-        self.keepdims = bool(keepdims)
-        self._steps_axis = 1 if data_format == "channels_last" else 2
-
-    def _check_rank(self, shape: Any) -> None:
-        if len(shape) != 3:
-            layout = ("(batch, steps, features)" if self.data_format == "channels_last"
-                      else "(batch, features, steps)")
-            raise ShapeError(
-                f"GlobalAveragePooling1D '{self.name}' expects inputs of shape {layout}, "
-                f"received shape {tuple(shape)}."
-            )
-
     def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if inputs.dim() != 3:
             self._check_rank(inputs.shape)
@@ -73,16 +95,117 @@ class GlobalAveragePooling1D(Layer):
         total = torch.sum(inputs * weights, dim=axis, keepdim=self.keepdims)
         return total / torch.sum(weights, dim=axis, keepdim=self.keepdims)
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        self._check_rank(input_shape)
-        batch, features = input_shape[0], input_shape[3 - self._steps_axis]
-        if not self.keepdims:
-            return (batch, features)
-        return (batch, 1, features) if self._steps_axis == 1 else (batch, features, 1)
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
-        return None
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """The maximum over the time axis; with a mask, over the unmasked steps only.
+
+    Masked steps never win: they are set to ``-inf`` before the maximum, so a sample whose
+    steps are all masked gives ``-inf`` (it has no maximum).
+
+    Args:
+        data_format: ``"channels_last"`` (inputs ``(batch, steps, features)``) or
+            ``"channels_first"`` (inputs ``(batch, features, steps)``).
+            Default: ``"channels_last"``.
+        keepdims: Whether to keep the time axis with size 1. Default: ``False``.
+
+    Input shape:
+        ``(batch, steps, features)`` (channels_last).
+
+    Output shape:
+        ``(batch, features)``, or ``(batch, 1, features)`` with ``keepdims=True``.
+
+    Example:
+        >>> x = torch.tensor([[[1.0], [3.0], [100.0]]])
+        >>> pool = GlobalMaxPooling1D()
+        >>> pool(x).tolist(), pool(x, mask=torch.tensor([[True, True, False]])).tolist()
+        ([[100.0]], [[3.0]])
+    """
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if inputs.dim() != 3:
+            self._check_rank(inputs.shape)
+        axis = self._steps_axis
+        if mask is not None:
+            keep = (mask if mask.dtype == torch.bool else mask != 0).unsqueeze(3 - axis)
+            inputs = inputs.masked_fill(~keep, float("-inf"))
+        return torch.amax(inputs, dim=axis, keepdim=self.keepdims)
+
+
+class _GlobalPooling2D(Layer):
+    """What the 2-D global poolings share: data format, ``keepdims``, shapes and config."""
+
+    _reduce = staticmethod(torch.mean)
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False,
+                 **kwargs: Any) -> None:
+        data_format = "channels_last" if data_format is None else data_format
+        if data_format not in ("channels_last", "channels_first"):
+            raise ArgumentError(
+                f"{type(self).__name__}: data_format must be 'channels_last' or "
+                f"'channels_first', received data_format={data_format!r}."
+            )
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self.keepdims = bool(keepdims)
+        self._axes = (1, 2) if data_format == "channels_last" else (2, 3)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self._reduce(inputs, dim=self._axes, keepdim=self.keepdims)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 4:
+            raise ShapeError(
+                f"{type(self).__name__} '{self.name}' expects inputs of rank 4, received "
+                f"shape {tuple(input_shape)}."
+            )
+        if self.keepdims:
+            return tuple(1 if axis in self._axes else d for axis, d in enumerate(input_shape))
+        return tuple(d for axis, d in enumerate(input_shape) if axis not in self._axes)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "data_format": self.data_format,
                 "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    """The mean over the spatial axes of an image.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``. Default:
+            ``"channels_last"``.
+        keepdims: Whether to keep the spatial axes with size 1. Default: ``False``.
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels_last).
+
+    Output shape:
+        ``(batch, channels)``, or ``(batch, 1, 1, channels)`` with ``keepdims=True``.
+
+    Example:
+        >>> GlobalAveragePooling2D()(torch.arange(8.0).reshape(1, 2, 2, 2)).tolist()
+        [[3.0, 4.0]]
+    """
+
+    _reduce = staticmethod(torch.mean)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    """The maximum over the spatial axes of an image.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``. Default:
+            ``"channels_last"``.
+        keepdims: Whether to keep the spatial axes with size 1. Default: ``False``.
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels_last).
+
+    Output shape:
+        ``(batch, channels)``, or ``(batch, 1, 1, channels)`` with ``keepdims=True``.
+
+    Example:
+        >>> GlobalMaxPooling2D()(torch.arange(8.0).reshape(1, 2, 2, 2)).tolist()
+        [[6.0, 7.0]]
+    """
+
+    _reduce = staticmethod(torch.amax)

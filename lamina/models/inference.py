@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from lamina.errors import InferenceError, ShapeError
 from lamina.layers.layer import Layer, flatten_shapes, is_shape
@@ -41,7 +42,10 @@ def _run_on(layer: Layer, template: tuple, symbols: list[SymbolicTensor], size: 
     layer.train(False)
     try:
         if fake:
-            with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+            # A shape environment gives data-dependent sizes (nonzero, boolean masks) as
+            # symbols instead of failing; they become unknown axes.
+            with FakeTensorMode(allow_non_fake_inputs=True, shape_env=ShapeEnv()), \
+                    torch.no_grad():
                 return _call_with_masks(layer, template, symbols, make, make_mask)
         with torch.no_grad():
             return _call_with_masks(layer, template, symbols, make, make_mask)
@@ -74,11 +78,18 @@ def _spec_of(first: Any, second: Any) -> Any:
             return None
         if not isinstance(a, torch.Tensor):
             raise TypeError(f"the function returned a {type(a).__name__}, not a tensor")
-        shape = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
+        shape = tuple(x if type(x) is int and type(y) is int and x == y else None
+                      for x, y in zip(a.shape, b.shape))
         return shape, a.dtype
 
-    return tree.pack_as(first, [one(a, b) for a, b in zip(tree.flatten(first),
-                                                           tree.flatten(second))])
+    first_leaves, second_leaves = tree.flatten(first), tree.flatten(second)
+    if len(first_leaves) != len(second_leaves):
+        raise ShapeError(
+            f"the number of outputs ({len(first_leaves)} vs {len(second_leaves)}) depends on "
+            "the size of an unknown axis (unstacking or splitting the batch axis, say); give "
+            "that axis a fixed size in Input(...), or work on a known axis"
+        )
+    return tree.pack_as(first, [one(a, b) for a, b in zip(first_leaves, second_leaves)])
 
 
 def infer_spec(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> tuple[Any, Any]:

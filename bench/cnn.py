@@ -1,0 +1,106 @@
+"""Workload (g): one training step of a small CNN, lamina (channels_last) against plain torch.
+
+The network is Keras's MNIST convnet: Conv2D(32, 3, relu) -> MaxPooling2D -> Conv2D(64, 3,
+relu) -> MaxPooling2D -> Flatten -> Dense(10), at batch 64 on (28, 28, 1) images. lamina
+runs it as Keras would (channels_last, Keras kernel layouts); the reference is the same
+network in plain NCHW torch with the same weights. Timing follows ``bench/run.py``: the
+median of interleaved blocks after warm-up.
+
+Run with ``python bench/cnn.py [--quick] [--threads N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+from torch import nn
+
+import lamina
+from lamina.layers.convolutional import Conv2D
+from lamina.layers.core import Dense
+from lamina.layers.pooling_spatial import MaxPooling2D
+from lamina.layers.reshaping import Flatten
+
+if __package__:
+    from bench.run import measure, train_step
+else:  # run as a script: bench/ is on sys.path
+    from run import measure, train_step
+
+WORKLOAD = "(g) small CNN train step (64, 28, 28, 1)"
+
+
+class PlainCNN(nn.Module):
+    """The same network as hand-written NCHW PyTorch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+        self.fc = nn.Linear(64 * 5 * 5, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+def lamina_cnn() -> lamina.Sequential:
+    return lamina.Sequential([
+        Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
+        MaxPooling2D(),
+        Conv2D(64, 3, activation="relu"),
+        MaxPooling2D(),
+        Flatten(),
+        Dense(10),
+    ])
+
+
+def copy_weights(ours: lamina.Sequential, plain: PlainCNN) -> None:
+    """Keras layouts into torch's: kernels (kh, kw, in, out) -> (out, in, kh, kw), and the
+    Dense rows from channels_last (h, w, c) flattening to NCHW (c, h, w) flattening."""
+    with torch.no_grad():
+        for conv, torch_conv in ((ours.layers[0], plain.conv1), (ours.layers[2], plain.conv2)):
+            torch_conv.weight.copy_(conv.kernel.permute(3, 2, 0, 1))
+            torch_conv.bias.copy_(conv.bias)
+        dense = ours.layers[5]
+        plain.fc.weight.copy_(dense.kernel.reshape(5, 5, 64, 10).permute(3, 2, 0, 1)
+                              .reshape(10, -1))
+        plain.fc.bias.copy_(dense.bias)
+
+
+def cnn_row(quick: bool) -> dict[str, object]:
+    """Seconds per train step (forward, cross-entropy, backward, Adam) for lamina and torch."""
+    torch.manual_seed(0)
+    ours, plain = lamina_cnn(), PlainCNN()
+    copy_weights(ours, plain)
+    images, labels = torch.randn(64, 28, 28, 1), torch.randint(0, 10, (64,))
+    images_nchw = images.permute(0, 3, 1, 2).contiguous()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(images), plain(images_nchw), rtol=1e-4, atol=1e-5)
+    ours.train()
+    plain.train()
+    step_ours = train_step(ours, torch.optim.Adam(ours.parameters(), lr=1e-3), images, labels)
+    step_plain = train_step(plain, torch.optim.Adam(plain.parameters(), lr=1e-3), images_nchw,
+                            labels)
+    times = measure({"lamina": step_ours, "torch": step_plain},
+                    inner=2 if quick else 10, blocks=7 if quick else 21, warmup=3 if quick else 10)
+    return {"workload": WORKLOAD, "target": 1.1, **times}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    row = cnn_row(args.quick)
+    ratio = row["lamina"] / row["torch"]
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    print(f"{row['workload']}: lamina {row['lamina'] * 1e3:.2f} ms, torch "
+          f"{row['torch'] * 1e3:.2f} ms, lamina/torch {ratio:.3f} (target <= {row['target']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
