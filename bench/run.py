@@ -1,9 +1,11 @@
 """lamina against plain PyTorch (and Keras 3 when installed): ratios measured in one run.
 
-Workloads:
+Workloads here:
   (a) ten chained elementwise Lambda layers, forward on a (1, 16) input;
   (b) one training step (forward, loss, backward, Adam) at batch 128 of
-      Dense(256) -> antirectifier -> Dense(256) -> antirectifier -> Dense(10) on 784 features.
+      Dense(256) -> antirectifier -> Dense(256) -> antirectifier -> Dense(10) on 784 features;
+and from the other files of this folder: (c) a fit epoch (training.py), (f) LSTM steps
+(recurrent.py), (g) a CNN step (cnn.py), (i) save + load and (j) a loaded Lambda (saving.py).
 
 Each figure is the median over repeated blocks after warm-up, with lamina and the reference
 interleaved block by block so that drift in the machine's speed hits both alike.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -155,6 +158,28 @@ def run(quick: bool) -> list[dict[str, object]]:
                     inner=int(20 * scale) or 1, blocks=15, warmup=10)
     rows.append({"workload": "(b) MLP + antirectifier train step, batch 128", "target": 1.05,
                  **times})
+    rows.extend(other_rows(quick))
+    return rows
+
+
+def other_rows(quick: bool) -> list[dict[str, object]]:
+    """The workloads that live in their own files (bench/<name>.py), in the issue's order."""
+    import importlib
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    rows: list[dict[str, object]] = []
+    for module_name, function_name in (("training", "fit_epoch_row"),
+                                       ("recurrent", "lstm_rows"), ("cnn", "cnn_row"),
+                                       ("saving", "save_load_row"),
+                                       ("saving", "loaded_function_row")):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        result = getattr(module, function_name)(quick)
+        rows.extend(result if isinstance(result, list) else [result])
     return rows
 
 
@@ -169,12 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     keras = "installed, workloads not yet ported" if keras_available() else "not installed"
     print(f"torch {torch.__version__}, {args.threads} thread(s), Python "
           f"{sys.version.split()[0]}; Keras 3: {keras}")
-    header = f"{'workload':<50} {'lamina':>11} {'torch':>11} {'lamina/torch':>13} {'target':>7}"
+    header = f"{'workload':<66} {'lamina':>11} {'torch':>11} {'lamina/torch':>13} {'target':>7}"
     print(header)
     print("-" * len(header))
     for row in rows:
         row["ratio"] = row["lamina"] / row["torch"]
-        print(f"{row['workload']:<50} {row['lamina'] * 1e6:>9.1f}us {row['torch'] * 1e6:>9.1f}us "
+        print(f"{row['workload']:<66} {row['lamina'] * 1e6:>9.1f}us {row['torch'] * 1e6:>9.1f}us "
               f"{row['ratio']:>13.3f} {'<= ' + str(row['target']):>7}")
     if args.json:
         with open(args.json, "w") as handle:

@@ -1,5 +1,6 @@
 """lamina's layers: every one a ``torch.nn.Module`` with Keras's semantics and weight layout."""
 
+from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Dropout, Identity
@@ -30,6 +31,7 @@ from lamina.layers.pooling_spatial import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
     GaussianNoise,
@@ -45,6 +47,7 @@ from lamina.layers.reshaping_spatial import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from lamina.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "Activation",
@@ -54,6 +57,7 @@ __all__ = [
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
+    "Bidirectional",
     "Concatenate",
     "Conv1D",
     "Conv2D",
@@ -66,6 +70,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
@@ -73,6 +78,7 @@ __all__ = [
     "GlobalMaxPooling2D",
     "Identity",
     "InputLayer",
+    "LSTM",
     "Lambda",
     "Layer",
     "LayerNormalization",
@@ -81,14 +87,17 @@ __all__ = [
     "MaxPooling2D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Permute",
     "RepeatVector",
     "Reshape",
     "SeparableConv2D",
+    "SimpleRNN",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "Subtract",
+    "TimeDistributed",
     "UpSampling1D",
     "UpSampling2D",
     "ZeroPadding1D",
