@@ -253,3 +253,29 @@ def test_saved_config_validates_on_every_python_without_torch(tmp_path: Path) ->
         )
         assert result.returncode == 0, (python, result.stderr)
         assert result.stdout.strip() == "3", python
+
+
+def test_image_and_sequence_layers_save_and_load(tmp_path: Path) -> None:
+    image = lamina.Sequential([
+        layers.Conv2D(4, 3, padding="same", activation="relu", input_shape=(8, 8, 1)),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D(),
+        layers.SeparableConv2D(6, 3, padding="same"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(3),
+    ])
+    image.train()
+    image(torch.randn(16, 8, 8, 1))  # move BatchNormalization's moving statistics
+    image.eval()
+    tokens = lamina.Input(shape=(5,), dtype="int64")
+    h = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    h = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(h)
+    h = layers.MultiHeadAttention(num_heads=2, key_dim=2)(h, h)
+    sequence = lamina.Model(tokens, layers.GlobalAveragePooling1D()(h))
+    cases = [(image, torch.randn(2, 8, 8, 1)),
+             (sequence, torch.tensor([[3, 4, 0, 0, 0], [1, 2, 3, 4, 5]]))]
+    for index, (model, data) in enumerate(cases):
+        path = tmp_path / f"model{index}.lamina"
+        model.save(path)
+        loaded = lamina.load_model(path)
+        torch.testing.assert_close(loaded(data), model(data), rtol=0, atol=0)
