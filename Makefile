@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/antirectifier.py
+	$(PY) -m lamina demo
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -5,10 +5,8 @@ reduced inside the loss, as in Keras), then multiplies by ``sample_weight`` and 
 over the batch: ``sum(weight * per_sample) / number_of_per_sample_values`` (Keras's
 ``"sum_over_batch_size"``). Crossentropies computed from probabilities clip them to
 ``[1e-7, 1 - 1e-7]`` like Keras; the fused torch kernels are used where they give the
-same numbers (crossentropy from logits, sparse crossentropy).
-
-Training calls :meth:`Loss.check_targets` once per data set (shapes, dtypes and label
-ranges, with a clear error) and then :meth:`Loss.compute` per batch, which does no checks.
+same numbers (crossentropy from logits, sparse crossentropy). Training checks targets
+once per data set (:meth:`Loss.check_targets`), then calls :meth:`Loss.compute` per batch.
 """
 
 from __future__ import annotations
@@ -28,8 +26,7 @@ _REDUCTIONS = ("sum_over_batch_size", "sum", "none")
 def _as_tensor(value: Any) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value
-    array = np.asarray(value)
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    tensor = torch.from_numpy(np.ascontiguousarray(np.asarray(value)))
     return tensor.float() if tensor.dtype == torch.float64 else tensor
 
 
@@ -52,15 +49,13 @@ class Loss:
     """
 
     name = "loss"
-    #: ``"same"``: targets are shaped like predictions; ``"sparse"``: one fewer axis.
-    target_kind = "same"
+    #: Whether targets must lie in [0, 1] (checked once per data set).
+    _bounded_targets = False
 
     def __init__(self, reduction: str = "sum_over_batch_size", name: str | None = None) -> None:
         if reduction not in _REDUCTIONS:
-            raise ArgumentError(
-                f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
-                f"received {reduction!r}."
-            )
+            raise ArgumentError(f"{type(self).__name__}: reduction must be one of "
+                                f"{_REDUCTIONS}, received {reduction!r}.")
         self.reduction = reduction
         if name is not None:
             self.name = name
@@ -124,11 +119,6 @@ class Loss:
                     "indices use loss='sparse_categorical_crossentropy'."
                 )
         return y_true
-
-    _bounded_targets = False
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "reduction": self.reduction}
 
 
 class MeanSquaredError(Loss):
@@ -215,7 +205,19 @@ class CosineSimilarity(Loss):
         return -(y_true * y_pred).sum(dim=-1)
 
 
-class BinaryCrossentropy(Loss):
+class _Crossentropy(Loss):
+    """Shared arguments of the binary and categorical crossentropies."""
+
+    _bounded_targets = True
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+
+
+class BinaryCrossentropy(_Crossentropy):
     """Keras's binary crossentropy, averaged over the last axis.
 
     Args:
@@ -229,13 +231,6 @@ class BinaryCrossentropy(Loss):
     """
 
     name = "binary_crossentropy"
-    _bounded_targets = True
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         if self.label_smoothing:
@@ -248,7 +243,7 @@ class BinaryCrossentropy(Loss):
         return values.mean(dim=-1)
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Crossentropy):
     """``-sum(y_true * log(y_pred), axis=-1)`` for one-hot (or soft) targets.
 
     From probabilities, predictions are divided by their sum and clipped to
@@ -264,13 +259,6 @@ class CategoricalCrossentropy(Loss):
     """
 
     name = "categorical_crossentropy"
-    _bounded_targets = True
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         if self.label_smoothing:
@@ -294,31 +282,28 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     name = "sparse_categorical_crossentropy"
-    target_kind = "sparse"
 
     def __init__(self, from_logits: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.from_logits = bool(from_logits)
 
-    def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    def _crossentropy(self, y_true: torch.Tensor, y_pred: torch.Tensor,
+                      reduction: str) -> torch.Tensor:
         classes = y_pred.shape[-1]
         flat_pred, flat_true = y_pred.reshape(-1, classes), y_true.reshape(-1)
         if self.from_logits:
-            values = F.cross_entropy(flat_pred, flat_true, reduction="none")
-        else:
-            values = F.nll_loss(_log_probabilities(flat_pred, False), flat_true, reduction="none")
-        return values.reshape(y_true.shape)
+            return F.cross_entropy(flat_pred, flat_true, reduction=reduction)
+        return F.nll_loss(_log_probabilities(flat_pred, False), flat_true, reduction=reduction)
+
+    def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+        return self._crossentropy(y_true, y_pred, "none").reshape(y_true.shape)
 
     def compute(self, y_true: torch.Tensor, y_pred: torch.Tensor,
                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
-        if sample_weight is not None or self.reduction != "sum_over_batch_size":
-            return super().compute(y_true, y_pred, sample_weight)
-        # The fused mean is Keras's sum_over_batch_size and skips a (batch,) temporary.
-        classes = y_pred.shape[-1]
-        flat_pred, flat_true = y_pred.reshape(-1, classes), y_true.reshape(-1)
-        if self.from_logits:
-            return F.cross_entropy(flat_pred, flat_true)
-        return F.nll_loss(_log_probabilities(flat_pred, False), flat_true)
+        if sample_weight is None and self.reduction == "sum_over_batch_size":
+            # The fused mean is Keras's sum_over_batch_size without a per-sample temporary.
+            return self._crossentropy(y_true, y_pred, "mean")
+        return super().compute(y_true, y_pred, sample_weight)
 
     def check_targets(self, y_true: torch.Tensor, pred_shape: tuple[int, ...],
                       where: str = "", check_values: bool = True) -> torch.Tensor:
@@ -335,22 +320,19 @@ class SparseCategoricalCrossentropy(Loss):
                 f"(full shape {shape}).{hint}"
             )
         classes = pred_shape[-1]
-        if y_true.is_floating_point():
-            if check_values and y_true.numel() and not bool((y_true == y_true.round()).all()):
-                raise DataError(
-                    f"Loss '{self.name}'{where} expects integer class labels, received "
-                    "fractional values. Pass class indices, or use "
-                    "loss='categorical_crossentropy' for soft targets."
-                )
-        if check_values and y_true.numel():
-            low, high = int(y_true.min()), int(y_true.max())
-            if low < 0 or high >= classes:
-                raise DataError(
-                    f"Loss '{self.name}'{where} expects class labels in [0, {classes}) for "
-                    f"predictions with {classes} classes, received labels from {low} to "
-                    f"{high}. Fix the labels, or give the last layer as many units as "
-                    "there are classes."
-                )
+        if not check_values or not y_true.numel():
+            return y_true.long()
+        if y_true.is_floating_point() and not bool((y_true == y_true.round()).all()):
+            raise DataError(f"Loss '{self.name}'{where} expects integer class labels, received "
+                            "fractional values. Pass class indices, or use "
+                            "loss='categorical_crossentropy' for soft targets.")
+        low, high = int(y_true.min()), int(y_true.max())
+        if low < 0 or high >= classes:
+            raise DataError(
+                f"Loss '{self.name}'{where} expects class labels in [0, {classes}) for "
+                f"predictions with {classes} classes, received labels from {low} to {high}. "
+                "Fix the labels, or give the last layer as many units as there are classes."
+            )
         return y_true.long()
 
 
@@ -362,16 +344,11 @@ def _log_probabilities(y_pred: torch.Tensor, from_logits: bool) -> torch.Tensor:
 
 
 _BY_NAME: dict[str, type[Loss]] = {
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "huber": Huber,
-    "huber_loss": Huber,
-    "kl_divergence": KLDivergence,
-    "kld": KLDivergence,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "huber": Huber, "huber_loss": Huber, "cosine_similarity": CosineSimilarity,
+    "kl_divergence": KLDivergence, "kld": KLDivergence,
     "kullback_leibler_divergence": KLDivergence,
-    "cosine_similarity": CosineSimilarity,
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -410,11 +387,8 @@ def get(identifier: str | Loss | Any) -> Loss:
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is not None:
-            loss = cls()
-            loss.name = identifier
-            return loss
+        if identifier.lower() in _BY_NAME:
+            return _BY_NAME[identifier.lower()](name=identifier)
     elif isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     elif callable(identifier):
@@ -423,17 +397,3 @@ def get(identifier: str | Loss | Any) -> Loss:
         f"Unknown loss: received {identifier!r}. Use one of {sorted(_BY_NAME)}, a "
         "lamina.losses.Loss, or a function fn(y_true, y_pred) returning per-sample losses."
     )
-
-
-# Keras also exposes each loss as a function returning per-sample values.
-def mean_squared_error(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """Per-sample mean squared error (Keras's ``keras.losses.mean_squared_error``)."""
-    return MeanSquaredError(reduction="none")(y_true, y_pred)
-
-
-def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """Per-sample mean absolute error (Keras's ``keras.losses.mean_absolute_error``)."""
-    return MeanAbsoluteError(reduction="none")(y_true, y_pred)
-
-
-mse, mae = mean_squared_error, mean_absolute_error

@@ -16,10 +16,13 @@ def _readme_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
 
 
-@pytest.mark.parametrize("index", range(len(_readme_blocks())))
-def test_readme_python_blocks_run(index: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_python_blocks_run_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's blocks build on each other, like a notebook: run them in one namespace."""
     namespace: dict = {"__name__": "readme_example"}
-    exec(compile(_readme_blocks()[index], f"README.md block {index}", "exec"), namespace)
+    blocks = _readme_blocks()
+    assert len(blocks) >= 3
+    for index, block in enumerate(blocks):
+        exec(compile(block, f"README.md block {index}", "exec"), namespace)
 
 
 def _load(path: Path):

@@ -66,3 +66,18 @@ def test_check_file_accepts_a_safe_file_and_names_the_problem_otherwise(tmp_path
             stored.writestr(name, data)
     ok, message = check_file(bad)
     assert not ok and "UnsafeFunctionError" in message and "anti" in message
+
+
+def test_cli_inspect_and_check(tmp_path: Path, capsys) -> None:
+    from lamina.cli import main
+
+    path = _saved(tmp_path)
+    assert main(["inspect", str(path)]) == 0
+    assert "[source] def antirectifier(x):" in capsys.readouterr().out
+    assert main(["check", str(path)]) == 0
+    assert "loads in safe mode" in capsys.readouterr().out
+    broken = tmp_path / "broken.lamina"
+    broken.write_bytes(path.read_bytes()[:100])
+    assert main(["check", str(broken)]) == 1
+    assert "CorruptArchiveError" in capsys.readouterr().err
+    assert main(["inspect", str(broken)]) == 2

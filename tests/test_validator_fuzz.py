@@ -130,7 +130,11 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
             if node.vararg is not None or node.kwarg is not None:
                 found.append("*args/**kwargs")
             for default in [*node.defaults, *(d for d in node.kw_defaults if d is not None)]:
-                if not isinstance(default, ast.Constant):
+                signed = (isinstance(default, ast.UnaryOp)
+                          and isinstance(default.op, (ast.USub, ast.UAdd))
+                          and isinstance(default.operand, ast.Constant)
+                          and type(default.operand.value) in (int, float))
+                if not isinstance(default, ast.Constant) and not signed:
                     found.append("default that is not a literal")
         elif isinstance(node, ast.Attribute):
             found.extend(_attribute_violations(node, captured, modules))

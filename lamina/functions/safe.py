@@ -268,7 +268,9 @@ def _bounded_value(node: ast.AST, checker: _Checker) -> Any:
         if type(op) in operations:
             try:
                 value = operations[type(op)](left, right)
-            except (OverflowError, ZeroDivisionError, ValueError, TypeError):
+            except ZeroDivisionError:
+                return float("nan")  # fails when run, like any Python; nothing grows
+            except (OverflowError, ValueError, TypeError):
                 raise checker.fail(node, "this constant arithmetic") from None
             if isinstance(value, int) and abs(value) > allowed.MAX_INT:
                 raise checker.fail(node, "a constant larger than 2**53")

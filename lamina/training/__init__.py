@@ -3,9 +3,22 @@
 Modules: ``trainer.py`` (the public methods), ``loops.py`` (epoch, evaluation and
 prediction loops), ``steps.py`` (what compile sets up and the per-batch steps),
 ``data.py`` (input adapters), ``progress.py`` (rich progress bars and epoch lines),
-``callbacks.py`` and ``monitoring.py`` (the callbacks, public as ``lamina.callbacks``).
+``callbacks.py`` and ``monitoring.py`` (the callbacks, public as ``lamina.callbacks``),
+``saving_state.py`` (the compile and optimizer state that ``model.save`` keeps).
 """
 
-from lamina.training.trainer import Trainer
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Trainer"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on use: importing lamina.training.callbacks (as lamina.callbacks does) must not
+    # pull in the trainer, which needs lamina.layers, which may need lamina.models.
+    if name == "Trainer":
+        from lamina.training.trainer import Trainer
+
+        return Trainer
+    raise AttributeError(f"module 'lamina.training' has no attribute {name!r}")

@@ -64,7 +64,9 @@ class _StepTimeColumn(ProgressColumn):
     def render(self, task: Any) -> Text:
         elapsed = task.finished_time if task.finished else task.elapsed
         elapsed = elapsed or 0.0
-        per_step = elapsed / task.completed if task.completed else 0.0
+        if not task.completed:
+            return Text(f"{elapsed:.0f}s")
+        per_step = elapsed / task.completed
         rate = f"{per_step * 1e3:.0f}ms" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us"
         return Text(f"{elapsed:.0f}s {rate}/step")
 

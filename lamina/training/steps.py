@@ -104,6 +104,7 @@ class CompileState:
         """
         key = tuple(tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else t
                     for t in tree.flatten(x))
+        self._metrics_unchecked = True
         if self.built and key == self._input_key:
             return self.shapes
         model = self.model
@@ -129,6 +130,7 @@ class CompileState:
             raise ShapeError(f"Model '{model.name}' returned outputs {names}, but was compiled "
                              f"for {self.names}. Compile the model again.")
         self.shapes = [tuple(p.shape) for p in flat]
+        self._sample_predictions = [p[:2] for p in flat]  # to try the metrics on, once
         if not self.built:
             self._resolve(names)
         self._input_key = key
@@ -200,8 +202,13 @@ class CompileState:
                                 f"received {type(target).__name__}.")
             if loss is not None:
                 targets[index] = loss.check_targets(target, self.shapes[index], where)
-            if weights[index] is not None:
-                weights[index] = weights[index].to(torch.float32)
+            weight = weights[index]
+            if weight is not None:
+                while weight.dim() > 1 and weight.shape[-1] == 1:
+                    weight = weight.squeeze(-1)  # (n, 1) weighs samples, like (n,)
+                weights[index] = weight.to(torch.float32)
+        if self._metrics_unchecked:
+            self._check_metrics(targets, caller)
         if class_weight:
             if several:
                 raise ArgumentError(f"{caller}: class_weight works for one output; for "
@@ -209,6 +216,24 @@ class CompileState:
             by_class = _class_weights(targets[0], class_weight, self.shapes[0])
             weights[0] = by_class if weights[0] is None else weights[0] * by_class
         return x, targets, weights
+
+    def _check_metrics(self, targets: list[Any], caller: str) -> None:
+        """Run every metric on two samples before training, so a misfit fails early."""
+        for metric, index in self.metrics:
+            count = min(len(targets[index]), len(self._sample_predictions[index]))
+            target = self.to_device(targets[index][:count])
+            try:
+                metric.update_state(target, self._sample_predictions[index][:count], None)
+            except (RuntimeError, ValueError, IndexError) as error:
+                raise ShapeError(
+                    f"{caller}: metric '{metric.name}' cannot use targets of shape "
+                    f"{(None, *targets[index].shape[1:])} with predictions of shape "
+                    f"{(None, *self.shapes[index][1:])}: {error}. Pick a metric that fits "
+                    "the output, or targets shaped like the predictions."
+                ) from error
+            finally:
+                metric.reset_state()
+        self._metrics_unchecked = False
 
     def to_device(self, value: Any) -> Any:
         if self.device.type == "cpu" or value is None:

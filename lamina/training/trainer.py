@@ -17,6 +17,7 @@ from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.data import ArrayData, StreamData, adapt, to_tensors, unpack
 from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
 from lamina.training.progress import ProgressDisplay, resolve_verbose
+from lamina.training.saving_state import restore_saving_state, saving_state
 from lamina.training.steps import CompileState, resolve_device
 
 
@@ -85,6 +86,14 @@ class Trainer:
         """The names in the logs: ``loss``, per-output losses, then metrics."""
         state = self._compile_state
         return list(state.log_names) if state is not None and state.built else ["loss"]
+
+    def _saving_state(self, include_optimizer: bool) -> tuple[Any, Any]:
+        """What ``model.save`` stores of the compile: see ``training/saving_state.py``."""
+        return saving_state(self, self._compile_state, include_optimizer)
+
+    def _restore_saving_state(self, config: Any, tensors: Any, aliases: Any) -> None:
+        """Compile as saved, with the saved optimizer state (``lamina.load_model``)."""
+        restore_saving_state(self, config, tensors, aliases)
 
     def _state(self, caller: str) -> CompileState:
         if self._compile_state is None:

@@ -1,0 +1,186 @@
+"""The compile configuration and optimizer state, as ``model.save`` stores them.
+
+``lamina.saving`` asks the model for ``_saving_state(include_optimizer)`` and gives
+``_restore_saving_state(config, tensors, aliases)`` back at load. The config holds only
+names and JSON numbers: losses and metrics by Keras name or lamina class name with their
+arguments, the optimizer by its ``torch.optim`` class name with its parameter groups
+(parameters listed by their ``state_dict`` names). Loading resolves those names in
+lamina's and ``torch.optim``'s own tables, never by importing anything named in the file.
+A compile with a custom function (loss or metric) is not saved: the model loads
+uncompiled, as in Keras.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from lamina import losses, metrics
+from lamina.errors import ArgumentError, CorruptArchiveError
+
+_LOSS_CLASSES = {cls.__name__: cls for cls in (
+    losses.MeanSquaredError, losses.MeanAbsoluteError, losses.Huber, losses.KLDivergence,
+    losses.CosineSimilarity, losses.BinaryCrossentropy, losses.CategoricalCrossentropy,
+    losses.SparseCategoricalCrossentropy)}
+_LOSS_FIELDS = ("reduction", "name", "from_logits", "label_smoothing", "delta")
+_METRIC_CLASSES = {cls.__name__: cls for cls in (metrics.AUC, metrics.Precision,
+                                                  metrics.Recall)}
+_METRIC_FIELDS = {"AUC": ("num_thresholds", "from_logits", "name"),
+                  "Precision": ("threshold", "name"), "Recall": ("threshold", "name")}
+
+
+class _NotSavable(Exception):
+    """A compile argument has no name-and-numbers form (a custom function)."""
+
+
+def _encode(value: Any) -> Any:
+    """A loss or metric spec (or a list/dict of them) as names and numbers."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_encode(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _encode(item) for key, item in value.items()}
+    if type(value).__name__ in _LOSS_CLASSES and isinstance(value, losses.Loss):
+        config = {f: getattr(value, f) for f in _LOSS_FIELDS if f in vars(value)
+                  or f in ("reduction", "name")}
+        return {"class_name": type(value).__name__, "config": config}
+    if type(value).__name__ in _METRIC_CLASSES and isinstance(value, metrics.Metric):
+        fields = _METRIC_FIELDS[type(value).__name__]
+        config = {f: getattr(value, f) for f in fields}
+        if "threshold" in config:
+            config["thresholds"] = config.pop("threshold")
+        return {"class_name": type(value).__name__, "config": config}
+    if isinstance(value, type) and value.__name__ in {**_LOSS_CLASSES, **_METRIC_CLASSES}:
+        return {"class_name": value.__name__, "config": {}}
+    raise _NotSavable(value)
+
+
+def _decode(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [_decode(item, where) for item in value]
+    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+        cls = {**_LOSS_CLASSES, **_METRIC_CLASSES}.get(value["class_name"])
+        config = value["config"]
+        if cls is None or not isinstance(config, dict) or not all(
+                isinstance(v, (str, int, float, bool)) for v in config.values()):
+            raise CorruptArchiveError(f"{where}: compile_config names an unknown or malformed "
+                                      f"loss or metric {value!r}.")
+        return cls(**config)
+    if isinstance(value, dict):
+        return {key: _decode(item, where) for key, item in value.items()}
+    raise CorruptArchiveError(f"{where}: compile_config holds {value!r}, which is not a loss "
+                              "or metric.")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value for an optimizer hyperparameter (tensors become floats)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _NotSavable(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    raise _NotSavable(value)
+
+
+def saving_state(model: torch.nn.Module, state: Any, include_optimizer: bool
+                 ) -> tuple[dict[str, Any] | None, dict[str, torch.Tensor] | None]:
+    """``(compile_config, optimizer_tensors)`` for ``model.save``; ``(None, None)`` when the
+    model is not compiled or its compile arguments cannot be stored as names."""
+    if state is None:
+        return None, None
+    try:
+        config: dict[str, Any] = {
+            "loss": _encode(state.loss_spec), "metrics": _encode(state.metrics_spec),
+            "loss_weights": _plain(list(state.weights_spec)) if isinstance(
+                state.weights_spec, (list, tuple)) else (
+                {k: _plain(v) for k, v in state.weights_spec.items()}
+                if isinstance(state.weights_spec, dict) else _plain(state.weights_spec)),
+            "jit": state.jit if isinstance(state.jit, (bool, str)) else False,
+        }
+        optimizer = state.optimizer
+        names = {id(p): name for name, p in model.named_parameters()}
+        if optimizer is None or any(id(p) not in names for group in optimizer.param_groups
+                                    for p in group["params"]):
+            return config, None
+        groups = [{key: (_plain(value) if key != "params" else [names[id(p)] for p in value])
+                   for key, value in group.items()} for group in optimizer.param_groups]
+    except _NotSavable:
+        return None, None
+    config["optimizer"] = {"class_name": type(optimizer).__name__, "param_groups": groups}
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    if include_optimizer:
+        for index, values in optimizer.state_dict()["state"].items():
+            for key, value in values.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"{index}.{key}"] = value
+                else:
+                    scalars[f"{index}.{key}"] = _plain(value)
+    config["optimizer"]["state_scalars"] = scalars
+    return config, tensors or None
+
+
+def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tensor] | None,
+                         aliases: dict[str, str]) -> None:
+    """Compile ``model`` as saved and put back the optimizer state."""
+    where = "load_model"
+    if not isinstance(config, dict):
+        raise CorruptArchiveError(f"{where}: compile_config must be an object.")
+    optimizer_config = config.get("optimizer")
+    optimizer: Any = "rmsprop"
+    if optimizer_config is not None:
+        optimizer = _rebuild_optimizer(model, optimizer_config, where)
+    try:
+        model.compile(optimizer=optimizer, loss=_decode(config.get("loss"), where),
+                      metrics=_decode(config.get("metrics"), where),
+                      loss_weights=config.get("loss_weights"), jit=config.get("jit", False))
+    except ArgumentError as error:
+        raise CorruptArchiveError(f"{where}: the saved compile arguments are invalid: "
+                                  f"{error}") from error
+    if tensors and optimizer_config is not None:
+        tensors = {**tensors, **{key: tensors[target] for key, target in aliases.items()
+                                 if target in tensors}}
+        state: dict[int, dict[str, Any]] = {}
+        entries = {**optimizer_config.get("state_scalars", {}), **tensors}
+        for name, value in entries.items():
+            index, _, key = name.partition(".")
+            if not index.isdigit() or not key:
+                raise CorruptArchiveError(f"{where}: optimizer state entry {name!r} is not "
+                                          "'<index>.<name>'.")
+            state.setdefault(int(index), {})[key] = value
+        saved = optimizer.state_dict()
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+        except (ValueError, KeyError, RuntimeError) as error:
+            raise CorruptArchiveError(f"{where}: the optimizer state does not fit the model: "
+                                      f"{error}") from error
+
+
+def _rebuild_optimizer(model: torch.nn.Module, config: Any, where: str
+                       ) -> torch.optim.Optimizer:
+    cls = getattr(torch.optim, str(config.get("class_name")), None) if isinstance(
+        config, dict) else None
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise CorruptArchiveError(f"{where}: compile_config names no torch.optim optimizer.")
+    parameters = dict(model.named_parameters())
+    groups = []
+    for group in config.get("param_groups", []):
+        names = group.get("params", []) if isinstance(group, dict) else None
+        if not isinstance(names, list) or any(n not in parameters for n in names):
+            raise CorruptArchiveError(f"{where}: the optimizer's parameter groups name "
+                                      "weights the model does not have.")
+        hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in group.items()
+                 if k != "params"}
+        groups.append({"params": [parameters[n] for n in names], **hyper})
+    try:
+        return cls(groups)
+    except (TypeError, ValueError) as error:
+        raise CorruptArchiveError(f"{where}: the optimizer cannot be rebuilt: {error}") from error
