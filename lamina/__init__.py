@@ -13,6 +13,7 @@ from lamina import backend, callbacks, layers, losses, metrics, ops, optimizers
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
 from lamina.saving import load_model, save_model
+from lamina.saving.registry import custom_object_scope, register_serializable
 from lamina.variables import Variable
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "backend",
     "callbacks",
+    "custom_object_scope",
     "load_model",
     "layers",
     "losses",
@@ -32,5 +34,6 @@ __all__ = [
     "ops",
     "optimizers",
     "register_function",
+    "register_serializable",
     "save_model",
 ]

@@ -103,6 +103,13 @@ class Layer(WeightsMixin, nn.Module):
         cls._call_takes_training = "training" in parameters or has_var_kw
         cls._call_takes_mask = "mask" in parameters or has_var_kw
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        layer = super().__new__(cls)
+        # Kept for the default get_config (Keras 3's auto-config): a subclass whose
+        # constructor takes plain values needs no get_config of its own.
+        layer.__dict__["_constructor_arguments"] = (args, kwargs)
+        return layer
+
     def __init__(
         self,
         *,
@@ -130,6 +137,7 @@ class Layer(WeightsMixin, nn.Module):
         self.dtype = standardize_dtype(dtype if dtype is not None else "float32")
         self.built = False
         self._build_shapes: Any = None
+        self._build_dtypes: list[torch.dtype] = []
         self.training = False
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -196,6 +204,9 @@ class Layer(WeightsMixin, nn.Module):
         """
 
     def _build_for_inputs(self, inputs: Any) -> None:
+        if not self.built:
+            self._build_dtypes = [t.dtype for t in tree.flatten(inputs)
+                                  if isinstance(t, torch.Tensor)]
         self.ensure_built(shape_of(inputs))
         leaves = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
         if leaves and leaves[0].device.type != "cpu":
@@ -271,7 +282,11 @@ class Layer(WeightsMixin, nn.Module):
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments as JSON-safe values (Keras's ``get_config``)."""
+        """The constructor arguments as JSON-safe values (Keras's ``get_config``).
+
+        The base returns ``name``, ``trainable``, ``dtype`` and, for a subclass that does
+        not override ``get_config``, the arguments its constructor was called with.
+        """
         config: dict[str, Any] = {
             "name": self.name,
             "trainable": self.trainable,
@@ -279,12 +294,49 @@ class Layer(WeightsMixin, nn.Module):
         }
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        if type(self).get_config is Layer.get_config:
+            config.update(self.constructor_config())
         return config
+
+    def constructor_config(self) -> dict[str, Any]:
+        """The arguments this layer's constructor was called with, by parameter name
+        (the base layer's own ``name``/``trainable``/``dtype``... left out)."""
+        args, kwargs = self.__dict__.get("_constructor_arguments", ((), {}))
+        try:
+            bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        except TypeError:
+            return {}
+        values: dict[str, Any] = {}
+        for key, value in list(bound.arguments.items())[1:]:
+            parameter = bound.signature.parameters[key]
+            if parameter.kind is parameter.VAR_KEYWORD:
+                values.update(value)
+            elif parameter.kind is not parameter.VAR_POSITIONAL:
+                values[key] = value
+        for key in _BASE_ARGUMENTS:
+            values.pop(key, None)
+        return values
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        """A new layer from the output of :meth:`get_config`."""
-        return cls(**config)
+        """A new layer from the output of :meth:`get_config`.
+
+        Keys the constructor does not take (``name``, ``trainable``, ``dtype`` for a
+        subclass whose ``__init__`` takes no keyword arguments, as in the Keras docs'
+        ``ScaleLayer``) are set on the new layer instead.
+        """
+        parameters = inspect.signature(cls.__init__).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        accepted = {k: v for k, v in config.items() if takes_any or k in parameters}
+        layer = cls(**accepted)
+        rest = {k: v for k, v in config.items() if k not in accepted}
+        if "name" in rest:
+            layer.name = rest.pop("name")
+        if "trainable" in rest:
+            layer.trainable = rest.pop("trainable")
+        if "dtype" in rest:
+            layer.dtype = standardize_dtype(rest.pop("dtype"))
+        return layer
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
@@ -293,6 +345,11 @@ class Layer(WeightsMixin, nn.Module):
     def input_shape(self) -> Any:
         """The shape the layer was built for (batch axis ``None``)."""
         return self._build_shapes
+
+
+#: Constructor arguments every layer takes, kept in the base config (not the auto-config).
+_BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_size",
+                   "batch_input_shape", "input_dim")
 
 
 def _flagging_hook_registration(name: str) -> Any:

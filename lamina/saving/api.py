@@ -15,7 +15,13 @@ from lamina.errors import CorruptArchiveError, LoadError, SerializationError
 from lamina.functions.serialize import loading_options
 from lamina.layers.layer import Layer
 from lamina.saving import archive
-from lamina.saving.serialization import deserialize_layer, serialize_layer
+from lamina.saving.serialization import (
+    build_from_record,
+    build_record,
+    check_rebuildable,
+    deserialize_layer,
+    serialize_layer,
+)
 
 
 def _state(model: Layer) -> dict[str, torch.Tensor]:
@@ -54,8 +60,9 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
             f"save_model expects a lamina layer or model, received {type(model).__name__}."
         )
     with loading_options(allow_bytecode=allow_bytecode):
-        entry = serialize_layer(model)
+        entry = {**serialize_layer(model), **build_record(model)}
         tiers = function_tiers(model)
+    check_rebuildable(model)
     weights, aliases = archive.tensors_to_bytes(_state(model))
     config: dict[str, Any] = {
         "format_version": archive.FORMAT_VERSION,
@@ -127,6 +134,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         try:
             with loading_options(safe_mode=safe_mode), initializers.skipped(budget):
                 model = deserialize_layer(entry, custom_objects)
+                build_from_record(model, entry)
         except LoadError:
             raise
         except RecursionError:

@@ -1,15 +1,17 @@
 """Configs to objects and back: ``{"class_name": ..., "config": ...}`` trees.
 
-Classes are found by name among lamina's own layers and models, then in ``custom_objects``;
-never by importing a module path read from a config.
+Custom classes are found through ``saving/registry.py`` (``custom_objects``, scopes, the
+registry), lamina's own layers and models by name; nothing is ever imported by a module
+path read from a config.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lamina.errors import SerializationError, UnknownFunctionError
-from lamina.layers.layer import Layer
+from lamina.errors import SerializationError
+from lamina.layers.layer import Layer, dtype_name, is_shape
+from lamina.saving.registry import find_object, get_object, registered_name
 from lamina.utils import tree
 
 
@@ -25,23 +27,80 @@ def _builtin_classes() -> dict[str, type]:
     return found
 
 
+def class_name_of(layer: Layer) -> str:
+    """How a config names a layer's class: lamina's own by their names, any other class by
+    its registered ``"package>Name"`` (``"Custom>Name"`` when unregistered)."""
+    cls = type(layer)
+    if _builtin_classes().get(cls.__name__) is cls:
+        return cls.__name__
+    return registered_name(cls) or f"Custom>{cls.__name__}"
+
+
 def serialize_layer(layer: Layer) -> dict[str, Any]:
     """``{"class_name", "name", "config"}`` for one layer (configs nest for models)."""
-    return {"class_name": type(layer).__name__, "name": layer.name,
+    return {"class_name": class_name_of(layer), "name": layer.name,
             "config": layer.get_config()}
 
 
+def build_record(layer: Layer) -> dict[str, Any]:
+    """For a top-level subclassed layer or model: the input shapes and dtypes it was built
+    for, so loading can create its weights before filling them."""
+    if not layer.built or hasattr(layer, "_nodes") or layer._build_shapes is None:
+        return {}
+    return {"build_input_shape": _shapes_to_json(layer._build_shapes),
+            "build_input_dtype": [dtype_name(d) for d in layer._build_dtypes]}
+
+
+def _shapes_to_json(shapes: Any) -> Any:
+    if is_shape(shapes):
+        return {"shape": list(shapes)}
+    if isinstance(shapes, dict):
+        return {"dict": {k: _shapes_to_json(v) for k, v in shapes.items()}}
+    return [_shapes_to_json(s) for s in shapes]
+
+
+def _symbolic_inputs(spec: Any, dtypes: list[str]) -> Any:
+    """Symbolic tensors of saved build shapes (batch axis free), to build a layer by."""
+    from lamina.models.symbolic import Input
+
+    dtype_iter = iter(dtypes)
+
+    def make(node: Any) -> Any:
+        if isinstance(node, dict) and "shape" in node:
+            shape = [None if d is None else int(d) for d in node["shape"]]
+            return Input(batch_shape=(None, *shape[1:]), dtype=next(dtype_iter, "float32"))
+        if isinstance(node, dict) and "dict" in node:
+            return {k: make(v) for k, v in node["dict"].items()}
+        if isinstance(node, list):
+            return [make(v) for v in node]
+        raise SerializationError(f"Unrecognised build shape in a config: {node!r}.")
+
+    return make(spec)
+
+
+def build_from_record(layer: Layer, entry: dict[str, Any]) -> None:
+    """Create a subclassed layer's weights as :func:`build_record` describes.
+
+    The layer is called on symbolic inputs of the saved shapes: fake tensors, nothing
+    computed on data.
+    """
+    if "build_input_shape" in entry and not layer.built:
+        layer(_symbolic_inputs(entry["build_input_shape"],
+                               list(entry.get("build_input_dtype", []))))
+
+
 def layer_class(class_name: str, custom_objects: dict[str, Any] | None = None) -> type:
-    """The layer class for a config's ``class_name``."""
-    if custom_objects and class_name in custom_objects:
-        return custom_objects[class_name]
-    classes = _builtin_classes()
-    if class_name in classes:
-        return classes[class_name]
-    raise UnknownFunctionError(
-        f"Unknown layer class '{class_name}'. Pass custom_objects={{'{class_name}': "
-        f"{class_name}}} to rebuild it."
-    )
+    """The layer class for a config's ``class_name`` (custom ones never imported by path)."""
+    found = find_object(class_name, custom_objects)
+    if found is None:
+        found = _builtin_classes().get(class_name)
+    if found is None:
+        found = get_object(class_name, custom_objects, kind="layer class")
+    if not (isinstance(found, type) and issubclass(found, Layer)):
+        raise SerializationError(
+            f"'{class_name}' resolves to {found!r}, which is not a lamina layer class."
+        )
+    return found
 
 
 def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | None = None
@@ -59,8 +118,10 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
         config["batch_shape"] = tuple(config["batch_shape"])
     try:
         if _takes_custom_objects(cls):
-            return cls.from_config(config, custom_objects=custom_objects)
-        return cls.from_config(config)
+            layer = cls.from_config(config, custom_objects=custom_objects)
+        else:
+            layer = cls.from_config(config)
+        return layer
     except (TypeError, ValueError) as error:
         if isinstance(error, SerializationError):
             raise
@@ -143,3 +204,65 @@ def _map_refs(structure: Any, ref: Any) -> Any:
     if isinstance(structure, list) and len(structure) == 3 and isinstance(structure[0], str):
         return ref(structure)
     return [_map_refs(v, ref) for v in structure]
+
+
+def _json_problem(value: Any, path: str) -> str | None:
+    """The first key path in ``value`` that JSON cannot hold, with its type."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if value == value and abs(value) != float("inf") else f"{path} (float {value})"
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _json_problem(item, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} (a key of type {type(key).__name__})"
+            found = _json_problem(item, f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    return f"{path} ({type(value).__module__}.{type(value).__qualname__})"
+
+
+def check_rebuildable(model: Layer) -> None:
+    """Refuse, before anything is written, a custom layer whose config cannot rebuild it.
+
+    For every layer of a class that is not lamina's own: its config must be JSON, must
+    hold every argument its constructor was called with, and ``from_config`` must work.
+    """
+    from lamina import initializers
+
+    builtin = set(_builtin_classes().values())
+    for layer in model.modules():
+        if not isinstance(layer, Layer) or type(layer) in builtin:
+            continue
+        where = f"Layer '{layer.name}' ({type(layer).__name__})"
+        config = layer.get_config()
+        problem = _json_problem(config, "")
+        if problem:
+            raise SerializationError(
+                f"{where}: get_config() holds a value JSON cannot store at {problem}. Return "
+                "plain numbers, strings, lists and dicts (a layer's config, not the layer)."
+            )
+        missing = sorted(set(layer.constructor_config()) - set(config))
+        if missing:
+            raise SerializationError(
+                f"{where}: its constructor was called with {missing}, which get_config() "
+                f"does not return, so a loaded copy would differ. Add them to get_config(), "
+                "e.g. return {**super().get_config(), " + ", ".join(
+                    f"'{name}': self.{name}" for name in missing) + "}."
+            )
+        try:
+            with initializers.skipped():
+                type(layer).from_config(dict(config))
+        except Exception as error:  # noqa: BLE001 - any failure: the saved file would not load
+            raise SerializationError(
+                f"{where}: from_config(get_config()) fails ({type(error).__name__}: {error}), "
+                "so a saved file could not be loaded. Make get_config() return the "
+                "constructor's arguments."
+            ) from error

@@ -19,6 +19,7 @@ import torch
 
 from lamina import losses, metrics
 from lamina.errors import ArgumentError, CorruptArchiveError
+from lamina.saving.registry import get_object, registered_name
 
 _LOSS_CLASSES = {cls.__name__: cls for cls in (
     losses.MeanSquaredError, losses.MeanAbsoluteError, losses.Huber, losses.KLDivergence,
@@ -55,7 +56,19 @@ def _encode(value: Any) -> Any:
         return {"class_name": type(value).__name__, "config": config}
     if isinstance(value, type) and value.__name__ in {**_LOSS_CLASSES, **_METRIC_CLASSES}:
         return {"class_name": value.__name__, "config": {}}
+    name = registered_name(value)
+    if name is not None:  # a loss or metric registered with @register_serializable
+        if isinstance(value, type) or not hasattr(value, "get_config"):
+            return {"registered": name}
+        return {"registered": name, "config": _plain_config(value.get_config())}
     raise _NotSavable(value)
+
+
+def _plain_config(config: Any) -> dict[str, Any]:
+    if not isinstance(config, dict) or not all(
+            isinstance(v, (str, int, float, bool, type(None))) for v in config.values()):
+        raise _NotSavable(config)
+    return config
 
 
 def _decode(value: Any, where: str) -> Any:
@@ -63,6 +76,15 @@ def _decode(value: Any, where: str) -> Any:
         return value
     if isinstance(value, list):
         return [_decode(item, where) for item in value]
+    if isinstance(value, dict) and "registered" in value and set(value) <= {"registered",
+                                                                             "config"}:
+        found = get_object(str(value["registered"]), kind="loss or metric")
+        config = value.get("config")
+        if config is None:
+            return found
+        if not isinstance(config, dict) or not isinstance(found, type):
+            raise CorruptArchiveError(f"{where}: compile_config has a malformed {value!r}.")
+        return found.from_config(config) if hasattr(found, "from_config") else found(**config)
     if isinstance(value, dict) and set(value) == {"class_name", "config"}:
         cls = {**_LOSS_CLASSES, **_METRIC_CLASSES}.get(value["class_name"])
         config = value["config"]
