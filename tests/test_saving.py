@@ -279,3 +279,19 @@ def test_image_and_sequence_layers_save_and_load(tmp_path: Path) -> None:
         model.save(path)
         loaded = lamina.load_model(path)
         torch.testing.assert_close(loaded(data), model(data), rtol=0, atol=0)
+
+
+def test_weights_member_is_a_standard_safetensors_file(tmp_path: Path) -> None:
+    from safetensors.torch import load as load_safetensors
+
+    model = lamina.Sequential([layers.Dense(3, input_shape=(4,), name="dense"),
+                               layers.BatchNormalization(name="norm")])
+    path = tmp_path / "standard.lamina"
+    model.save(path)
+    with zipfile.ZipFile(path) as stored:
+        weights = load_safetensors(stored.read("model.safetensors"))
+    # Dense's kernel is stored as laid out in memory (its transpose), and says so.
+    torch.testing.assert_close(weights["dense.kernel"].t(), model.layers[0].kernel.detach())
+    for key, value in model.state_dict().items():
+        if key != "dense.kernel":
+            torch.testing.assert_close(weights[key], value)

@@ -63,20 +63,20 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
         entry = {**serialize_layer(model), **build_record(model)}
         tiers = function_tiers(model)
     check_rebuildable(model)
-    weights, aliases = archive.tensors_to_bytes(_state(model))
+    weights, aliases = archive.tensors_payload(_state(model))
     config: dict[str, Any] = {
         "format_version": archive.FORMAT_VERSION,
         "model": entry,
         "weight_aliases": aliases,
     }
-    members = {archive.WEIGHTS: weights}
+    members: dict[str, Any] = {archive.WEIGHTS: weights}
     trainer_state = getattr(model, "_saving_state", None)
     if callable(trainer_state):
         compile_config, optimizer_tensors = trainer_state(include_optimizer)
         if compile_config is not None:
             config["compile_config"] = compile_config
         if optimizer_tensors:
-            members[archive.OPTIMIZER], config["optimizer_aliases"] = archive.tensors_to_bytes(
+            members[archive.OPTIMIZER], config["optimizer_aliases"] = archive.tensors_payload(
                 optimizer_tensors)
     metadata = {
         "lamina_version": _lamina_version(),

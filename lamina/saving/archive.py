@@ -13,17 +13,18 @@ checked by the safetensors library against the data they describe.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import torch
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from lamina.errors import CorruptArchiveError, LoadError
+from lamina.saving.safetensors_io import TensorPayload, decode, unique_tensors
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA, OPTIMIZER = (
@@ -36,27 +37,15 @@ MAX_JSON_BYTES = 64 * 2 ** 20
 MAX_WEIGHTS_BYTES = 64 * 2 ** 30
 
 
-def tensors_to_bytes(tensors: dict[str, torch.Tensor]) -> tuple[bytes, dict[str, str]]:
-    """safetensors bytes of ``tensors``, each shared tensor once; returns (bytes, aliases)."""
-    unique: dict[str, torch.Tensor] = {}
-    aliases: dict[str, str] = {}
-    first_key: dict[int, str] = {}
-    transposed = []
-    for key, tensor in tensors.items():
-        identity = id(tensor)
-        if identity in first_key:
-            aliases[key] = first_key[identity]
-            continue
-        first_key[identity] = key
-        value = tensor.detach().to("cpu")
-        if value.dim() == 2 and not value.is_contiguous() and value.t().is_contiguous():
-            # A column-major weight (Dense's kernel) is stored as its memory holds it, with
-            # its name listed in the metadata: no transposing copy at save or at load.
-            value = value.t()
-            transposed.append(key)
-        unique[key] = value.contiguous()
+def tensors_payload(tensors: dict[str, torch.Tensor]) -> tuple[TensorPayload, dict[str, str]]:
+    """The safetensors payload of ``tensors`` (each shared tensor once) and the aliases.
+
+    A column-major weight (Dense's kernel) is stored as its memory holds it, its name
+    listed in the metadata: no transposing copy at save or at load.
+    """
+    unique, aliases, transposed = unique_tensors(tensors)
     metadata = {TRANSPOSED: json.dumps(transposed)} if transposed else None
-    return save_safetensors(unique, metadata=metadata), aliases
+    return TensorPayload(unique, metadata), aliases
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
@@ -80,12 +69,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         raise
 
 
-def write_archive(path: str | os.PathLike, members: dict[str, bytes]) -> None:
-    """Write ``members`` as a zip at ``path``, atomically."""
+def write_archive(path: str | os.PathLike, members: dict[str, bytes | TensorPayload]) -> None:
+    """Write ``members`` as a zip at ``path``, atomically; tensors stream in, uncopied."""
     def write(raw: BinaryIO) -> None:
         with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as stored:
             for name, data in members.items():
-                stored.writestr(name, data)
+                if isinstance(data, TensorPayload):
+                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                    with stored.open(info, "w", force_zip64=data.nbytes >= 2 ** 31) as out:
+                        data.write_to(out)
+                else:
+                    stored.writestr(name, data)
 
     atomic_write(path, write)
 
@@ -94,7 +88,8 @@ class Archive:
     """A lamina file opened for reading: checked members, parsed JSON, loaded tensors."""
 
     def __init__(self, path: str | os.PathLike | BinaryIO) -> None:
-        self.path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
+        self._stream = not isinstance(path, (str, os.PathLike))
+        self.path = "<stream>" if self._stream else os.fspath(path)
         try:
             self._zip = zipfile.ZipFile(path, "r")
         except FileNotFoundError:
@@ -173,16 +168,43 @@ class Archive:
             raise CorruptArchiveError(f"'{self.path}': {name} must hold a JSON object.")
         return value
 
+    def _mapped(self, name: str) -> Any:
+        """A member's bytes as a private memory map of the file (no copy), CRC-checked."""
+        info = self._zip.getinfo(name)
+        if info.file_size > MAX_WEIGHTS_BYTES:
+            raise CorruptArchiveError(f"'{self.path}': {name} declares {info.file_size} "
+                                      "bytes, over the weights limit.")
+        with open(self.path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                return bytearray()
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        local = mapped[info.header_offset:info.header_offset + 30]
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise CorruptArchiveError(f"'{self.path}': {name}'s local header is damaged.")
+        start = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+                 + int.from_bytes(local[28:30], "little"))
+        end = start + info.file_size
+        if end > size or info.compress_size != info.file_size:
+            raise CorruptArchiveError(f"'{self.path}': {name} runs past the end of the file "
+                                      "or is not stored as declared.")
+        view = memoryview(mapped)[start:end]
+        if zlib.crc32(view) != info.CRC:
+            raise CorruptArchiveError(f"'{self.path}': {name} fails its CRC check.")
+        return view
+
     def tensors(self, name: str) -> dict[str, torch.Tensor]:
-        """A safetensors member, its header checked against its data by safetensors."""
-        data = self.read(name, MAX_WEIGHTS_BYTES)
-        try:
-            tensors = load_safetensors(data)
-        except Exception as error:  # noqa: BLE001 - the library raises its own error type
-            raise CorruptArchiveError(
-                f"'{self.path}': {name} is not a valid safetensors file: {error}"
-            ) from None
-        listed = safetensors_metadata(data).get(TRANSPOSED)
+        """A safetensors member, every header entry checked against the data.
+
+        The tensors view a private memory map of the file: nothing is copied until the
+        caller copies them into its weights.
+        """
+        if self._stream:
+            data: Any = bytearray(self.read(name, MAX_WEIGHTS_BYTES))
+        else:
+            data = self._mapped(name)
+        tensors, metadata = decode(data, f"'{self.path}': {name}")
+        listed = metadata.get(TRANSPOSED)
         if listed is not None:
             try:
                 keys = json.loads(listed)
