@@ -14,53 +14,82 @@ from __future__ import annotations
 
 import ast
 import dis
-import functools
 import linecache
 import sys
 import types
 from typing import Any
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_file(filename: str, text: str) -> ast.Module | None:
-    try:
-        return ast.parse(text, filename)
-    except (SyntaxError, ValueError):
+class _FileIndex:
+    """One parsed source file: its lines, and its lambdas and defs by first line."""
+
+    def __init__(self, text: str, module: ast.Module) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self.lambdas: dict[int, list[ast.Lambda]] = {}
+        self.defs: dict[tuple[str, int], ast.AST] = {}
+        for node in ast.walk(module):
+            if isinstance(node, ast.Lambda):
+                self.lambdas.setdefault(node.lineno, []).append(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for line in _def_lines(node):
+                    self.defs[(node.name, line)] = node
+
+    def segment(self, node: ast.AST) -> str:
+        """The exact text of ``node`` (what ``ast.get_source_segment`` gives, without
+        splitting the whole file again)."""
+        first, last = node.lineno - 1, node.end_lineno - 1
+        if first == last:
+            return _columns(self.lines[first], node.col_offset, node.end_col_offset)
+        parts = [_columns(self.lines[first], node.col_offset, None)]
+        parts.extend(self.lines[first + 1: last])
+        parts.append(_columns(self.lines[last], 0, node.end_col_offset))
+        return "".join(parts)
+
+
+def _columns(line: str, start: int, end: int | None) -> str:
+    """A line's text between two AST column offsets (which count UTF-8 bytes)."""
+    data = line.encode("utf-8")
+    return data[start:end].decode("utf-8")
+
+
+_FILES: dict[tuple[str, int, int], _FileIndex | None] = {}
+
+
+def _file_index(filename: str) -> _FileIndex | None:
+    """The index of a source file, built once per file version (an edit re-indexes it)."""
+    lines = linecache.getlines(filename)
+    if not lines:
         return None
+    text = "".join(lines)
+    key = (filename, len(text), hash(text))
+    if key not in _FILES:
+        try:
+            module = ast.parse(text, filename)
+        except (SyntaxError, ValueError, RecursionError):
+            _FILES[key] = None
+        else:
+            _FILES[key] = _FileIndex(text, module)
+    return _FILES[key]
 
 
 def _code_of(fn: Any) -> types.CodeType | None:
     return getattr(fn, "__code__", None)
 
 
-def function_node(fn: Any) -> tuple[ast.AST, str] | None:
-    """The AST node (``Lambda`` or ``FunctionDef``) of ``fn`` and the text of its file."""
+def function_node(fn: Any) -> tuple[ast.AST, _FileIndex] | None:
+    """The AST node (``Lambda`` or ``FunctionDef``) of ``fn`` and the index of its file."""
     code = _code_of(fn)
     if code is None:
         return None
-    text = "".join(linecache.getlines(code.co_filename))
-    if not text:
-        return None
-    module = _parse_file(code.co_filename, text)
-    if module is None:
+    index = _file_index(code.co_filename)
+    if index is None:
         return None
     if code.co_name == "<lambda>":
-        candidates = [
-            node for node in ast.walk(module)
-            if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno
-        ]
-        node = _pick_lambda(candidates, code)
+        node = _pick_lambda(index.lambdas.get(code.co_firstlineno, []), code)
     else:
-        node = next(
-            (
-                node for node in ast.walk(module)
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and node.name == code.co_name
-                and code.co_firstlineno in _def_lines(node)
-            ),
-            None,
-        )
-    return None if node is None else (node, text)
+        node = index.defs.get((code.co_name, code.co_firstlineno))
+    return None if node is None else (node, index)
 
 
 def _def_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[int]:
@@ -113,10 +142,10 @@ def function_source(fn: Any) -> str | None:
     found = function_node(fn)
     if found is None:
         return None
-    node, text = found
+    node, index = found
     if isinstance(node, ast.Lambda):
-        return ast.get_source_segment(text, node)
-    lines = text.splitlines(keepends=True)
+        return index.segment(node)
+    lines = index.lines
     start = min(_def_lines(node)) - 1
     block = "".join(lines[start: node.end_lineno])
     indent = len(block) - len(block.lstrip())

@@ -13,6 +13,7 @@ from torch import nn
 from lamina import initializers
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.functions import registry
+from lamina.functions.rebind import rebind_function
 from lamina.functions.serialize import deserialize_function, serialize_function
 from lamina.functions.source import (
     captured_values,
@@ -87,6 +88,11 @@ class Lambda(Layer):
         self._fn_takes_mask = "mask" in parameters
         self._fn_takes_training = "training" in parameters
         self._copies_inputs = mutates_arguments(function)
+        if self._copies_inputs and registry.registered_name(function) is None:
+            rebound = rebind_function(function)
+            if rebound is not None:  # `x -= m` now rebinds: no copy of the input needed
+                self.function = function = rebound
+                self._copies_inputs = mutates_arguments(rebound)
         self._weight_keys: dict[int, str] = {}
         self._captured_buffers: dict[str, str] = {}  # buffer key -> name the function reads
         if isinstance(function, nn.Module):

@@ -12,7 +12,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import torch
+
 F = TypeVar("F", bound=Callable[..., Any])
+_TENSOR = torch.Tensor
 
 #: Filled by ``lamina.models.symbolic`` when it is imported (it imports this module, not
 #: the other way round, so the eager path never pays for the graph machinery).
@@ -30,14 +33,25 @@ def _holds_symbolic(value: Any) -> bool:
     return False
 
 
+#: Argument types that are never symbolic: skipped without further checks (the common case
+#: inside a Lambda is a tensor and a few numbers).
+_PLAIN = frozenset({int, float, bool, str, type(None)})
+
+
 def any_symbolic(args: tuple, kwargs: dict) -> bool:
     """Whether any argument, or any element of a list/tuple/dict argument, is symbolic."""
     if not _SYMBOLIC_TYPES:
         return False
     for a in args:
+        kind = type(a)
+        if kind is _TENSOR or kind in _PLAIN:
+            continue
         if _holds_symbolic(a):
             return True
     for a in kwargs.values():
+        kind = type(a)
+        if kind is _TENSOR or kind in _PLAIN:
+            continue
         if _holds_symbolic(a):
             return True
     return False
@@ -48,9 +62,10 @@ def symbolic_op(fn: F) -> F:
 
     @functools.wraps(fn)
     def op(*args: Any, **kwargs: Any) -> Any:
-        if _SYMBOLIC_TYPES and any_symbolic(args, kwargs):
-            return _make_op_node(op, args, kwargs)
-        return fn(*args, **kwargs)
+        if (args and type(args[0]) is _TENSOR and len(args) == 1 and not kwargs) or not (
+                any_symbolic(args, kwargs)):
+            return fn(*args, **kwargs)
+        return _make_op_node(op, args, kwargs)
 
     op.__lamina_op__ = fn.__name__
     return op  # type: ignore[return-value]

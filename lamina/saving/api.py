@@ -28,15 +28,21 @@ def _state(model: Layer) -> dict[str, torch.Tensor]:
     return dict(model.state_dict(keep_vars=True))
 
 
-def function_tiers(model: Layer) -> dict[str, str]:
-    """Each Lambda's name and the tier its function is saved in (from its config)."""
-    from lamina.layers.lambda_layer import Lambda
-
-    tiers = {}
-    for module in model.modules():
-        if isinstance(module, Lambda):
-            tiers[module.name] = module.get_config()["function"]["kind"]
-    return tiers
+def function_tiers(entry: Any) -> dict[str, str]:
+    """Each Lambda's name and the tier its function is saved in, read from a config tree."""
+    tiers: dict[str, str] = {}
+    stack = [entry]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            function = node.get("config", {}).get("function") if isinstance(
+                node.get("config"), dict) else None
+            if node.get("class_name") == "Lambda" and isinstance(function, dict):
+                tiers[str(node.get("name"))] = str(function.get("kind"))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return dict(sorted(tiers.items()))
 
 
 def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = True,
@@ -61,7 +67,7 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
         )
     with loading_options(allow_bytecode=allow_bytecode):
         entry = {**serialize_layer(model), **build_record(model)}
-        tiers = function_tiers(model)
+    tiers = function_tiers(entry)
     check_rebuildable(model)
     weights, aliases = archive.tensors_payload(_state(model))
     config: dict[str, Any] = {
