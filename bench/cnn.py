@@ -3,8 +3,9 @@
 The network is Keras's MNIST convnet: Conv2D(32, 3, relu) -> MaxPooling2D -> Conv2D(64, 3,
 relu) -> MaxPooling2D -> Flatten -> Dense(10), at batch 64 on (28, 28, 1) images. lamina
 runs it as Keras would (channels_last, Keras kernel layouts); the reference is the same
-network in plain NCHW torch with the same weights. Timing follows ``bench/run.py``: the
-median of interleaved blocks after warm-up.
+network in plain NCHW torch with the same weights, and Keras 3 (bench/keras_workloads.py)
+the same channels_last network with the same weights, in the same torch training loop.
+Timing follows ``bench/run.py``: the median of interleaved blocks after warm-up.
 
 Run with ``python bench/cnn.py [--quick] [--threads N]``.
 """
@@ -24,9 +25,11 @@ from lamina.layers.pooling_spatial import MaxPooling2D
 from lamina.layers.reshaping import Flatten
 
 if __package__:
-    from bench.run import measure, train_step
+    from bench.run import measure, ratio_target, row, train_step
 else:  # run as a script: bench/ is on sys.path
-    from run import measure, train_step
+    from run import measure, ratio_target, row, train_step
+
+import keras_workloads
 
 WORKLOAD = "(g) small CNN train step (64, 28, 28, 1)"
 
@@ -69,8 +72,8 @@ def copy_weights(ours: lamina.Sequential, plain: PlainCNN) -> None:
         plain.fc.bias.copy_(dense.bias)
 
 
-def cnn_row(quick: bool) -> dict[str, object]:
-    """Seconds per train step (forward, cross-entropy, backward, Adam) for lamina and torch."""
+def cnn_rows(quick: bool) -> list[dict[str, object]]:
+    """Seconds per train step (forward, cross-entropy, backward, Adam): lamina, torch, Keras."""
     torch.manual_seed(0)
     ours, plain = lamina_cnn(), PlainCNN()
     copy_weights(ours, plain)
@@ -78,14 +81,17 @@ def cnn_row(quick: bool) -> dict[str, object]:
     images_nchw = images.permute(0, 3, 1, 2).contiguous()
     with torch.no_grad():
         torch.testing.assert_close(ours(images), plain(images_nchw), rtol=1e-4, atol=1e-5)
+    keras_model, note = keras_workloads.candidate(keras_workloads.cnn, ours, images)
     ours.train()
     plain.train()
     step_ours = train_step(ours, torch.optim.Adam(ours.parameters(), lr=1e-3), images, labels)
     step_plain = train_step(plain, torch.optim.Adam(plain.parameters(), lr=1e-3), images_nchw,
                             labels)
-    times = measure({"lamina": step_ours, "torch": step_plain},
-                    inner=2 if quick else 10, blocks=7 if quick else 21, warmup=3 if quick else 10)
-    return {"workload": WORKLOAD, "target": 1.1, **times}
+    step_keras = None if keras_model is None else train_step(
+        keras_model, torch.optim.Adam(keras_model.parameters(), lr=1e-3), images, labels)
+    times = measure({"lamina": step_ours, "torch": step_plain, "keras": step_keras},
+                    inner=2 if quick else 10, blocks=7 if quick else 15, warmup=3 if quick else 10)
+    return [row(WORKLOAD, ratio_target(1.1), times, note)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    row = cnn_row(args.quick)
-    ratio = row["lamina"] / row["torch"]
+    entry = cnn_rows(args.quick)[0]
+    ratio = entry["lamina"] / entry["torch"]
+    keras = "-" if entry["keras"] is None else f"{entry['keras'] * 1e3:.2f} ms"
     print(f"torch {torch.__version__}, {args.threads} thread(s)")
-    print(f"{row['workload']}: lamina {row['lamina'] * 1e3:.2f} ms, torch "
-          f"{row['torch'] * 1e3:.2f} ms, lamina/torch {ratio:.3f} (target <= {row['target']})")
+    print(f"{entry['workload']}: lamina {entry['lamina'] * 1e3:.2f} ms, torch "
+          f"{entry['torch'] * 1e3:.2f} ms, keras {keras}, lamina/torch {ratio:.3f} "
+          f"(target <= {entry['target']['max']})")
     return 0
 
 

@@ -4,6 +4,8 @@ Workload (f): ``LSTM(128) -> Dense(10)`` on ``(64, 50, 32)`` inputs, cross-entro
 step; lamina as a Functional model, PyTorch as ``nn.LSTM`` + ``nn.Linear`` with the same
 weights. With the right-padded mask, lamina gets the mask (``model(x, mask=mask)``) and
 PyTorch packs the sequences (``pack_padded_sequence`` with the lengths the mask gives).
+Keras 3 (bench/keras_workloads.py) runs the same Functional model with the same weights,
+called as ``model(x, mask=mask)``, in the same torch training loop.
 Run with ``python bench/recurrent.py [--quick] [--threads N]``.
 """
 
@@ -21,9 +23,11 @@ from lamina import layers
 from lamina.layers.recurrent import LSTM
 
 try:
-    from run import measure  # run as a script from bench/, or imported by bench/run.py
+    from run import measure, ratio_target, row  # a script in bench/, or from bench/run.py
 except ImportError:
-    from bench.run import measure
+    from bench.run import measure, ratio_target, row
+
+import keras_workloads
 
 BATCH, STEPS, FEATURES, UNITS, CLASSES = 64, 50, 32, 128, 10
 
@@ -94,12 +98,16 @@ def lstm_rows(quick: bool) -> list[dict[str, object]]:
             expected = plain(data) if mask is None else plain(data, mask)
             got = ours(data) if mask is None else ours(data, mask=mask)
             torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+        keras_model, note = keras_workloads.candidate(keras_workloads.lstm, ours, data, mask,
+                                                      UNITS, CLASSES)
         times = measure({"lamina": train_step(ours, data, y, mask),
-                         "torch": train_step(plain, data, y, mask)},
-                        inner=2 if quick else 5, blocks=5 if quick else 15,
-                        warmup=2 if quick else 5)
-        rows.append({"workload": f"(f) LSTM(128) train step (64, 50, 32), {label}",
-                     "target": 1.1, **times})
+                         "torch": train_step(plain, data, y, mask),
+                         "keras": None if keras_model is None else
+                         train_step(keras_model, data, y, mask)},
+                        inner=2 if quick else 4, blocks=5 if quick else 11,
+                        warmup=2 if quick else 4)
+        rows.append(row(f"(f) LSTM(128) train step (64, 50, 32), {label}", ratio_target(1.1),
+                        times, note))
     return rows
 
 
@@ -110,10 +118,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    for row in lstm_rows(args.quick):
-        ratio = row["lamina"] / row["torch"]
-        print(f"{row['workload']:<62} lamina {row['lamina'] * 1e3:7.2f} ms   torch "
-              f"{row['torch'] * 1e3:7.2f} ms   ratio {ratio:.3f} (target {row['target']})")
+    for entry in lstm_rows(args.quick):
+        ratio = entry["lamina"] / entry["torch"]
+        keras = "-" if entry["keras"] is None else f"{entry['keras'] * 1e3:7.2f} ms"
+        print(f"{entry['workload']:<62} lamina {entry['lamina'] * 1e3:7.2f} ms   torch "
+              f"{entry['torch'] * 1e3:7.2f} ms   keras {keras}   ratio {ratio:.3f} "
+              f"(target {entry['target']['max']})")
 
 
 if __name__ == "__main__":

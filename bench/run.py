@@ -1,33 +1,50 @@
-"""lamina against plain PyTorch (and Keras 3 when installed): ratios measured in one run.
+"""lamina against plain PyTorch and Keras 3: every workload of the benchmark suite, one table.
 
-Workloads here:
-  (a) ten chained elementwise Lambda layers, forward on a (1, 16) input;
+Workloads, in the issue's order:
+  (a) ten chained elementwise Lambda layers, forward on a (1, 16) input (here);
   (b) one training step (forward, loss, backward, Adam) at batch 128 of
-      Dense(256) -> antirectifier -> Dense(256) -> antirectifier -> Dense(10) on 784 features;
-and from the other files of this folder: (c) a fit epoch (training.py), (f) LSTM steps
-(recurrent.py), (g) a CNN step (cnn.py), (i) save + load and (j) a loaded Lambda (saving.py).
+      Dense(256) -> antirectifier -> Dense(256) -> antirectifier -> Dense(10) on 784 features
+      (here);
+  (c) one fit epoch (training.py); (d) predict on 65536 samples (workloads.py);
+  (e) a branching Functional model's train step (workloads.py); (f) LSTM train steps
+  (recurrent.py); (g) a CNN train step (cnn.py); (h) building 50/100/200-layer Functional
+  models (workloads.py); (i) save + load and (j) a loaded Lambda (saving.py); (k) jit=True
+  against eager train steps (workloads.py). Keras 3 runs each of them through
+  keras_workloads.py, with the torch backend.
 
-Each figure is the median over repeated blocks after warm-up, with lamina and the reference
-interleaved block by block so that drift in the machine's speed hits both alike.
-Run with ``make bench`` (or ``python bench/run.py --threads 1 --json out.json``).
+Each figure is the median over repeated blocks after warm-up, with lamina, the plain
+PyTorch reference and Keras interleaved block by block so that drift in the machine's
+speed hits them alike. Run with ``make bench`` or ``python bench/run.py [--quick]
+[--threads N] [--only abk] [--json PATH]``; see bench/README.md for reading the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import importlib
 import json
 import os
+import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-import lamina
-from lamina import backend as K
-from lamina import layers
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import keras_workloads  # noqa: E402
+
+import lamina  # noqa: E402
+from lamina import backend as K  # noqa: E402
+from lamina import layers  # noqa: E402
+
+Row = dict[str, Any]
 
 ELEMENTWISE = [
     lambda x: x * 1.01,
@@ -93,6 +110,16 @@ def lamina_mlp() -> lamina.Sequential:
     ])
 
 
+def mlp_pair() -> tuple[lamina.Sequential, PlainMLP]:
+    """The lamina MLP and its plain twin with the same weights."""
+    ours, plain = lamina_mlp(), PlainMLP()
+    with torch.no_grad():
+        for dense, linear in zip([ours[0], ours[2], ours[4]], [plain.fc1, plain.fc2, plain.fc3]):
+            linear.weight.copy_(dense.kernel.T)
+            linear.bias.copy_(dense.bias)
+    return ours, plain
+
+
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor) -> Callable[[], None]:
     def step() -> None:
@@ -104,15 +131,17 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     return step
 
 
-def measure(candidates: dict[str, Callable[[], object]], inner: int, blocks: int,
+def measure(candidates: dict[str, Callable[[], object] | None], inner: int, blocks: int,
             warmup: int) -> dict[str, float]:
-    """Median seconds per call for each candidate, blocks interleaved."""
-    for fn in candidates.values():
+    """Median seconds per call for each candidate (``None`` ones skipped), blocks
+    interleaved."""
+    present = {name: fn for name, fn in candidates.items() if fn is not None}
+    for fn in present.values():
         for _ in range(warmup):
             fn()
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    samples: dict[str, list[float]] = {name: [] for name in present}
     for _ in range(blocks):
-        for name, fn in candidates.items():
+        for name, fn in present.items():
             start = time.perf_counter()
             for _ in range(inner):
                 fn()
@@ -120,91 +149,206 @@ def measure(candidates: dict[str, Callable[[], object]], inner: int, blocks: int
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def keras_available() -> bool:
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def row(workload: str, target: dict[str, Any], times: dict[str, float],
+        keras_note: str | None = None) -> Row:
+    """A table row: seconds for lamina, torch and keras (``None`` where not measured)."""
+    result: Row = {"workload": workload, "target": target, "lamina": times.get("lamina"),
+                   "torch": times.get("torch"), "keras": times.get("keras")}
+    if keras_note:
+        result["keras_note"] = keras_note
+    return result
 
 
-def run(quick: bool) -> list[dict[str, object]]:
-    scale = 0.2 if quick else 1.0
-    rows = []
+def ratio_target(limit: float) -> dict[str, Any]:
+    return {"kind": "ratio", "max": limit}
 
+
+def elementwise_rows(quick: bool) -> list[Row]:
+    """(a): ten chained elementwise Lambdas, forward on (1, 16), no gradients."""
     seq = lamina.Sequential([layers.Identity(input_shape=(16,))]
                             + [layers.Lambda(fn) for fn in ELEMENTWISE])
     x = torch.randn(1, 16)
+    keras_forward, note = keras_workloads.candidate(keras_workloads.elementwise_forward, x,
+                                                    plain_elementwise(x))
     with torch.no_grad():
         torch.testing.assert_close(seq(x), plain_elementwise(x))
-        times = measure({"lamina": lambda: seq(x), "torch": lambda: plain_elementwise(x)},
-                        inner=int(2000 * scale) or 1, blocks=15, warmup=200)
-    rows.append({"workload": "(a) 10 elementwise Lambdas, forward (1, 16)", "target": 1.5,
-                 **times})
+        times = measure({"lamina": lambda: seq(x), "torch": lambda: plain_elementwise(x),
+                         "keras": keras_forward},
+                        inner=400 if quick else 2000, blocks=7 if quick else 15,
+                        warmup=50 if quick else 200)
+    return [row("(a) 10 elementwise Lambdas, forward (1, 16)", ratio_target(1.5), times, note)]
 
+
+def mlp_step_rows(quick: bool) -> list[Row]:
+    """(b): one train step (forward, cross-entropy, backward, Adam) of the MLP, batch 128."""
     torch.manual_seed(0)
-    ours, plain = lamina_mlp(), PlainMLP()
-    with torch.no_grad():
-        for dense, linear in zip([ours[0], ours[2], ours[4]], [plain.fc1, plain.fc2, plain.fc3]):
-            linear.weight.copy_(dense.kernel.T)
-            linear.bias.copy_(dense.bias)
+    ours, plain = mlp_pair()
     data, labels = torch.randn(128, 784), torch.randint(0, 10, (128,))
     torch.testing.assert_close(ours(data), plain(data), rtol=1e-4, atol=1e-5)
+    keras_model, note = keras_workloads.candidate(keras_workloads.mlp, ours, data)
     ours.train()
     plain.train()
-    step_ours = train_step(ours, torch.optim.Adam(ours.parameters(), lr=1e-3), data, labels)
-    step_plain = train_step(plain, torch.optim.Adam(plain.parameters(), lr=1e-3), data, labels)
-    times = measure({"lamina": step_ours, "torch": step_plain},
-                    inner=int(20 * scale) or 1, blocks=15, warmup=10)
-    rows.append({"workload": "(b) MLP + antirectifier train step, batch 128", "target": 1.05,
-                 **times})
-    rows.extend(other_rows(quick))
-    return rows
+    candidates = {
+        "lamina": train_step(ours, torch.optim.Adam(ours.parameters(), lr=1e-3), data, labels),
+        "torch": train_step(plain, torch.optim.Adam(plain.parameters(), lr=1e-3), data, labels),
+        "keras": None if keras_model is None else train_step(
+            keras_model, torch.optim.Adam(keras_model.parameters(), lr=1e-3), data, labels),
+    }
+    times = measure(candidates, inner=4 if quick else 20, blocks=7 if quick else 15,
+                    warmup=10)
+    return [row("(b) MLP + antirectifier train step, batch 128", ratio_target(1.05), times,
+                note)]
 
 
-def other_rows(quick: bool) -> list[dict[str, object]]:
-    """The workloads that live in their own files (bench/<name>.py), in the issue's order."""
-    import importlib
+# (module, function) per workload, in the issue's order; each returns a list of rows.
+WORKLOADS: dict[str, tuple[str, str]] = {
+    "a": ("run", "elementwise_rows"),
+    "b": ("run", "mlp_step_rows"),
+    "c": ("training", "fit_epoch_rows"),
+    "d": ("workloads", "predict_rows"),
+    "e": ("workloads", "branching_rows"),
+    "f": ("recurrent", "lstm_rows"),
+    "g": ("cnn", "cnn_rows"),
+    "h": ("workloads", "build_rows"),
+    "i": ("saving", "save_load_rows"),
+    "j": ("saving", "loaded_function_rows"),
+    "k": ("workloads", "jit_rows"),
+}
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    rows: list[dict[str, object]] = []
-    for module_name, function_name in (("training", "fit_epoch_row"),
-                                       ("recurrent", "lstm_rows"), ("cnn", "cnn_row"),
-                                       ("saving", "save_load_row"),
-                                       ("saving", "loaded_function_row")):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
+
+def run(quick: bool, only: str = "".join(WORKLOADS)) -> list[Row]:
+    rows: list[Row] = []
+    for letter, (module_name, function_name) in WORKLOADS.items():
+        if letter not in only:
             continue
-        result = getattr(module, function_name)(quick)
-        rows.extend(result if isinstance(result, list) else [result])
+        module = sys.modules[__name__] if module_name == "run" else \
+            importlib.import_module(module_name)
+        started = time.perf_counter()
+        new_rows = getattr(module, function_name)(quick)
+        print(f"  ({letter}) measured in {time.perf_counter() - started:.0f} s", file=sys.stderr,
+              flush=True)
+        rows.extend(new_rows)
     return rows
+
+
+# ---------------------------------------------------------------------- reading the rows
+def check(row: Row, rows: list[Row]) -> tuple[str, bool | None]:
+    """The target as text and whether lamina meets it (``None``: nothing to check)."""
+    target = row["target"]
+    kind = target["kind"]
+    if kind == "ratio":
+        return f"<= {target['max']}", row["lamina"] / row["torch"] <= target["max"]
+    if kind == "build":
+        # Linear growth: the per-layer time at this depth against the smallest depth's.
+        base = next(r for r in rows if r["target"]["kind"] == "build")
+        growth = (row["lamina"] / row["depth"]) / (base["lamina"] / base["depth"])
+        row["per_layer_growth"] = growth
+        text = f"x{growth:.2f}/layer vs {base['depth']}"
+        met = growth <= target["max_growth"]
+        if "max_seconds" in target:
+            text = f"<= {target['max_seconds']} s, {text}"
+            met = met and row["lamina"] <= target["max_seconds"]
+        return text, met
+    if kind == "faster_than":
+        reference = next(r for r in rows if r.get("key") == target["row"])
+        row["lamina_over_reference"] = row["lamina"] / reference["lamina"]
+        return (f"< eager (x{row['lamina_over_reference']:.2f})",
+                row["lamina_over_reference"] < 1.0)
+    return "", None
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1.0:
+        return f"{value:.3f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.2f} ms"
+    return f"{value * 1e6:.1f} us"
+
+
+def table(rows: list[Row], keras_status: str | None) -> str:
+    """The Markdown table of all rows (and each row's checks, stored into the rows)."""
+    lines = ["| workload | lamina | torch | keras | lamina/torch | keras/lamina | target | met |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
+    for entry in rows:
+        target_text, met = check(entry, rows)
+        entry["met"] = met
+        ratio = entry["lamina"] / entry["torch"] if entry["torch"] else None
+        entry["lamina_over_torch"] = ratio
+        if entry["keras"] is not None:
+            keras = seconds(entry["keras"])
+            entry["keras_over_lamina"] = entry["keras"] / entry["lamina"]
+            keras_ratio = f"{entry['keras_over_lamina']:.2f}"
+            if entry["keras_over_lamina"] <= 1.0:
+                keras_ratio += " (Keras faster)"
+        else:
+            keras = keras_status or entry.get("keras_note", "not measured")
+            keras = keras if len(keras) <= 40 else keras[:37] + "..."
+            keras_ratio = "-"
+        lines.append(
+            f"| {entry['workload']} | {seconds(entry['lamina'])} | {seconds(entry['torch'])} "
+            f"| {keras} | {'-' if ratio is None else f'{ratio:.3f}'} | {keras_ratio} "
+            f"| {target_text} | {'-' if met is None else 'yes' if met else '**MISSED**'} |")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle
+                     if line.startswith("model name")]
+        cpu = f"{names[0]} ({len(names)} logical cores)" if names else cpu
+    except OSError:
+        pass
+    return {"cpu": cpu, "os": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "keras": keras_workloads.version(),
+            "lamina": f"{lamina.__version__} {lamina_revision()}".strip()}
+
+
+def lamina_revision() -> str:
+    """The git commit the measured lamina is at (``+`` for uncommitted changes), if known."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, timeout=10,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lamina"], cwd=root,
+                               timeout=10, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"({head}{'+' if dirty.strip() else ''})"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--json", default="bench/results.json")
+    parser.add_argument("--only", default="".join(WORKLOADS),
+                        help="the workload letters to run, e.g. 'abk' (default: all)")
+    parser.add_argument("--json", default="bench/results.json",
+                        help="where to write the results ('' to skip)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    rows = run(args.quick)
-    keras = "installed, workloads not yet ported" if keras_available() else "not installed"
-    print(f"torch {torch.__version__}, {args.threads} thread(s), Python "
-          f"{sys.version.split()[0]}; Keras 3: {keras}")
-    header = f"{'workload':<66} {'lamina':>11} {'torch':>11} {'lamina/torch':>13} {'target':>7}"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        row["ratio"] = row["lamina"] / row["torch"]
-        print(f"{row['workload']:<66} {row['lamina'] * 1e6:>9.1f}us {row['torch'] * 1e6:>9.1f}us "
-              f"{row['ratio']:>13.3f} {'<= ' + str(row['target']):>7}")
+    status = keras_workloads.unavailable()
+    started = time.perf_counter()
+    rows = run(args.quick, args.only)
+    info = {**machine(), "threads": args.threads, "quick": args.quick,
+            "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 1)}
+    text = table(rows, status)
+    print(f"{info['cpu']}; {info['os']}; Python {info['python']}, torch {info['torch']}, "
+          f"Keras {info['keras'] or '(' + str(status) + ')'}, lamina {info['lamina']}; "
+          f"{args.threads} thread(s)"
+          f"{', --quick' if args.quick else ''}; {info['seconds']:.0f} s")
+    print(text)
+    missed = [r["workload"] for r in rows if r["met"] is False]
+    keras_faster = [r["workload"] for r in rows if r.get("keras_over_lamina", 2.0) <= 1.0]
+    print(f"\ntargets missed: {len(missed)} of {sum(r['met'] is not None for r in rows)}; "
+          f"rows where Keras is faster than lamina: {len(keras_faster)}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"threads": args.threads, "torch": torch.__version__, "rows": rows},
-                      handle, indent=2)
+            json.dump({**info, "keras_status": status, "rows": rows}, handle, indent=2)
     return 0
 
 

@@ -4,8 +4,9 @@ Both train bench/run.py's antirectifier MLP (784 -> 256 -> 256 -> 10, logits) on
 8192 x 784 samples at batch 32, with Adam (Keras's defaults: learning rate 1e-3,
 epsilon 1e-7), crossentropy from logits, a fresh shuffle per epoch and batches sliced
 from tensors; the plain loop also keeps the running loss in a tensor, as fit does.
-Epochs of the two alternate so drift in the machine's speed hits both alike; each
-figure is the median seconds per epoch.
+Keras 3 (bench/keras_workloads.py) runs ``fit`` on the same tensors with the same
+weights, optimizer and loss. Epochs of the three alternate so drift in the machine's speed
+hits them alike; each figure is the median seconds per epoch.
 
 Run with ``python bench/training.py [--quick]``.
 """
@@ -21,24 +22,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import lamina
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import lamina  # noqa: E402
 
 WORKLOAD = "(c) fit, one epoch, 8192 x 784, batch 32"
 
 
 def _networks() -> tuple[lamina.Sequential, nn.Module]:
     """bench/run.py's lamina MLP and its plain PyTorch twin, with the same weights."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    try:
-        from run import PlainMLP, lamina_mlp
-    finally:
-        sys.path.pop(0)
-    ours, plain = lamina_mlp(), PlainMLP()
-    with torch.no_grad():
-        for dense, linear in zip([ours[0], ours[2], ours[4]], [plain.fc1, plain.fc2, plain.fc3]):
-            linear.weight.copy_(dense.kernel.T)
-            linear.bias.copy_(dense.bias)
-    return ours, plain
+    from run import mlp_pair
+
+    return mlp_pair()
 
 
 def plain_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
@@ -58,11 +53,15 @@ def plain_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
     return (total / len(x)).item()
 
 
-def fit_epoch_row(quick: bool) -> dict[str, object]:
-    """Median seconds per epoch for ``model.fit(..., epochs=1)`` and the plain loop."""
+def fit_epoch_rows(quick: bool) -> list[dict[str, object]]:
+    """Median seconds per epoch for ``model.fit(..., epochs=1)``, the plain loop and Keras."""
+    from keras_workloads import candidate, fit_epoch
+    from run import ratio_target, row
+
     torch.manual_seed(0)
     x, y = torch.randn(8192, 784), torch.randint(0, 10, (8192,))
     ours, plain = _networks()
+    run_keras, note = candidate(fit_epoch, ours, x, y)
     ours.compile(optimizer="adam",
                  loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
     plain_optimizer = torch.optim.Adam(plain.parameters(), lr=1e-3, eps=1e-7)
@@ -73,16 +72,18 @@ def fit_epoch_row(quick: bool) -> dict[str, object]:
     def run_plain() -> None:
         plain_epoch(plain, plain_optimizer, x, y, 32)
 
-    run_lamina()  # warm-up: allocator, optimizer state, first-call building
-    run_plain()
-    samples: dict[str, list[float]] = {"lamina": [], "torch": []}
-    for _ in range(3 if quick else 9):
-        for name, fn in (("lamina", run_lamina), ("torch", run_plain)):
+    candidates = {"lamina": run_lamina, "torch": run_plain, "keras": run_keras}
+    candidates = {name: fn for name, fn in candidates.items() if fn is not None}
+    for fn in candidates.values():
+        fn()  # warm-up: allocator, optimizer state, first-call building
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(3 if quick else 7):
+        for name, fn in candidates.items():
             start = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - start)
-    return {"workload": WORKLOAD, "target": 1.2,
-            **{name: statistics.median(values) for name, values in samples.items()}}
+    times = {name: statistics.median(values) for name, values in samples.items()}
+    return [row(WORKLOAD, ratio_target(1.2), times, note)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    row = fit_epoch_row(args.quick)
-    ratio = row["lamina"] / row["torch"]
-    print(f"{row['workload']}: lamina {row['lamina']:.3f}s, torch {row['torch']:.3f}s, "
-          f"lamina/torch {ratio:.3f} (target <= {row['target']}), {args.threads} thread(s)")
+    entry = fit_epoch_rows(args.quick)[0]
+    keras = "-" if entry["keras"] is None else f"{entry['keras']:.3f}s"
+    print(f"{entry['workload']}: lamina {entry['lamina']:.3f}s, torch {entry['torch']:.3f}s, "
+          f"keras {keras}, lamina/torch {entry['lamina'] / entry['torch']:.3f} "
+          f"(target <= {entry['target']['max']}), {args.threads} thread(s)")
     return 0
 
 
