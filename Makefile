@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: demo test bench lint clean
 
@@ -13,7 +14,7 @@ $(PY):
 # torch==2.13.0 first when no torch is importable: an unpinned torch would pull a CUDA build.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "torch==2.13.0"
-	$(PY) -m pip install -e ".[dev,examples,plot]"
+	$(PY) -m pip install -e ".[dev,examples,plot,export]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,8 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-bench: $(STAMP)
-	$(PY) bench/run.py
+# Keras 3 only for the benchmarks (its torch backend), never for demo or test.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	KERAS_BACKEND=torch $(PY) bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

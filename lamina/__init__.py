@@ -9,7 +9,7 @@ Example:
     (2, 4)
 """
 
-from lamina import backend, callbacks, layers, losses, metrics, ops, optimizers
+from lamina import backend, callbacks, distributed, layers, losses, metrics, ops, optimizers
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
 from lamina.saving import load_model, save_model
@@ -27,6 +27,7 @@ __all__ = [
     "backend",
     "callbacks",
     "custom_object_scope",
+    "distributed",
     "load_model",
     "layers",
     "losses",

@@ -110,6 +110,20 @@ class Model(Trainer, Layer):
 
         load_weights(self, path)
 
+    def export(self, path: str, format: str = "onnx", inputs: Any = None,
+               opset_version: int | None = None) -> str:
+        """Write the model for deployment: an ONNX file (``format="onnx"``) or a
+        ``torch.export`` program (``format="torch"``), with a dynamic batch axis.
+
+        A deployment format, not a ``.lamina`` file: ``lamina.load_model`` never reads it,
+        and a ``torch.export`` file is not safe to load from untrusted sources. See
+        :func:`lamina.export.export_model` for the arguments.
+        """
+        from lamina.export import export_model
+
+        return export_model(self, path, format=format, inputs=inputs,
+                            opset_version=opset_version)
+
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Model:
         """Rebuild a model; ``Model.from_config`` of a Functional config gives a Functional."""

@@ -11,7 +11,9 @@ leave the training loop as fast as plain PyTorch.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import math
 import os
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from typing import Any
 
 from lamina import optimizers
 from lamina.errors import ArgumentError
+from lamina.training.distributed import is_main_process
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin",
                 "on_train_batch_end")
@@ -76,9 +79,14 @@ class Callback:
 
 
 class CallbackList:
-    """Calls a hook on every callback in order."""
+    """Calls a hook on every callback in order.
 
-    def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
+    ``quiet`` (on every rank but 0 of a process group) discards what the hooks print, so a
+    message appears once however many processes train.
+    """
+
+    def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any],
+                 quiet: bool = False) -> None:
         for callback in callbacks:
             if not isinstance(callback, Callback):
                 raise ArgumentError(
@@ -88,9 +96,15 @@ class CallbackList:
             callback.set_model(model)
             callback.set_params(params)
         self.callbacks = callbacks
+        self.quiet = quiet
         self.needs_batch_logs = any(c._implements_train_batch_hooks() for c in callbacks)
 
     def call(self, hook: str, *args: Any) -> None:
+        if self.quiet:
+            with contextlib.redirect_stdout(io.StringIO()):
+                for callback in self.callbacks:
+                    getattr(callback, hook)(*args)
+            return
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
 
@@ -212,13 +226,17 @@ class CSVLogger(Callback):
         self.keys: list[str] | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        self.keys = None
+        if not is_main_process():
+            return  # under torchrun, rank 0 writes the file
         # The file is opened per row, so a failed fit never leaves a handle open.
         if not self.append:
             open(self.filename, "w").close()
-        self.keys = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        if not is_main_process():
+            return
         if self.keys is None:
             self.keys = sorted(logs)
         header = not os.path.exists(self.filename) or os.path.getsize(self.filename) == 0

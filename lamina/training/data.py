@@ -10,7 +10,8 @@ Two kinds of source:
   batches. Each batch is converted and checked as it arrives, on the CPU.
 
 Both apply a ``prepare`` function (the trainer's target alignment and checks) to the
-whole data set (arrays) or to each batch (streams).
+whole data set (arrays) or to each batch (streams). Under a process group both can be
+``shard``-ed so that each rank sees its part (see ``distributed.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    IterableDataset,
+    RandomSampler,
+)
 
 from lamina.errors import ArgumentError, DataError
 from lamina.layers.layer import to_tensor
@@ -109,10 +116,41 @@ class ArrayData:
         self.size = every[0]
         if self.size == 0:
             raise DataError(f"{caller}: the data has no samples (first axis of length 0).")
+        self._shard: tuple[int, int, int, bool] | None = None  # rank, ranks, seed, padded
+        self._epoch = 0
 
     @property
     def steps(self) -> int:
-        return -(-self.size // self.batch_size)
+        return -(-self._local_size() // self.batch_size)
+
+    def shard(self, rank: int, world_size: int, seed: int, padded: bool) -> None:
+        """From now on, yield only the samples of process ``rank`` of ``world_size``.
+
+        ``padded`` (training): a ``DistributedSampler``'s share, shuffled per epoch from
+        ``seed`` when ``shuffle``, padded with repeated samples so every rank takes the same
+        number of steps. Otherwise (evaluation): every ``world_size``-th sample from
+        ``rank``, in order, each sample exactly once over all ranks.
+        """
+        self._shard = (rank, world_size, seed, padded)
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch whose shuffle a sharded data set uses next (``set_epoch`` of torch)."""
+        self._epoch = epoch
+
+    def _local_size(self) -> int:
+        if self._shard is None:
+            return self.size
+        rank, world_size, _, padded = self._shard
+        return -(-self.size // world_size) if padded else len(range(rank, self.size, world_size))
+
+    def _shard_order(self) -> torch.Tensor:
+        rank, world_size, seed, padded = self._shard  # type: ignore[misc]
+        if not padded:
+            return torch.arange(rank, self.size, world_size)
+        sampler = DistributedSampler(range(self.size), num_replicas=world_size,  # type: ignore[arg-type]
+                                     rank=rank, shuffle=self.shuffle, seed=seed)
+        sampler.set_epoch(self._epoch)
+        return torch.tensor(list(sampler), dtype=torch.int64)
 
     def split(self, fraction: float) -> tuple[ArrayData, ArrayData]:
         """The first ``1 - fraction`` for training and the rest for validation (as Keras)."""
@@ -139,11 +177,12 @@ class ArrayData:
 
     def batches(self) -> Iterator[Batch]:
         x, y, weight = self.x, self.y, self.sample_weight
-        if self.shuffle:
+        order = self._shard_order() if self._shard is not None else (
+            torch.randperm(self.size) if self.shuffle else None)
+        if order is not None:
             # One gather per epoch, then every batch is a view: cheaper than a gather each.
-            order = torch.randperm(self.size)
             x, y, weight = (_take(v, order) for v in (x, y, weight))
-        for start in range(0, self.size, self.batch_size):
+        for start in range(0, self._local_size(), self.batch_size):
             part = slice(start, start + self.batch_size)
             yield _take(x, part), _take(y, part), _take(weight, part)
 
@@ -168,11 +207,45 @@ class StreamData:
         self.one_shot = hasattr(source, "__next__")  # a generator: batches are consumed once
         self.source = source
         self.steps = steps
+        self._steps_given = steps
         if steps is None and hasattr(source, "__len__"):
             self.steps = len(source)
         self._prepare: Prepare = lambda x, y, w: (x, y, w)
         self._pending: list[Any] = []
         self._iterator: Iterator[Any] | None = None
+
+    def shard(self, rank: int, world_size: int, seed: int, padded: bool) -> None:
+        """Give a Dataset or DataLoader a sampler of process ``rank``'s share (see
+        :meth:`ArrayData.shard`), keeping the loader's other settings.
+
+        A generator, an ``IterableDataset``, a loader with its own batch sampler and one
+        that already has a ``DistributedSampler`` are left as they are: they decide what
+        each rank reads.
+        """
+        loader = self.source
+        if not isinstance(loader, DataLoader) or isinstance(loader.dataset, IterableDataset) \
+                or loader.batch_size is None or isinstance(loader.sampler, DistributedSampler):
+            return
+        dataset = loader.dataset
+        sampler: Any = DistributedSampler(
+            dataset, num_replicas=world_size, rank=rank, seed=seed,
+            shuffle=isinstance(loader.sampler, RandomSampler)) if padded else range(
+            rank, len(dataset), world_size)  # type: ignore[arg-type]
+        workers = loader.num_workers
+        self.source = DataLoader(
+            dataset, batch_size=loader.batch_size, sampler=sampler, num_workers=workers,
+            collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
+            drop_last=loader.drop_last, timeout=loader.timeout,
+            worker_init_fn=loader.worker_init_fn, persistent_workers=loader.persistent_workers,
+            **({"prefetch_factor": loader.prefetch_factor} if workers else {}))
+        self.steps = self._steps_given if self._steps_given is not None else len(self.source)
+        self._pending, self._iterator = [], None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Call ``set_epoch`` on a ``DistributedSampler`` (ours or the user's)."""
+        sampler = getattr(self.source, "sampler", None)
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)
 
     def prepare(self, prepare: Prepare) -> None:
         """Check and convert each batch with ``prepare``; the first batch is checked now."""

@@ -17,6 +17,7 @@ import torch
 from lamina import optimizers
 from lamina.errors import ArgumentError
 from lamina.training.callbacks import Callback
+from lamina.training.distributed import is_main_process
 
 _MAXIMISED = ("acc", "auc", "precision", "recall")
 
@@ -175,7 +176,8 @@ class ModelCheckpoint(_Monitor):
     (architecture, weights and optimizer state; load it with ``lamina.load_model``);
     ``save_weights_only=True`` writes a safetensors file of the weights with
     ``model.save_weights`` (load it with ``model.load_weights``). Both files appear
-    atomically: an interrupted save never leaves a half-written checkpoint.
+    atomically: an interrupted save never leaves a half-written checkpoint. Under
+    ``torchrun`` only rank 0 writes.
 
     Args:
         filepath: Where to write; may hold ``{epoch}`` (counting from 1) and any log
@@ -236,6 +238,8 @@ class ModelCheckpoint(_Monitor):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+        if not is_main_process():
+            return  # under torchrun every rank holds the same weights; rank 0 writes them
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

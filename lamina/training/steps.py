@@ -5,11 +5,16 @@
 aligns targets, and runs one step. The hot path is kept to the torch work itself: the
 running loss is accumulated in a tensor and metrics update tensors, so nothing is read
 back to Python until :meth:`CompileState.logs` is called.
+
+Train steps call :attr:`CompileState.train_module`: the model, or the model wrapped in
+``DistributedDataParallel`` under a process group (``distributed.py``). Test and predict
+steps call the model itself. With ``jit``, all three go through ``torch.compile``
+(``jit.py``).
 """
 
 from __future__ import annotations
 
-import warnings
+import contextlib
 from typing import Any
 
 import torch
@@ -18,14 +23,24 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import optimizers
 from lamina.errors import ArgumentError, DataError, ShapeError
+from lamina.training import jit as jit_module
 from lamina.training.data import check_finite
+from lamina.training.distributed import (
+    ProcessGroup,
+    env_local_rank,
+    env_world_size,
+    hold_wrapper,
+)
 from lamina.utils import tree
 
 
 def resolve_device(device: Any, model: torch.nn.Module) -> torch.device:
-    """``"auto"``: CUDA when present, else where the model's weights already are."""
+    """``"auto"``: CUDA when present (the local rank's GPU under ``torchrun``), else where
+    the model's weights already are."""
     if device == "auto":
         if torch.cuda.is_available():
+            if env_world_size() > 1:
+                return torch.device("cuda", env_local_rank())
             return torch.device("cuda")
         first = next(model.parameters(), None)
         return first.device if first is not None else torch.device("cpu")
@@ -34,14 +49,6 @@ def resolve_device(device: Any, model: torch.nn.Module) -> torch.device:
     except (RuntimeError, TypeError) as error:
         raise ArgumentError(f"compile: unknown device {device!r}; use 'auto', 'cpu' or "
                             "'cuda'.") from error
-
-
-def _import_inductor_quietly() -> None:
-    # Importing inductor defines TorchScript helpers that emit a DeprecationWarning from
-    # inside torch; nothing a lamina user could act on, and fatal under -W error.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        import torch._inductor.compile_fx  # noqa: F401
 
 
 def _per_output(value: Any, names: list[str], what: str, default: Any = None) -> list[Any]:
@@ -88,12 +95,40 @@ class CompileState:
         self.jit = jit
         self.built = False
         self._input_key: tuple = ()
-        self._step_fn = self.forward_loss
+        #: What train steps call: the model, or its DistributedDataParallel wrapper.
+        self.train_module: torch.nn.Module = model
+        self._wrapped_weights: tuple[int, ...] = ()
+        self.watch: jit_module.BreakWatch | None = None
+        self._train_fn: Any = self.train_forward
+        self._test_fn: Any = self.forward_loss
+        self.predict_fn: Any = model
         if jit:
-            backend = "inductor" if jit is True else str(jit)
-            if backend == "inductor":
-                _import_inductor_quietly()
-            self._step_fn = torch.compile(self.forward_loss, backend=backend)
+            backend = jit_module.backend_name(jit)
+            self.watch = jit_module.BreakWatch(model)
+            self._train_fn = jit_module.CompiledStep(self.train_forward, backend, self.watch)
+            self._test_fn = jit_module.CompiledStep(self.forward_loss, backend, self.watch)
+            self.predict_fn = jit_module.CompiledStep(self.predict_forward, backend,
+                                                      self.watch)
+
+    def jit_scope(self) -> Any:
+        """The context the loops run compiled steps in (graph-break reports), or a no-op."""
+        return self.watch if self.watch is not None else contextlib.nullcontext()
+
+    def attach(self, group: ProcessGroup | None) -> None:
+        """Train through ``DistributedDataParallel`` under ``group`` (wrapping again only
+        when the weights changed), or through the model itself without one."""
+        if group is None:
+            self.train_module = self.model
+            return
+        weights = tuple(id(p) for p in self.model.parameters())
+        if self.train_module is self.model or weights != self._wrapped_weights:
+            self.train_module = group.wrap(self.model, self.device)
+            self._wrapped_weights = weights
+            hold_wrapper(self)
+
+    def detach(self) -> None:
+        """Drop the DistributedDataParallel wrapper (its process group is ending)."""
+        self.train_module, self._wrapped_weights = self.model, ()
 
     # ------------------------------------------------------------------ building
     def build(self, x: Any) -> list[tuple[int, ...]]:
@@ -245,8 +280,21 @@ class CompileState:
 
     # ------------------------------------------------------------------ steps
     def forward_loss(self, x: Any, targets: list[Any], weights: list[Any]) -> tuple[Any, ...]:
-        """Predictions and loss: the part ``jit=True`` compiles."""
-        flat = tree.flatten(self.model(x))
+        """Predictions and loss of the model: the test step's part that ``jit`` compiles."""
+        return self._loss_of(self.model(x), targets, weights)
+
+    def train_forward(self, x: Any, targets: list[Any], weights: list[Any]) -> tuple[Any, ...]:
+        """Predictions and loss through :attr:`train_module`: what ``jit`` compiles for
+        training."""
+        return self._loss_of(self.train_module(x), targets, weights)
+
+    def predict_forward(self, x: Any) -> Any:
+        """The model's outputs: what ``jit`` compiles for ``predict``."""
+        return self.model(x)
+
+    def _loss_of(self, outputs: Any, targets: list[Any], weights: list[Any]
+                 ) -> tuple[Any, ...]:
+        flat = tree.flatten(outputs)
         parts = [loss.compute(target, prediction, weight) if loss is not None else None
                  for loss, target, prediction, weight in zip(self.losses, targets, flat, weights)]
         total = None
@@ -260,7 +308,7 @@ class CompileState:
         """One optimizer step on a batch; the model must already be in training mode."""
         if self.device.type != "cpu":
             x, targets, weights = (self.to_device(v) for v in (x, targets, weights))
-        total, parts, flat = self._step_fn(x, targets, weights)
+        total, parts, flat = self._train_fn(x, targets, weights)
         optimizer = self.optimizer
         optimizer.zero_grad(set_to_none=True)
         total.backward()
@@ -272,7 +320,7 @@ class CompileState:
         if self.device.type != "cpu":
             x, targets, weights = (self.to_device(v) for v in (x, targets, weights))
         with torch.no_grad():
-            total, parts, flat = self.forward_loss(x, targets, weights)
+            total, parts, flat = self._test_fn(x, targets, weights)
         self._track(total, parts, flat, targets, weights)
 
     def _track(self, total: torch.Tensor, parts: list[Any], flat: list[torch.Tensor],
@@ -299,8 +347,19 @@ class CompileState:
 
     def logs(self) -> dict[str, float]:
         """The running loss and metrics as Python floats (one host sync)."""
-        values = [(self._loss_total / max(self._seen, 1)).reshape(-1)]
-        values += [metric.result().reshape(-1).to(values[0]) for metric, _ in self.metrics]
+        return self._logs_of(self._loss_total, self._seen, [m for m, _ in self.metrics])
+
+    def logs_over(self, group: ProcessGroup | None) -> dict[str, float]:
+        """:meth:`logs` over the batches of every rank of ``group`` (a collective, which
+        every rank must call at the same point); :meth:`logs` without a group."""
+        if group is None:
+            return self.logs()
+        return self._logs_of(*group.summed_states(self._loss_total, self._seen,
+                                                  [m for m, _ in self.metrics]))
+
+    def _logs_of(self, total: torch.Tensor, seen: int, metrics: list[Any]) -> dict[str, float]:
+        values = [(total / max(seen, 1)).reshape(-1)]
+        values += [metric.result().reshape(-1).to(values[0]) for metric in metrics]
         return dict(zip(self.log_names, torch.cat(values).tolist()))
 
 

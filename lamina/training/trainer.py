@@ -3,6 +3,9 @@
 Everything a call needs is checked before the first weight changes: data lengths, NaN or
 infinite values, targets against the loss and the model's output shapes, label ranges.
 Arrays become tensors once per call and batches are slices of them.
+
+In a process launched by ``torchrun`` (``WORLD_SIZE > 1``), ``fit``, ``evaluate`` and the
+single-batch methods train and evaluate data-parallel: see ``distributed.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, NotCompiledError
+from lamina.training import distributed
 from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.data import ArrayData, StreamData, adapt, to_tensors, unpack
 from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
@@ -62,9 +66,9 @@ class Trainer:
                 ``lamina.metrics.Metric`` objects or functions; for several outputs a list
                 applies to each output, or pass a dict / list of lists per output.
             loss_weights: Factors of each output's loss in the total. Default: all 1.
-            jit: ``True`` compiles the forward pass and loss of the train step with
-                ``torch.compile`` (or pass a ``torch.compile`` backend name).
-                Default: ``False``.
+            jit: ``True`` runs the train, test and predict steps through
+                ``torch.compile`` (or pass a ``torch.compile`` backend name). A layer that
+                cannot be compiled whole gets one ``GraphBreakWarning``. Default: ``False``.
             device: ``"auto"`` (CUDA when present, else where the model is), ``"cpu"``,
                 ``"cuda"``... The model is moved there; batches follow. Default: ``"auto"``.
         """
@@ -104,10 +108,12 @@ class Trainer:
         return self._compile_state
 
     def _prepared(self, caller: str, x: Any, y: Any, sample_weight: Any, batch_size: int,
-                  shuffle: bool, steps: int | None, class_weight: Any = None
-                  ) -> ArrayData | StreamData:
+                  shuffle: bool, steps: int | None, group: distributed.ProcessGroup | None,
+                  class_weight: Any = None) -> ArrayData | StreamData:
         state = self._state(caller)
         data = adapt(x, y, sample_weight, batch_size, shuffle, steps, caller)
+        if group is not None:
+            data.shard(group.rank, group.world_size, 0, padded=False)
         state.build(data.first_batch()[0])
         data.prepare(partial(state.prepare, class_weight=class_weight, caller=caller))
         return data
@@ -121,6 +127,10 @@ class Trainer:
             validation_steps: int | None = None, validation_batch_size: int | None = None,
             validation_freq: int = 1) -> History:
         """Train the model; returns a :class:`History` of the loss and metrics per epoch.
+
+        Under ``torchrun`` each process trains on its shard of the data with
+        ``batch_size`` samples per step, and only rank 0 prints (see
+        ``lamina/training/distributed.py``).
 
         Args:
             x: Inputs: a numpy array or tensor, a list or dict of them (several inputs), a
@@ -146,6 +156,7 @@ class Trainer:
             validation_freq: Validate every this many epochs. Default: ``1``.
         """
         state = self._state("fit")
+        group = distributed.current()
         verbose = resolve_verbose(verbose)
         for name, value, low in (("epochs", epochs, 0), ("initial_epoch", initial_epoch, 0),
                                  ("validation_freq", validation_freq, 1)):
@@ -167,15 +178,28 @@ class Trainer:
             validation = _validation_source(validation_data,
                                             validation_batch_size or batch_size,
                                             validation_steps)
+        bar_synced = False
+        if group is not None:
+            # Rank 0's choices for all: the shuffle seed, and whether a bar is drawn (whose
+            # refreshes are collectives; "auto" may resolve differently on another rank).
+            seed, main_verbose = group.from_main([int(torch.randint(0, 2 ** 31 - 1, ())),
+                                                  verbose])
+            bar_synced, verbose = main_verbose == 1, verbose if group.is_main else 0
+            data.shard(group.rank, group.world_size, seed, padded=True)
+            if validation is not None:
+                validation.shard(group.rank, group.world_size, seed, padded=False)
         state.build(data.first_batch()[0])
         data.prepare(partial(state.prepare, class_weight=class_weight, caller="fit"))
         if validation is not None:
             validation.prepare(partial(state.prepare, class_weight=None,
                                        caller="fit(validation_data)"))
+        state.attach(group)
         callbacks = list(callbacks or [])
-        return fit_loop(self, state, data, validation, epochs=epochs,
-                        initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,
-                        validation_freq=validation_freq)
+        with state.jit_scope():
+            return fit_loop(self, state, data, validation, epochs=epochs,
+                            initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,
+                            validation_freq=validation_freq, group=group,
+                            bar_synced=bar_synced)
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int = 32,
@@ -185,49 +209,69 @@ class Trainer:
         """The loss and metrics over the data, in inference mode.
 
         Returns the loss alone when there are no metrics, else ``[loss, *metrics]`` in
-        :attr:`metrics_names` order, or a dict with ``return_dict=True``.
+        :attr:`metrics_names` order, or a dict with ``return_dict=True``. Under
+        ``torchrun`` each process evaluates its shard and every rank gets the values over
+        the whole data.
         """
-        data = self._prepared("evaluate", x, y, sample_weight, batch_size, False, steps)
-        hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps})
-        display = ProgressDisplay(resolve_verbose(verbose))
-        logs = evaluate_loop(self, self._state("evaluate"), data, display, hooks)
+        group = distributed.current()
+        data = self._prepared("evaluate", x, y, sample_weight, batch_size, False, steps, group)
+        hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps},
+                             quiet=group is not None and not group.is_main)
+        display = ProgressDisplay(resolve_verbose(verbose) if group is None or group.is_main
+                                  else 0)
+        state = self._state("evaluate")
+        with state.jit_scope():
+            logs = evaluate_loop(self, state, data, display, hooks, group)
         return _result(logs, return_dict)
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int | str = "auto",
                 steps: int | None = None, callbacks: list[Callback] | None = None) -> Any:
         """The model's outputs as numpy arrays (the structure of the model's outputs).
 
-        Needs no ``compile``. Runs in inference mode without gradients.
+        Needs no ``compile``. Runs in inference mode without gradients; every process
+        predicts on all of ``x``.
         """
         data = adapt(x, None, None, batch_size, False, steps, "predict")
         hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps})
         state = self._compile_state
-        device = state.device if state is not None else resolve_device("auto", self)
-        return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
-                            device)
+        if state is None:
+            return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
+                                resolve_device("auto", self), self)
+        with state.jit_scope():
+            return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
+                                state.device, state.predict_fn)
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """One optimizer step on one batch; returns that batch's loss (and metrics)."""
+        """One optimizer step on one batch; returns that batch's loss (and metrics).
+
+        Under ``torchrun``, every rank calls it with its own batch; gradients and the
+        returned values are those of all the ranks' batches together.
+        """
         state = self._state("train_on_batch")
+        group = distributed.current()
         x, y, sample_weight = _single_batch(x, y, sample_weight)
         state.build(x)
         x, targets, weights = state.prepare(x, y, sample_weight, class_weight, "train_on_batch")
+        state.attach(group)
         was_training = self.training
         state.reset_state()
         self.train()
         try:
-            state.train_step(x, targets, weights)
+            with state.jit_scope():
+                state.train_step(x, targets, weights)
         finally:
             self.train(was_training)
-        return _result(state.logs(), return_dict)
+        return _result(state.logs_over(group), return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """The loss (and metrics) of one batch, in inference mode."""
+        """The loss (and metrics) of one batch, in inference mode (under ``torchrun``: of
+        every rank's batch, each rank calling it with its own)."""
         state = self._state("test_on_batch")
+        group = distributed.current()
         x, y, sample_weight = _single_batch(x, y, sample_weight)
         state.build(x)
         x, targets, weights = state.prepare(x, y, sample_weight, None, "test_on_batch")
@@ -235,10 +279,11 @@ class Trainer:
         state.reset_state()
         self.eval()
         try:
-            state.test_step(x, targets, weights)
+            with state.jit_scope():
+                state.test_step(x, targets, weights)
         finally:
             self.train(was_training)
-        return _result(state.logs(), return_dict)
+        return _result(state.logs_over(group), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs on one batch, as numpy arrays."""

@@ -1,0 +1,285 @@
+"""``compile(jit=True)``: the train, test and predict steps run through ``torch.compile``.
+
+Each step function is compiled once; the batch axis of its inputs is marked dynamic, so a
+smaller last batch reuses the compiled graph instead of compiling another. Lambda layers
+compile like plain code: a function loaded from a ``.lamina`` file is an ordinary Python
+function (its captured modules are plain objects), so Dynamo traces it as it would the
+original.
+
+A Lambda that Dynamo cannot trace whole (``print``, ``.item()``, ``.numpy()``, an ``if`` on
+a tensor's value) makes a *graph break*: torch runs that part in Python and compiles the
+rest. That works, but is slower, so while lamina's compiled steps run, :class:`BreakWatch`
+listens to Dynamo's graph-break log, finds which layer's code the break is in (by the code
+object of the Lambda's function, or of the layer class's ``call``) and warns once per
+layer with a :class:`GraphBreakWarning`. Breaks outside the model's layers (inside torch's
+``DistributedDataParallel``, say) are torch's business and not reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from lamina.utils import tree
+
+# Dynamo reads ``.grad`` of intermediate tensors when it resumes after a graph break and
+# hides the warning that causes, except when warnings are errors (``-W error``, pytest's
+# ``filterwarnings = error``), where the hiding comes too late and the step fails.
+_NON_LEAF_GRAD = "The .grad attribute of a Tensor that is not a leaf Tensor"
+
+_AT = re.compile(r"in user code at (?P<file>.+?):(?P<line>\d+)\s*$", re.MULTILINE)
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_REASON = re.compile(r"Graph Break Reason: (?P<text>.+)")
+_EXPLANATION = re.compile(r"Explanation: (?P<text>.+)")
+
+
+class GraphBreakWarning(UserWarning):
+    """A layer's code cannot be compiled whole by ``torch.compile``; it runs, more slowly."""
+
+
+def import_inductor_quietly() -> None:
+    """Import torch's inductor backend without the DeprecationWarning it raises inside torch.
+
+    Importing inductor defines TorchScript helpers that emit a DeprecationWarning from
+    inside torch; nothing a lamina user could act on, and fatal under ``-W error``.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import torch._inductor.compile_fx  # noqa: F401
+
+
+class _GlobalsView:
+    """A function's globals as attributes: a stand-in for a module that cannot be imported."""
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        object.__setattr__(self, "__dict__", namespace)  # the live dict, not a copy
+
+
+_VIEWS: dict[str, _GlobalsView] = {}
+
+
+@contextlib.contextmanager
+def importable_globals(model: torch.nn.Module) -> Iterator[None]:
+    """Make the modules of the model's layer code importable while Dynamo traces it.
+
+    Dynamo reads the globals of a function it inlines through the module named by their
+    ``__name__``, and fails when no such module can be imported: code run with ``exec``
+    in a namespace of its own (a README, a test that loads a file by path). Such a name
+    gets a stand-in in ``sys.modules`` that reads the function's own globals; the same
+    stand-in every time, as Dynamo's guards keep referring to it.
+    """
+    added = []
+    for namespace in _code_namespaces(model):
+        name = namespace.get("__name__")
+        if not isinstance(name, str) or name in sys.modules:
+            continue
+        view = _VIEWS.get(name)
+        if view is None or view.__dict__ is not namespace:
+            view = _VIEWS[name] = _GlobalsView(namespace)
+        sys.modules[name] = view  # type: ignore[assignment]
+        added.append(name)
+    try:
+        yield
+    finally:
+        for name in added:
+            if sys.modules.get(name) is _VIEWS.get(name):
+                del sys.modules[name]
+
+
+def _code_namespaces(model: torch.nn.Module) -> list[dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for module in model.modules():
+        code_owner = getattr(module, "function", None) if _layer_code(module) is not None \
+            else None
+        for function in (code_owner, getattr(type(module), "call", None)):
+            namespace = getattr(function, "__globals__", None)
+            if isinstance(namespace, dict):
+                found[id(namespace)] = namespace
+    return list(found.values())
+
+
+def backend_name(jit: bool | str) -> str:
+    """The ``torch.compile`` backend for ``compile(jit=...)``: ``True`` is inductor."""
+    return "inductor" if jit is True else str(jit)
+
+
+class CompiledStep:
+    """A step function through ``torch.compile``, reporting graph breaks after each call."""
+
+    __slots__ = ("compiled", "watch")
+
+    def __init__(self, function: Callable[..., Any], backend: str, watch: BreakWatch) -> None:
+        if backend == "inductor":
+            import_inductor_quietly()
+        self.compiled = torch.compile(function, backend=backend)
+        self.watch = watch
+
+    def __call__(self, *args: Any) -> Any:
+        for leaf in tree.flatten(args):
+            if isinstance(leaf, torch.Tensor) and leaf.dim():
+                torch._dynamo.maybe_mark_dynamic(leaf, 0)
+        result = self.compiled(*args)
+        if self.watch.messages:
+            self.watch.report()
+        return result
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _graph_break_loggers() -> list[logging.Logger]:
+    from torch._dynamo import convert_frame, symbolic_convert
+
+    return [module.graph_break_log for module in (symbolic_convert, convert_frame)
+            if isinstance(getattr(module, "graph_break_log", None), logging.Logger)]
+
+
+class BreakWatch:
+    """While active (``with watch:``), collects Dynamo's graph breaks and warns once per
+    layer of ``model`` that causes one. Re-entrant: ``evaluate`` inside ``fit`` nests.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+        self.reported: set[tuple[str, ...]] = set()
+        self._collector = _Collector()
+        self._depth = 0
+        self._restore: list[tuple[logging.Logger, int, bool]] = []
+        self._warnings: Any = None
+        self._globals: Any = None
+
+    @property
+    def messages(self) -> list[str]:
+        return self._collector.messages
+
+    def __enter__(self) -> BreakWatch:
+        self._depth += 1
+        if self._depth == 1:
+            for logger in _graph_break_loggers():
+                self._restore.append((logger, logger.level, logger.propagate))
+                if not logger.isEnabledFor(logging.DEBUG):
+                    # The user has not asked for these logs: collect them without printing.
+                    logger.setLevel(logging.DEBUG)
+                    logger.propagate = False
+                logger.addHandler(self._collector)
+            self._warnings = warnings.catch_warnings()
+            self._warnings.__enter__()
+            warnings.filterwarnings("ignore", message=_NON_LEAF_GRAD, category=UserWarning)
+            self._globals = importable_globals(self.model)
+            self._globals.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        for logger, level, propagate in self._restore:
+            logger.removeHandler(self._collector)
+            logger.setLevel(level)
+            logger.propagate = propagate
+        self._restore = []
+        self._globals.__exit__(*exc_info)
+        self._warnings.__exit__(*exc_info)
+        if exc_info[0] is None and self.messages:
+            self.report()
+        self.messages.clear()
+
+    def report(self) -> None:
+        """Warn about each collected break in a layer not reported before."""
+        messages = list(self.messages)
+        self.messages.clear()
+        for message in messages:
+            found = _attribute(self.model, message)
+            if found is None:
+                continue
+            layers, where = found
+            key = tuple(layer.name for layer in layers)
+            if key in self.reported:
+                continue
+            self.reported.add(key)
+            warnings.warn(_describe(layers, where, _reason(message)), GraphBreakWarning,
+                          stacklevel=3)
+
+
+def _locations(message: str) -> list[tuple[str, int]]:
+    """Code locations in a graph-break message, innermost first."""
+    found = [(m["file"], int(m["line"])) for m in _AT.finditer(message)]
+    frames = [(m["file"], int(m["line"])) for m in _FRAME.finditer(message)]
+    return found + frames[::-1]
+
+
+def _reason(message: str) -> str:
+    for pattern in (_EXPLANATION, _REASON):
+        match = pattern.search(message)
+        if match:
+            return match["text"].strip()
+    return message.strip().splitlines()[0] if message.strip() else "unknown reason"
+
+
+def _layer_code(module: torch.nn.Module) -> Any:
+    from lamina.layers.lambda_layer import Lambda
+    from lamina.layers.layer import Layer
+    from lamina.models.model import Model
+
+    if isinstance(module, Lambda):
+        function = module.function
+        if isinstance(function, torch.nn.Module):
+            function = type(function).forward
+        return getattr(function, "__code__", None)
+    if isinstance(module, Layer) and not isinstance(module, Model):
+        return getattr(type(module).call, "__code__", None)
+    return None
+
+
+def _attribute(model: torch.nn.Module, message: str) -> tuple[list[Any], str] | None:
+    """The layers whose code holds the innermost location of a break, and that location."""
+    return layers_at(model, _locations(message))
+
+
+def layers_at(model: torch.nn.Module, locations: list[tuple[str, int]]
+              ) -> tuple[list[Any], str] | None:
+    """The layers of ``model`` whose code (a Lambda's function, another layer's ``call``)
+    holds the first of ``locations`` (``(filename, line)``, innermost first) that any
+    layer's code holds, and that location as ``file:line``; ``None`` if none does."""
+    spans = []
+    for module in model.modules():
+        code = _layer_code(module)
+        if code is not None:
+            lines = {line for _, _, line in code.co_lines() if line is not None}
+            spans.append((code.co_filename, lines, module))
+    for filename, line in locations:
+        layers = [module for name, lines, module in spans if name == filename and line in lines]
+        if layers:
+            unique = list({id(layer): layer for layer in layers}.values())
+            return unique, f"{filename}:{line}"
+    return None
+
+
+def _describe(layers: list[Any], where: str, reason: str) -> str:
+    from lamina.layers.lambda_layer import Lambda
+
+    first = layers[0]
+    names = ", ".join(f"'{layer.name}'" for layer in layers)
+    if isinstance(first, Lambda):
+        subject = f"Lambda {names} ({first.source})"
+    else:
+        subject = f"Layer {names} ({type(first).__name__})"
+    return (
+        f"{subject} breaks the graph that compile(jit=True) builds, at {where}: "
+        f"{reason.rstrip('.')}. The model still trains and predicts, with that part run "
+        "outside the compiled graph, which is slower. To compile it whole, avoid Python side "
+        "effects (print, .item(), .numpy(), an if on a tensor's value) in that code."
+    )
