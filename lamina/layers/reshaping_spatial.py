@@ -31,13 +31,13 @@ def _pairs(value: Any, rank: int, name: str, owner: str) -> tuple[tuple[int, int
                 isinstance(v, (tuple, list)) for v in value):
             return tuple(normalize_tuple(v, 2, name, owner, minimum=0) for v in value)
         return tuple((v, v) for v in normalize_tuple(value, rank, name, owner, minimum=0))
-    except ArgumentError:
-        pass
-    raise ArgumentError(
-        f"{owner}: {name} must be an int >= 0, a tuple of {2 if rank == 1 else rank} such "
-        f"ints{'' if rank == 1 else f', or {rank} (before, after) pairs'}, received "
-        f"{name}={value!r}."
-    )
+    except ArgumentError as error:
+        # One message for every accepted form, rather than the narrower one that failed.
+        raise ArgumentError(
+            f"{owner}: {name} must be an int >= 0, a tuple of {2 if rank == 1 else rank} "
+            f"such ints{'' if rank == 1 else f', or {rank} (before, after) pairs'}, "
+            f"received {name}={value!r}."
+        ) from error
 
 
 class _Spatial(Layer):
