@@ -239,7 +239,7 @@ def test_saved_config_validates_on_every_python_without_torch(tmp_path: Path) ->
     model.save(path)
     package = tmp_path / "validator"
     package.mkdir()
-    for name in ("safe.py", "allowlist.py"):
+    for name in ("safe.py", "allowlist.py", "constants.py"):
         shutil.copy(ROOT / "lamina" / "functions" / name, package / name)
     (package / "__init__.py").write_text("")
     (tmp_path / "config.json").write_text(json.dumps(_config(path)))

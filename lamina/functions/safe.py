@@ -16,7 +16,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from . import allowlist as allowed  # relative: this file must also work copied without lamina
+from . import allowlist as allowed  # relative: these files must also work copied without lamina
+from .constants import bounded_value, is_constant, literal_number
 
 try:
     from lamina.errors import UnsafeFunctionError
@@ -152,11 +153,11 @@ class _Checker:
             raise self.fail(node, "a bytes literal")
 
     def check_BinOp(self, node: ast.BinOp) -> None:
-        if _is_constant(node):
-            _bounded_value(node, self)  # raises if the constant work is too large
+        if is_constant(node):
+            bounded_value(node, self.fail)  # raises if the constant work is too large
             return
-        if isinstance(node.op, (ast.Pow, ast.LShift)) and _is_constant(node.right):
-            exponent = _bounded_value(node.right, self)
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and is_constant(node.right):
+            exponent = bounded_value(node.right, self.fail)
             if not isinstance(exponent, (int, float)) or abs(exponent) > (
                     allowed.MAX_CONSTANT_EXPONENT):
                 raise self.fail(node, "a power or shift by a large constant")
@@ -165,7 +166,7 @@ class _Checker:
                 if isinstance(side, (ast.List, ast.Tuple)) or (
                     isinstance(side, ast.Constant) and isinstance(side.value, str)
                 ):
-                    count = _bounded_value(other, self) if _is_constant(other) else None
+                    count = bounded_value(other, self.fail) if is_constant(other) else None
                     if not isinstance(count, int) or count > allowed.MAX_RANGE:
                         raise self.fail(node, "repeating a sequence a large or computed "
                                               "number of times")
@@ -176,8 +177,8 @@ class _Checker:
                 raise self.fail(node, "'*' unpacking")
         if isinstance(node.func, ast.Name) and node.func.id == "range":
             for argument in node.args:
-                if _is_constant(argument):
-                    number = _bounded_value(argument, self)
+                if is_constant(argument):
+                    number = bounded_value(argument, self.fail)
                     if not isinstance(number, int) or abs(number) > allowed.MAX_RANGE:
                         raise self.fail(node, f"range() over more than {allowed.MAX_RANGE} "
                                               "items")
@@ -189,7 +190,7 @@ class _Checker:
         if args.vararg is not None or args.kwarg is not None:
             raise self.fail(args.vararg or args.kwarg, "'*args' or '**kwargs' parameters")
         for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
-            if not isinstance(default, ast.Constant) and _literal_number(default) is None:
+            if not isinstance(default, ast.Constant) and literal_number(default) is None:
                 raise self.fail(default, "a default value that is not a literal")
         names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
         if len(set(names)) != len(names):
@@ -223,78 +224,6 @@ class _Checker:
     def check_Expr(self, node: ast.Expr) -> None:
         if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
             raise self.fail(node, "an expression statement other than a docstring")
-
-
-def _is_constant(node: ast.AST) -> bool:
-    return all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.unaryop, ast.operator))
-               for n in ast.walk(node))
-
-
-_MAX_TEXT = 10_000
-
-
-def _bounded_value(node: ast.AST, checker: _Checker) -> Any:
-    """The value of a constant expression, refusing any step whose result would be huge."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.UnaryOp):
-        value = _bounded_value(node.operand, checker)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if isinstance(node.op, ast.USub):
-                return -value
-            if isinstance(node.op, ast.UAdd):
-                return value
-            if isinstance(node.op, ast.Invert) and isinstance(value, int):
-                return ~value
-        if isinstance(node.op, ast.Not):
-            return not value
-        raise checker.fail(node, "this constant operation")
-    if not isinstance(node, ast.BinOp):
-        raise checker.fail(node, "this constant expression")
-    left, right = _bounded_value(node.left, checker), _bounded_value(node.right, checker)
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
-    op = node.op
-    if numbers:
-        if isinstance(op, (ast.Pow, ast.LShift)) and (
-                abs(right) > allowed.MAX_CONSTANT_EXPONENT or abs(left) > allowed.MAX_INT):
-            raise checker.fail(node, "a constant power or shift this large")
-        if isinstance(op, ast.LShift) and right < 0:
-            raise checker.fail(node, "a negative shift")
-        operations = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-                      ast.Mult: lambda a, b: a * b, ast.Pow: lambda a, b: a ** b,
-                      ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b,
-                      ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b,
-                      ast.Mod: lambda a, b: a % b}
-        if type(op) in operations:
-            try:
-                value = operations[type(op)](left, right)
-            except ZeroDivisionError:
-                return float("nan")  # fails when run, like any Python; nothing grows
-            except (OverflowError, ValueError, TypeError):
-                raise checker.fail(node, "this constant arithmetic") from None
-            if isinstance(value, int) and abs(value) > allowed.MAX_INT:
-                raise checker.fail(node, "a constant larger than 2**53")
-            return value
-        raise checker.fail(node, "this constant operation")
-    if isinstance(op, ast.Mult) and {type(left), type(right)} <= {str, int}:
-        text, count = (left, right) if isinstance(left, str) else (right, left)
-        if isinstance(text, str) and isinstance(count, int) and len(text) * count <= _MAX_TEXT:
-            return text * count
-    if isinstance(op, ast.Add) and isinstance(left, str) and isinstance(right, str) and (
-            len(left) + len(right) <= _MAX_TEXT):
-        return left + right
-    raise checker.fail(node, "this constant expression (too large, or not numbers)")
-
-
-def _literal_number(node: ast.AST) -> float | None:
-    """The value of a number literal (optionally negated), else ``None``."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _literal_number(node.operand)
-        return None if inner is None else -inner if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
-            node.value, bool):
-        return node.value
-    return None
 
 
 def validate(source: str, captured: dict[str, str], where: str = "function") -> ast.Module:
@@ -379,7 +308,8 @@ def validate_config(config: Any, where: str = "config") -> int:
 
     Walks the whole JSON tree, so functions nested in layers, masks, ``output_shape`` and
     captured functions are all checked. Needs neither torch nor the rest of lamina:
-    ``python safe.py config.json`` runs it on any Python.
+    ``python -m <package>.safe config.json`` runs it on any Python, with these three files
+    (safe.py, allowlist.py, constants.py) copied into ``<package>``.
     """
     count = 0
     stack = [config]
