@@ -21,6 +21,7 @@ from lamina.functions.source import (
     mutates_arguments,
     short_description,
 )
+from lamina.layers import lambda_shapes
 from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
 from lamina.utils import tree
 
@@ -80,7 +81,7 @@ class Lambda(Layer):
         self.function = function
         self.arguments = dict(arguments or {})
         self.source = short_description(function)
-        self._output_shape = _standardize_output_shape(output_shape)
+        self._output_shape = lambda_shapes.standardize_output_shape(output_shape)
         self._mask = mask
         self.supports_masking = mask is not None
         self.track_captured = bool(track_captured)
@@ -109,6 +110,11 @@ class Lambda(Layer):
             )
         if track_captured:
             self._track(captured, "captured")
+        # (input spec, output spec) of the last symbolic call (saved with the model); a
+        # loaded record spares inference and is checked on the first real call.
+        self._inferred_record: Any = None
+        self._loaded_record = False
+        self._expected_output: Any = None
         self._check_pending = self._output_shape is not None
         self._direct = self._is_direct()
 
@@ -202,7 +208,16 @@ class Lambda(Layer):
         return outputs
 
     def _check_output_shape(self, inputs: Any, outputs: Any) -> None:
-        """Compare the declared shape with the real output, on the first real call only."""
+        """Compare the declared (or recorded) shape with the real output, on the first real
+        call only."""
+        if self._expected_output is not None:
+            lambda_shapes.check_output(self, outputs)
+        if self._output_shape is not None:
+            self._check_declared(inputs, outputs)
+        self._check_pending = False
+        self._direct = self._is_direct()
+
+    def _check_declared(self, inputs: Any, outputs: Any) -> None:
         declared = self._declared_shape(tree.map_structure(
             lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else None, inputs))
         actual = [tuple(t.shape) for t in tree.flatten(outputs) if isinstance(t, torch.Tensor)]
@@ -217,14 +232,12 @@ class Lambda(Layer):
                 f"{actual[0] if len(actual) == 1 else actual}. Fix output_shape, or leave it "
                 "out to have it inferred."
             )
-        self._check_pending = False
-        self._direct = self._is_direct()
 
     def _declared_shape(self, input_shape: Any) -> Any:
         spec = self._output_shape
         if callable(spec):
             return spec(input_shape)
-        batch = _batch_of(input_shape)
+        batch = lambda_shapes.batch_of(input_shape)
         if is_shape(spec):
             return (batch, *spec)
         return [(batch, *s) for s in spec]
@@ -272,7 +285,7 @@ class Lambda(Layer):
                 config["output_shape"] = serialize_function(self._output_shape,
                                                             f"{where} output_shape")
             else:
-                config["output_shape"] = _shape_to_json(self._output_shape)
+                config["output_shape"] = lambda_shapes.shape_to_json(self._output_shape)
         if isinstance(self._mask, str):
             config["mask"] = self._mask
         elif isinstance(self._mask, torch.Tensor):
@@ -305,7 +318,7 @@ class Lambda(Layer):
             config["output_shape"] = deserialize_function(shape, f"{where} output_shape",
                                                           custom_objects)
         elif shape is not None:
-            config["output_shape"] = _shape_from_json(shape)
+            config["output_shape"] = lambda_shapes.shape_from_json(shape)
         mask = config.get("mask")
         if isinstance(mask, dict) and mask.get("kind") == "tensor_value":
             config["mask"] = torch.tensor(mask["value"], dtype=standardize_dtype(mask["dtype"]))
@@ -327,36 +340,6 @@ class Lambda(Layer):
         if arguments:
             config["arguments"] = arguments
         return cls(**config)
-
-
-def _standardize_output_shape(spec: Any) -> Any:
-    if spec is None or callable(spec):
-        return spec
-    if is_shape(spec):
-        return tuple(spec)
-    if isinstance(spec, (list, tuple)) and spec and all(is_shape(s) for s in spec):
-        return [tuple(s) for s in spec]
-    raise ArgumentError(
-        "Lambda: output_shape must be None, a tuple (without the batch axis), a list of "
-        f"tuples or a callable, received {spec!r}."
-    )
-
-
-def _shape_to_json(spec: Any) -> Any:
-    if is_shape(spec):
-        return {"__tuple__": list(spec)}
-    return [list(s) for s in spec]
-
-
-def _shape_from_json(spec: Any) -> Any:
-    if isinstance(spec, dict):
-        return tuple(spec["__tuple__"])
-    return [tuple(s) for s in spec]
-
-
-def _batch_of(input_shape: Any) -> Any:
-    first = flatten_shapes(input_shape)[0]
-    return first[0] if first else None
 
 
 def _parameters_of(function: Any) -> set[str]:

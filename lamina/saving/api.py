@@ -150,10 +150,11 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
             raise CorruptArchiveError(f"{where}: the config cannot be rebuilt: "
                                       f"{type(error).__name__}: {error}") from error
         copies = archive.assign_tensors(_state(model), weights,
-                                        config.get("weight_aliases", {}), where)
+                                        config.get("weight_aliases", {}), where, adopt=True)
         optimizer_tensors = None
         if compile and stored.has(archive.OPTIMIZER):
             optimizer_tensors = stored.tensors(archive.OPTIMIZER)
+        stored.verify()
     for copy in copies:
         copy()
     restore = getattr(model, "_restore_saving_state", None)

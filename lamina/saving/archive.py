@@ -13,9 +13,9 @@ checked by the safetensors library against the data they describe.
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -25,6 +25,7 @@ import torch
 
 from lamina.errors import CorruptArchiveError, LoadError
 from lamina.saving.safetensors_io import TensorPayload, decode, unique_tensors
+from lamina.saving.zip_writer import write_stored_zip
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA, OPTIMIZER = (
@@ -54,7 +55,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     A process killed at any point leaves either the old file or the complete new one. The
     data is not fsync'ed (that alone doubles the time of a large save); on ext4's default
     mount (auto_da_alloc) a rename over an existing file flushes the new data first, so
-    the old file also survives a system crash there.
+    the old file also survives a system crash there. The replaced file's blocks are freed
+    in a background thread (freeing 40 MB can take as long as writing it), and a model
+    loaded from the old file keeps its memory map of it.
     """
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
@@ -62,26 +65,33 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     try:
         with os.fdopen(handle, "wb") as raw:
             write(raw)
-        os.replace(temporary, target)
+        old = _hold(target)
+        try:
+            os.replace(temporary, target)
+        finally:
+            if old is not None:
+                threading.Thread(target=os.close, args=(old,), name="lamina-release").start()
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
 
 
-def write_archive(path: str | os.PathLike, members: dict[str, bytes | TensorPayload]) -> None:
-    """Write ``members`` as a zip at ``path``, atomically; tensors stream in, uncopied."""
-    def write(raw: BinaryIO) -> None:
-        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as stored:
-            for name, data in members.items():
-                if isinstance(data, TensorPayload):
-                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                    with stored.open(info, "w", force_zip64=data.nbytes >= 2 ** 31) as out:
-                        data.write_to(out)
-                else:
-                    stored.writestr(name, data)
+def _hold(path: str) -> int | None:
+    """A descriptor keeping the file at ``path`` alive past its replacement (POSIX only:
+    elsewhere a file cannot be replaced while open)."""
+    if os.name != "posix":
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
 
-    atomic_write(path, write)
+
+def write_archive(path: str | os.PathLike, members: dict[str, bytes | TensorPayload]) -> None:
+    """Write ``members`` as a zip at ``path``, atomically; tensors stream in, uncopied,
+    their CRC-32 computed in parallel with the write."""
+    atomic_write(path, lambda raw: write_stored_zip(raw, members))
 
 
 class Archive:
@@ -89,6 +99,7 @@ class Archive:
 
     def __init__(self, path: str | os.PathLike | BinaryIO) -> None:
         self._stream = not isinstance(path, (str, os.PathLike))
+        self._checks: list[tuple[str, int, threading.Thread, list[int]]] = []
         self.path = "<stream>" if self._stream else os.fspath(path)
         try:
             self._zip = zipfile.ZipFile(path, "r")
@@ -126,6 +137,8 @@ class Archive:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        for _, _, worker, _ in self._checks:
+            worker.join()
         self._zip.close()
 
     def has(self, name: str) -> bool:
@@ -168,18 +181,22 @@ class Archive:
             raise CorruptArchiveError(f"'{self.path}': {name} must hold a JSON object.")
         return value
 
-    def _mapped(self, name: str) -> Any:
-        """A member's bytes as a private memory map of the file (no copy), CRC-checked."""
+    def _mapped(self, name: str) -> torch.Tensor:
+        """A member's bytes as a uint8 tensor over a private (copy-on-write) memory map
+        of the file; its CRC-32 is checked in a background thread (see :meth:`verify`)."""
         info = self._zip.getinfo(name)
         if info.file_size > MAX_WEIGHTS_BYTES:
             raise CorruptArchiveError(f"'{self.path}': {name} declares {info.file_size} "
                                       "bytes, over the weights limit.")
-        with open(self.path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size == 0:
-                return bytearray()
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
-        local = mapped[info.header_offset:info.header_offset + 30]
+        size = os.path.getsize(self.path)
+        try:
+            storage = torch.UntypedStorage.from_file(self.path, False, size) if size else None
+        except RuntimeError as error:
+            raise CorruptArchiveError(f"'{self.path}' cannot be mapped: {error}") from None
+        whole = torch.empty(0, dtype=torch.uint8)
+        if storage is not None:
+            whole = whole.set_(storage)
+        local = whole[info.header_offset:info.header_offset + 30].numpy().tobytes()
         if len(local) < 30 or local[:4] != b"PK\x03\x04":
             raise CorruptArchiveError(f"'{self.path}': {name}'s local header is damaged.")
         start = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
@@ -188,19 +205,33 @@ class Archive:
         if end > size or info.compress_size != info.file_size:
             raise CorruptArchiveError(f"'{self.path}': {name} runs past the end of the file "
                                       "or is not stored as declared.")
-        view = memoryview(mapped)[start:end]
-        if zlib.crc32(view) != info.CRC:
-            raise CorruptArchiveError(f"'{self.path}': {name} fails its CRC check.")
-        return view
+        data = whole[start:end]
+        result: list[int] = []
+        worker = threading.Thread(target=_checksum, args=(data, result), name="lamina-crc32")
+        worker.start()
+        self._checks.append((name, info.CRC, worker, result))
+        return data
+
+    def verify(self) -> None:
+        """Wait for the background CRC-32 checks; a mismatch is a CorruptArchiveError."""
+        checks, self._checks = self._checks, []
+        for name, expected, worker, result in checks:
+            worker.join()
+            if result != [expected]:
+                raise CorruptArchiveError(f"'{self.path}': {name} fails its CRC check (the "
+                                          "file is damaged).")
 
     def tensors(self, name: str) -> dict[str, torch.Tensor]:
         """A safetensors member, every header entry checked against the data.
 
-        The tensors view a private memory map of the file: nothing is copied until the
-        caller copies them into its weights.
+        The tensors view a private memory map of the file (copy-on-write: changing them
+        never changes the file), so nothing is copied or read until used. Call
+        :meth:`verify` before trusting their values.
         """
         if self._stream:
-            data: Any = bytearray(self.read(name, MAX_WEIGHTS_BYTES))
+            raw = bytearray(self.read(name, MAX_WEIGHTS_BYTES))
+            data = torch.frombuffer(raw, dtype=torch.uint8) if raw else torch.empty(
+                0, dtype=torch.uint8)
         else:
             data = self._mapped(name)
         tensors, metadata = decode(data, f"'{self.path}': {name}")
@@ -220,6 +251,10 @@ class Archive:
             for key in keys:
                 tensors[key] = tensors[key].t()
         return tensors
+
+
+def _checksum(data: torch.Tensor, result: list[int]) -> None:
+    result.append(zlib.crc32(memoryview(data.numpy())) if len(data) else 0)
 
 
 def safetensors_metadata(data: bytes) -> dict[str, Any]:
@@ -249,10 +284,13 @@ def _refuse_constant(name: str) -> Any:
 
 
 def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Tensor],
-                   aliases: dict[str, str], where: str) -> list[Callable[[], None]]:
-    """Check every loaded tensor against its target; return the copies to make.
+                   aliases: dict[str, str], where: str, adopt: bool = False
+                   ) -> list[Callable[[], None]]:
+    """Check every loaded tensor against its target; return the assignments to make.
 
-    Nothing is changed here, so a mismatch anywhere leaves every target as it was.
+    Nothing is changed here, so a mismatch anywhere leaves every target as it was. With
+    ``adopt`` (a model just built to receive these weights), a CPU target takes the
+    loaded tensor's memory itself instead of a copy of it.
     """
     if not isinstance(aliases, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
@@ -276,12 +314,15 @@ def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Ten
                 f"{where}: weight '{key}' is {tuple(source.shape)} {source.dtype} in the file, "
                 f"but the model expects {tuple(target.shape)} {target.dtype}."
             )
-        copies.append(_copier(target, source))
+        copies.append(_copier(target, source, adopt and target.device == source.device))
     return copies
 
 
-def _copier(target: torch.Tensor, source: torch.Tensor) -> Callable[[], None]:
+def _copier(target: torch.Tensor, source: torch.Tensor, adopt: bool) -> Callable[[], None]:
     def copy() -> None:
+        if adopt:
+            target.data = source
+            return
         with torch.no_grad():
             target.copy_(source)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
@@ -49,24 +49,23 @@ class TensorPayload:
         self.header = len(header).to_bytes(8, "little") + header
         self.nbytes = len(self.header) + offset
 
-    def write_to(self, stream: BinaryIO) -> None:
-        stream.write(self.header)
-        for tensor in self.tensors:
-            if tensor.numel():
-                stream.write(memoryview(tensor.reshape(-1).view(torch.uint8).numpy()))
+    def chunks(self) -> list[memoryview | bytes]:
+        """The file's bytes as pieces: the header, then each tensor's own memory."""
+        return [self.header, *(memoryview(t.reshape(-1).view(torch.uint8).numpy())
+                               for t in self.tensors if t.numel())]
 
 
-def read_header(buffer: Any, where: str) -> tuple[dict[str, Any], int]:
-    """The parsed, checked header of safetensors bytes and where its data starts."""
-    view = memoryview(buffer)
-    if len(view) < 8:
+def read_header(data: torch.Tensor, where: str) -> tuple[dict[str, Any], int]:
+    """The parsed, checked header of safetensors bytes (a uint8 tensor) and where its
+    data starts."""
+    if len(data) < 8:
         raise CorruptArchiveError(f"{where} is not a valid safetensors file: too short")
-    length = int.from_bytes(view[:8], "little")
-    if length > min(len(view) - 8, MAX_HEADER_BYTES):
+    length = int.from_bytes(data[:8].numpy().tobytes(), "little")
+    if length > min(len(data) - 8, MAX_HEADER_BYTES):
         raise CorruptArchiveError(f"{where} is not a valid safetensors file: its header "
                                   f"declares {length} bytes, more than the file holds")
     try:
-        header = json.loads(bytes(view[8:8 + length]).decode("utf-8"))
+        header = json.loads(data[8:8 + length].numpy().tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise CorruptArchiveError(f"{where} is not a valid safetensors file: its header is not "
                                   f"JSON ({error})") from None
@@ -75,10 +74,11 @@ def read_header(buffer: Any, where: str) -> tuple[dict[str, Any], int]:
     return header, 8 + length
 
 
-def decode(buffer: Any, where: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors viewing ``buffer`` (no copy) and the metadata, after checking every entry."""
-    header, start = read_header(buffer, where)
-    data_length = len(memoryview(buffer)) - start
+def decode(data: torch.Tensor, where: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors viewing ``data`` (a 1-D uint8 tensor; no copy where the data is aligned for
+    its dtype) and the metadata, after checking every entry."""
+    header, start = read_header(data, where)
+    data_length = len(data) - start
     metadata = header.pop("__metadata__", {}) or {}
     if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
@@ -97,13 +97,11 @@ def decode(buffer: Any, where: str) -> tuple[dict[str, torch.Tensor], dict[str, 
         raise CorruptArchiveError(f"{where} is not a valid safetensors file: the tensors cover "
                                   f"{position} bytes of data, the file holds {data_length}")
     tensors = {}
-    for (begin, _end, dtype, shape), key in spans:
-        count = math.prod(shape)
-        if count == 0:
-            tensors[key] = torch.empty(shape, dtype=dtype)
-        else:
-            tensors[key] = torch.frombuffer(buffer, dtype=dtype, count=count,
-                                            offset=start + begin).reshape(shape)
+    for (begin, end, dtype, shape), key in spans:
+        raw = data[start + begin:start + end]
+        if raw.storage_offset() % dtype.itemsize:
+            raw = raw.clone()  # data not aligned for its dtype (not written by lamina)
+        tensors[key] = raw.view(dtype).reshape(shape)
     return tensors, metadata
 
 

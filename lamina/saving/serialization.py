@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.errors import SerializationError
+from lamina.layers import lambda_shapes
 from lamina.layers.layer import Layer, dtype_name, is_shape
 from lamina.saving.registry import find_object, get_object, registered_name
 from lamina.utils import tree
@@ -37,9 +38,14 @@ def class_name_of(layer: Layer) -> str:
 
 
 def serialize_layer(layer: Layer) -> dict[str, Any]:
-    """``{"class_name", "name", "config"}`` for one layer (configs nest for models)."""
-    return {"class_name": class_name_of(layer), "name": layer.name,
-            "config": layer.get_config()}
+    """``{"class_name", "name", "config"}`` for one layer (configs nest for models), and a
+    Lambda's inferred output spec (see ``layers/lambda_shapes.py``)."""
+    entry = {"class_name": class_name_of(layer), "name": layer.name,
+             "config": layer.get_config()}
+    record = getattr(layer, "_inferred_record", None)
+    if record is not None:
+        entry["inferred"] = lambda_shapes.to_json(record)
+    return entry
 
 
 def build_record(layer: Layer) -> dict[str, Any]:
@@ -121,6 +127,10 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
             layer = cls.from_config(config, custom_objects=custom_objects)
         else:
             layer = cls.from_config(config)
+        if "inferred" in entry and hasattr(layer, "_inferred_record"):
+            layer._inferred_record = lambda_shapes.from_json(
+                entry["inferred"], f"Layer '{entry.get('name')}'")
+            layer._loaded_record = True
         return layer
     except (TypeError, ValueError) as error:
         if isinstance(error, SerializationError):

@@ -1,0 +1,121 @@
+"""A Lambda's output shapes: declared (``output_shape=``) and recorded at save.
+
+Declared shapes are standardised, stored in configs as JSON and read back here.
+
+Recorded specs: inferring a Lambda's output runs its function twice on fake tensors
+(about a millisecond each time). A model's config records, for each Lambda with one
+input and one output and no masks or captured layers, the input spec of its last
+symbolic call and the output spec inferred for it. A loaded Lambda called symbolically
+on that same input spec takes the recorded output instead of inferring it, and checks
+it against its first real output: a file whose record lies gets a ``ShapeError`` on
+that first call, never a wrong result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lamina.errors import ArgumentError, SerializationError, ShapeError
+from lamina.utils.shapes import dtype_name, flatten_shapes, is_shape, standardize_dtype
+
+Spec = tuple[tuple[int | None, ...], torch.dtype]
+
+
+def note_inference(layer: Any, template: tuple, symbols: list, spec: Any, masks: Any) -> None:
+    """Remember one symbolic call's specs on the layer, when they are simple enough."""
+    if (len(symbols) == 1 and len(template[0]) == 1 and not template[1] and masks is None
+            and symbols[0]._keras_mask is None and _is_spec(spec) and not _has_sublayers(layer)):
+        layer._inferred_record = ((tuple(symbols[0].shape), symbols[0].dtype), spec)
+
+
+def recorded_output(layer: Any, template: tuple, symbols: list) -> Spec | None:
+    """The recorded output spec when this call's input is the recorded one, else None."""
+    record = layer._inferred_record if layer._loaded_record else None
+    if (record is None or len(symbols) != 1 or len(template[0]) != 1 or template[1]
+            or symbols[0]._keras_mask is not None or _has_sublayers(layer)
+            or record[0] != (tuple(symbols[0].shape), symbols[0].dtype)):
+        return None
+    layer._expected_output = record[1]
+    layer._check_pending, layer._direct = True, False
+    return record[1]
+
+
+def check_output(layer: Any, outputs: Any) -> None:
+    """Compare a real output with the recorded spec it was given at load."""
+    shape, dtype = layer._expected_output
+    if (not isinstance(outputs, torch.Tensor) or outputs.dtype != dtype
+            or outputs.dim() != len(shape)
+            or any(d is not None and d != g for d, g in zip(shape, outputs.shape))):
+        received = (f"{tuple(outputs.shape)} {dtype_name(outputs.dtype)}"
+                    if isinstance(outputs, torch.Tensor) else type(outputs).__name__)
+        raise ShapeError(
+            f"Lambda '{layer.name}' ({layer.source}): the file it was loaded from records "
+            f"output {shape} {dtype_name(dtype)}, but its function returned {received}. The "
+            "file is damaged or was edited: save the model again from its original code."
+        )
+    layer._expected_output = None
+
+
+def to_json(record: tuple[Spec, Spec]) -> dict[str, Any]:
+    return {key: {"shape": list(shape), "dtype": dtype_name(dtype)}
+            for key, (shape, dtype) in zip(("input", "output"), record)}
+
+
+def from_json(value: Any, where: str) -> tuple[Spec, Spec]:
+    """A record read from a file, checked strictly."""
+    def one(key: str) -> Spec:
+        item = value.get(key) if isinstance(value, dict) else None
+        shape = item.get("shape") if isinstance(item, dict) else None
+        if (not isinstance(shape, list) or len(shape) > 64 or not all(
+                d is None or (type(d) is int and 0 <= d < 2 ** 62) for d in shape)
+                or not isinstance(item.get("dtype"), str)):
+            raise SerializationError(f"{where}: the recorded {key} spec {item!r} is malformed.")
+        try:
+            dtype = standardize_dtype(item["dtype"])
+        except ValueError as error:
+            raise SerializationError(f"{where}: the recorded {key} spec: {error}") from None
+        return tuple(shape), dtype
+
+    return one("input"), one("output")
+
+
+def standardize_output_shape(spec: Any) -> Any:
+    if spec is None or callable(spec):
+        return spec
+    if is_shape(spec):
+        return tuple(spec)
+    if isinstance(spec, (list, tuple)) and spec and all(is_shape(s) for s in spec):
+        return [tuple(s) for s in spec]
+    raise ArgumentError(
+        "Lambda: output_shape must be None, a tuple (without the batch axis), a list of "
+        f"tuples or a callable, received {spec!r}."
+    )
+
+
+def shape_to_json(spec: Any) -> Any:
+    if is_shape(spec):
+        return {"__tuple__": list(spec)}
+    return [list(s) for s in spec]
+
+
+def shape_from_json(spec: Any) -> Any:
+    if isinstance(spec, dict):
+        return tuple(spec["__tuple__"])
+    return [tuple(s) for s in spec]
+
+
+def batch_of(input_shape: Any) -> Any:
+    first = flatten_shapes(input_shape)[0]
+    return first[0] if first else None
+
+
+def _has_sublayers(layer: Any) -> bool:
+    """Captured layers are built by running the function: those Lambdas always infer."""
+    return next(layer.children(), None) is not None
+
+
+def _is_spec(spec: Any) -> bool:
+    return (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], torch.dtype)
+            and isinstance(spec[0], tuple))
