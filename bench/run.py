@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import importlib
 import json
 import os
@@ -142,6 +143,9 @@ def measure(candidates: dict[str, Callable[[], object] | None], inner: int, bloc
     samples: dict[str, list[float]] = {name: [] for name in present}
     for _ in range(blocks):
         for name, fn in present.items():
+            # Each block starts from a collected heap, so that no candidate pays for the
+            # garbage another left (Keras leaves enough to trigger a full collection).
+            gc.collect()
             start = time.perf_counter()
             for _ in range(inner):
                 fn()

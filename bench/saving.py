@@ -69,7 +69,7 @@ def save_load_rows(quick: bool) -> list[dict[str, object]]:
         keras_save_load, note = keras_workloads.candidate(keras_workloads.save_load,
                                                           DENSE_WIDTHS, FEATURES, directory)
         times = measure({"lamina": ours, "torch": bare, "keras": keras_save_load},
-                        inner=1, blocks=3 if quick else 7, warmup=1)
+                        inner=1, blocks=3 if quick else 15, warmup=1)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return [row(f"(i) save + load, {params / 1e6:.1f}M parameters (torch: bare safetensors)",

@@ -211,7 +211,7 @@ class Lambda(Layer):
         """Compare the declared (or recorded) shape with the real output, on the first real
         call only."""
         if self._expected_output is not None:
-            lambda_shapes.check_output(self, outputs)
+            lambda_shapes.check_output(self, inputs, outputs)
         if self._output_shape is not None:
             self._check_declared(inputs, outputs)
         self._check_pending = False

@@ -37,25 +37,31 @@ def recorded_output(layer: Any, template: tuple, symbols: list) -> Spec | None:
             or symbols[0]._keras_mask is not None or _has_sublayers(layer)
             or record[0] != (tuple(symbols[0].shape), symbols[0].dtype)):
         return None
-    layer._expected_output = record[1]
+    layer._expected_output = (record[0][0], record[1])
     layer._check_pending, layer._direct = True, False
     return record[1]
 
 
-def check_output(layer: Any, outputs: Any) -> None:
-    """Compare a real output with the recorded spec it was given at load."""
-    shape, dtype = layer._expected_output
-    if (not isinstance(outputs, torch.Tensor) or outputs.dtype != dtype
-            or outputs.dim() != len(shape)
-            or any(d is not None and d != g for d, g in zip(shape, outputs.shape))):
-        received = (f"{tuple(outputs.shape)} {dtype_name(outputs.dtype)}"
-                    if isinstance(outputs, torch.Tensor) else type(outputs).__name__)
+def check_output(layer: Any, inputs: Any, outputs: Any) -> None:
+    """On the first real call, compare the output's shape with the recorded one, if the
+    input is one the record describes (a model may accept other sizes on fixed axes; its
+    dtype is not compared either: ``model.double()`` legitimately changes it)."""
+    input_shape, (shape, dtype) = layer._expected_output
+    if _fits(input_shape, inputs) and not _fits(shape, outputs):
+        received = (tuple(outputs.shape) if isinstance(outputs, torch.Tensor)
+                    else type(outputs).__name__)
         raise ShapeError(
-            f"Lambda '{layer.name}' ({layer.source}): the file it was loaded from records "
-            f"output {shape} {dtype_name(dtype)}, but its function returned {received}. The "
-            "file is damaged or was edited: save the model again from its original code."
+            f"Lambda '{layer.name}' ({layer.source}): its saved config records output shape "
+            f"{shape} ({dtype_name(dtype)}) for input shape {input_shape}, but its function "
+            f"returned {received}. The file or config is damaged or was edited: save the "
+            "model again from its original code."
         )
     layer._expected_output = None
+
+
+def _fits(shape: tuple[int | None, ...], value: Any) -> bool:
+    return (isinstance(value, torch.Tensor) and value.dim() == len(shape)
+            and all(d is None or d == g for d, g in zip(shape, value.shape)))
 
 
 def to_json(record: tuple[Spec, Spec]) -> dict[str, Any]:

@@ -115,6 +115,11 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     hold only allowed objects; weights are checked for name, shape and dtype before any is
     assigned. Any problem is a :class:`~lamina.errors.LoadError` and no model is returned.
 
+    The weights are a private, copy-on-write memory map of the file (no copy is made;
+    changing them never changes the file), checksummed before the model is returned.
+    Replacing the file (a new save to ``path``) is safe while the model lives; truncating
+    or rewriting it in place is not, as with ``safetensors`` and ``torch.load(mmap=True)``.
+
     Args:
         path: The file.
         custom_objects: Classes and functions by the names the file refers to.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import threading
 import zipfile
 import zlib
@@ -61,7 +61,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     """
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
-    handle, temporary = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
+    # Not mkstemp: its files are mode 0600; this one gets the umask's mode, as open() would.
+    temporary = os.path.join(directory, f".lamina-{secrets.token_hex(8)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                     | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         with os.fdopen(handle, "wb") as raw:
             write(raw)
@@ -215,8 +218,9 @@ class Archive:
     def verify(self) -> None:
         """Wait for the background CRC-32 checks; a mismatch is a CorruptArchiveError."""
         checks, self._checks = self._checks, []
-        for name, expected, worker, result in checks:
+        for _, _, worker, _ in checks:
             worker.join()
+        for name, expected, _, result in checks:
             if result != [expected]:
                 raise CorruptArchiveError(f"'{self.path}': {name} fails its CRC check (the "
                                           "file is damaged).")
