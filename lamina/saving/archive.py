@@ -17,7 +17,6 @@ import os
 import secrets
 import threading
 import zipfile
-import zlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -25,7 +24,7 @@ import torch
 
 from lamina.errors import CorruptArchiveError, LoadError
 from lamina.saving.safetensors_io import TensorPayload, decode, unique_tensors
-from lamina.saving.zip_writer import write_stored_zip
+from lamina.saving.zip_writer import crc32, write_stored_zip
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA, OPTIMIZER = (
@@ -258,7 +257,7 @@ class Archive:
 
 
 def _checksum(data: torch.Tensor, result: list[int]) -> None:
-    result.append(zlib.crc32(memoryview(data.numpy())) if len(data) else 0)
+    result.append(crc32(memoryview(data.numpy())) if len(data) else 0)
 
 
 def safetensors_metadata(data: bytes) -> dict[str, Any]:

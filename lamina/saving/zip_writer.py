@@ -2,21 +2,25 @@
 
 Python's ``zipfile`` computes each member's CRC-32 in the thread that writes it, so a
 40 MB weights member costs the write *plus* the checksum. Here a payload's CRC-32 runs in
-a second thread over the same memory while the main thread writes it (``zlib.crc32`` and
-file writes both release the GIL), and the local header's CRC field is filled in
-afterwards. Each member's data starts on a 64-byte boundary of the file (the local
-header's extra field is padded, as ``zipalign`` does), so the reader can view tensors in
-place. Members over 4 GiB, or a directory past 4 GiB, get zip64 records. The output is an
-ordinary zip: ``zipfile`` and ``unzip`` read it.
+a second thread over the same memory while the main thread writes it (the checksum, from
+zlib-ng's SIMD implementation, and file writes both release the GIL), and the local
+header's CRC field is filled in afterwards. Each member's data starts on a 64-byte
+boundary of the file (the local header's extra field is padded, as ``zipalign`` does), so
+the reader can view tensors in place. Members over 4 GiB, or a directory past 4 GiB, get
+zip64 records. The output is an ordinary zip: ``zipfile`` and ``unzip`` read it.
 """
 
 from __future__ import annotations
 
 import struct
 import threading
-import zlib
 from collections.abc import Iterable
 from typing import BinaryIO, Protocol
+
+try:  # the same CRC-32, with SIMD: about 3.5x faster than the standard library's
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # zlib-ng is a dependency; this covers a platform without its wheel
+    from zlib import crc32
 
 #: Member data starts at a multiple of this many bytes from the start of the file.
 ALIGNMENT = 64
@@ -44,7 +48,7 @@ class _Entry:
 def _checksum(chunks: list[memoryview | bytes], result: list[int]) -> None:
     crc = 0
     for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
+        crc = crc32(chunk, crc)
     result.append(crc)
 
 
@@ -95,7 +99,7 @@ def write_stored_zip(out: BinaryIO, members: dict[str, bytes | Payload],
         entry = _Entry(name.encode("ascii"), out.tell(), data.nbytes if payload else len(data))
         zip64 = entry.size >= zip64_at
         if not payload:
-            entry.crc = zlib.crc32(data)
+            entry.crc = crc32(data)
             out.write(_local_header(entry, zip64, entry.offset))
             out.write(data)
             entries.append(entry)
