@@ -6,9 +6,10 @@ Recorded specs: inferring a Lambda's output runs its function twice on fake tens
 (about a millisecond each time). A model's config records, for each Lambda with one
 input and one output and no masks or captured layers, the input spec of its last
 symbolic call and the output spec inferred for it. A loaded Lambda called symbolically
-on that same input spec takes the recorded output instead of inferring it, and checks
-it against its first real output: a file whose record lies gets a ``ShapeError`` on
-that first call, never a wrong result.
+on that same input spec takes the recorded output instead of inferring it. The record
+never changes what the function computes, only the shapes the model reports and builds
+its next layers by; the first real call on an input the record describes compares the
+output's shape with it, so a file whose record lies gets a ``ShapeError`` there.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.utils.shapes import dtype_name, flatten_shapes, is_shape, standardize_dtype
 
 Spec = tuple[tuple[int | None, ...], torch.dtype]
+#: The dtypes a record may name (what a Lambda's tensors hold in practice).
+RECORDED_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "uint8", "int8",
+                             "int16", "int32", "int64", "bool"})
 
 
 def note_inference(layer: Any, template: tuple, symbols: list, spec: Any, masks: Any) -> None:
     """Remember one symbolic call's specs on the layer, when they are simple enough."""
     if (len(symbols) == 1 and len(template[0]) == 1 and not template[1] and masks is None
-            and symbols[0]._keras_mask is None and _is_spec(spec) and not _has_sublayers(layer)):
+            and symbols[0]._keras_mask is None and _is_spec(spec) and not _has_sublayers(layer)
+            and {dtype_name(symbols[0].dtype), dtype_name(spec[1])} <= RECORDED_DTYPES):
         layer._inferred_record = ((tuple(symbols[0].shape), symbols[0].dtype), spec)
 
 
@@ -78,11 +83,10 @@ def from_json(value: Any, where: str) -> tuple[Spec, Spec]:
                 d is None or (type(d) is int and 0 <= d < 2 ** 62) for d in shape)
                 or not isinstance(item.get("dtype"), str)):
             raise SerializationError(f"{where}: the recorded {key} spec {item!r} is malformed.")
-        try:
-            dtype = standardize_dtype(item["dtype"])
-        except ValueError as error:
-            raise SerializationError(f"{where}: the recorded {key} spec: {error}") from None
-        return tuple(shape), dtype
+        if item["dtype"] not in RECORDED_DTYPES:
+            raise SerializationError(f"{where}: the recorded {key} spec has dtype "
+                                     f"{item['dtype']!r}, not one of {sorted(RECORDED_DTYPES)}.")
+        return tuple(shape), standardize_dtype(item["dtype"])
 
     return one("input"), one("output")
 

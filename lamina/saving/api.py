@@ -115,10 +115,13 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     hold only allowed objects; weights are checked for name, shape and dtype before any is
     assigned. Any problem is a :class:`~lamina.errors.LoadError` and no model is returned.
 
-    The weights are a private, copy-on-write memory map of the file (no copy is made;
-    changing them never changes the file), checksummed before the model is returned.
-    Replacing the file (a new save to ``path``) is safe while the model lives; truncating
-    or rewriting it in place is not, as with ``safetensors`` and ``torch.load(mmap=True)``.
+    On POSIX systems the weights are a private, copy-on-write memory map of the file (no
+    copy is made of the files lamina writes; changing the weights never changes the
+    file), checksummed before the model is returned. Replacing the file (a new save to
+    ``path``) is safe while the model lives; truncating or rewriting it in place is not,
+    as with ``safetensors`` and ``torch.load(mmap=True)``. Each weight's storage is the
+    mapping, so ``torch.save`` of part of a loaded model writes the whole mapping; save
+    with lamina, or ``.clone()`` the part first. Elsewhere the weights are copied.
 
     Args:
         path: The file.
@@ -154,8 +157,10 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
                 AttributeError, RuntimeError, OverflowError, MemoryError) as error:
             raise CorruptArchiveError(f"{where}: the config cannot be rebuilt: "
                                       f"{type(error).__name__}: {error}") from error
+        # Windows cannot replace a file while a view of it lives: copy the weights there.
         copies = archive.assign_tensors(_state(model), weights,
-                                        config.get("weight_aliases", {}), where, adopt=True)
+                                        config.get("weight_aliases", {}), where,
+                                        adopt=os.name == "posix")
         optimizer_tensors = None
         if compile and stored.has(archive.OPTIMIZER):
             optimizer_tensors = stored.tensors(archive.OPTIMIZER)
@@ -164,8 +169,16 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         copy()
     restore = getattr(model, "_restore_saving_state", None)
     if compile and callable(restore) and config.get("compile_config") is not None:
-        restore(config["compile_config"], optimizer_tensors,
-                config.get("optimizer_aliases", {}))
+        try:
+            restore(config["compile_config"], optimizer_tensors,
+                    config.get("optimizer_aliases", {}))
+        except LoadError:
+            raise
+        except (SerializationError, TypeError, ValueError, KeyError, IndexError,
+                AttributeError, RuntimeError) as error:
+            raise CorruptArchiveError(f"{where}: the saved compile configuration or optimizer "
+                                      f"state cannot be restored: {type(error).__name__}: "
+                                      f"{error}") from error
     return model
 
 

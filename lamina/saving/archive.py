@@ -7,7 +7,7 @@ pickled or marshalled unless the user opted in to bytecode at save *and* at load
 
 Reading trusts nothing: member names must be exactly the known ones, sizes are capped and
 checked against what is read, JSON is parsed with limits, and safetensors headers are
-checked by the safetensors library against the data they describe.
+checked strictly against the data they describe (``safetensors_io.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 import threading
 import zipfile
 from collections.abc import Callable
@@ -66,6 +67,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
                      | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         with os.fdopen(handle, "wb") as raw:
+            existing = _regular_file_mode(target)
+            if existing is not None and hasattr(os, "fchmod"):
+                os.fchmod(raw.fileno(), existing)  # a re-save keeps the file's permissions
             write(raw)
         old = _hold(target)
         try:
@@ -79,15 +83,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         raise
 
 
+def _regular_file_mode(path: str) -> int | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(status.st_mode) if stat.S_ISREG(status.st_mode) else None
+
+
 def _hold(path: str) -> int | None:
-    """A descriptor keeping the file at ``path`` alive past its replacement (POSIX only:
-    elsewhere a file cannot be replaced while open)."""
+    """A descriptor keeping the regular file at ``path`` alive past its replacement
+    (POSIX only: elsewhere a file cannot be replaced while open)."""
     if os.name != "posix":
         return None
     try:
-        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        return None
+    return handle
 
 
 def write_archive(path: str | os.PathLike, members: dict[str, bytes | TensorPayload]) -> None:
@@ -183,31 +199,41 @@ class Archive:
             raise CorruptArchiveError(f"'{self.path}': {name} must hold a JSON object.")
         return value
 
-    def _mapped(self, name: str) -> torch.Tensor:
-        """A member's bytes as a uint8 tensor over a private (copy-on-write) memory map
-        of the file; its CRC-32 is checked in a background thread (see :meth:`verify`)."""
+    def _mapped(self, name: str) -> torch.Tensor | None:
+        """A member's bytes as a uint8 tensor over a private (copy-on-write) memory map of
+        the file up to the member's end; its CRC-32 is checked in a background thread (see
+        :meth:`verify`). None when the path cannot be mapped by name (not UTF-8)."""
         info = self._zip.getinfo(name)
         if info.file_size > MAX_WEIGHTS_BYTES:
             raise CorruptArchiveError(f"'{self.path}': {name} declares {info.file_size} "
                                       "bytes, over the weights limit.")
-        size = os.path.getsize(self.path)
         try:
-            storage = torch.UntypedStorage.from_file(self.path, False, size) if size else None
-        except RuntimeError as error:
-            raise CorruptArchiveError(f"'{self.path}' cannot be mapped: {error}") from None
-        whole = torch.empty(0, dtype=torch.uint8)
-        if storage is not None:
-            whole = whole.set_(storage)
-        local = whole[info.header_offset:info.header_offset + 30].numpy().tobytes()
+            self.path.encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # torch maps by a UTF-8 file name: read the member instead
+        handle = self._zip.fp
+        opened = os.fstat(handle.fileno())
+        local = b""
+        if 0 <= info.header_offset <= opened.st_size - 30:
+            handle.seek(info.header_offset)
+            local = handle.read(30)
         if len(local) < 30 or local[:4] != b"PK\x03\x04":
             raise CorruptArchiveError(f"'{self.path}': {name}'s local header is damaged.")
         start = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
                  + int.from_bytes(local[28:30], "little"))
         end = start + info.file_size
-        if end > size or info.compress_size != info.file_size:
+        if end > opened.st_size or info.compress_size != info.file_size:
             raise CorruptArchiveError(f"'{self.path}': {name} runs past the end of the file "
                                       "or is not stored as declared.")
-        data = whole[start:end]
+        try:
+            storage = torch.UntypedStorage.from_file(self.path, False, end)
+            mapped = os.stat(self.path)
+        except (RuntimeError, OSError, ValueError) as error:
+            raise CorruptArchiveError(f"'{self.path}' cannot be mapped: {error}") from None
+        if _identity(mapped) != _identity(opened):
+            raise LoadError(f"'{self.path}' changed while it was being loaded (another process "
+                            "saved over it?). Load it again.")
+        data = torch.empty(0, dtype=torch.uint8).set_(storage)[start:end]
         result: list[int] = []
         worker = threading.Thread(target=_checksum, args=(data, result), name="lamina-crc32")
         worker.start()
@@ -231,12 +257,11 @@ class Archive:
         never changes the file), so nothing is copied or read until used. Call
         :meth:`verify` before trusting their values.
         """
-        if self._stream:
+        data = None if self._stream else self._mapped(name)
+        if data is None:
             raw = bytearray(self.read(name, MAX_WEIGHTS_BYTES))
             data = torch.frombuffer(raw, dtype=torch.uint8) if raw else torch.empty(
                 0, dtype=torch.uint8)
-        else:
-            data = self._mapped(name)
         tensors, metadata = decode(data, f"'{self.path}': {name}")
         listed = metadata.get(TRANSPOSED)
         if listed is not None:
@@ -254,6 +279,10 @@ class Archive:
             for key in keys:
                 tensors[key] = tensors[key].t()
         return tensors
+
+
+def _identity(status: os.stat_result) -> tuple[int, ...]:
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _checksum(data: torch.Tensor, result: list[int]) -> None:
@@ -308,6 +337,7 @@ def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Ten
             f"unexpected {extra[:5]}."
         )
     copies = []
+    adopted: set[int] = set()
     for key, target in targets.items():
         source = loaded.get(aliases.get(key, key))
         if source is None:
@@ -317,7 +347,12 @@ def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Ten
                 f"{where}: weight '{key}' is {tuple(source.shape)} {source.dtype} in the file, "
                 f"but the model expects {tuple(target.shape)} {target.dtype}."
             )
-        copies.append(_copier(target, source, adopt and target.device == source.device))
+        # A tensor of the file is adopted by one target only: two distinct weights the
+        # file aliases must not end up sharing memory (each gets its own copy, as before).
+        take = adopt and target.device == source.device and id(source) not in adopted
+        if take:
+            adopted.add(id(source))
+        copies.append(_copier(target, source, take))
     return copies
 
 

@@ -34,7 +34,10 @@ class TensorPayload:
         entries: dict[str, Any] = {"__metadata__": dict(metadata)} if metadata else {}
         self.tensors = []
         offset = 0
-        for key, tensor in tensors.items():
+        # Widest elements first (as the safetensors library orders them): every tensor's
+        # data stays aligned for its dtype, so the reader can view it in place.
+        ordered = sorted(tensors.items(), key=lambda item: -item[1].element_size())
+        for key, tensor in ordered:
             if tensor.dtype not in _CODES:
                 raise CorruptArchiveError(f"weight '{key}' has dtype {tensor.dtype}, which "
                                           "safetensors cannot store")
@@ -110,7 +113,9 @@ def _checked_span(key: str, entry: Any, where: str) -> tuple[int, int, torch.dty
     if not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES:
         raise CorruptArchiveError(f"{bad} has no known dtype")
     shape, offsets = entry.get("shape"), entry.get("data_offsets")
-    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+    if (not isinstance(shape, list) or len(shape) > 64
+            or not all(type(d) is int and 0 <= d < 2 ** 62 for d in shape)
+            or math.prod(max(d, 1) for d in shape) >= 2 ** 62):
         raise CorruptArchiveError(f"{bad} has a malformed shape {shape!r}")
     if (not isinstance(offsets, list) or len(offsets) != 2
             or not all(type(o) is int and o >= 0 for o in offsets) or offsets[0] > offsets[1]):

@@ -16,7 +16,9 @@ def standardize_dtype(dtype: Any) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    resolved = getattr(torch, name, None)
+    # Looked up among torch's loaded attributes only: a name read from a file (such as
+    # "_dynamo") must not make torch import a submodule.
+    resolved = vars(torch).get(name) if not name.startswith("_") else None
     if not isinstance(resolved, torch.dtype):
         raise ArgumentError(f"Unknown dtype: received {dtype!r}. Use a name such as 'float32'.")
     return resolved
