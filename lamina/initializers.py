@@ -75,13 +75,30 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
-    def init(tensor: torch.Tensor) -> None:
+class _Named:
+    """A named built-in initializer; pickles by its name (``torch.save(model)`` works and a
+    loaded copy is the same object, so :func:`serialize` still finds its name)."""
+
+    name = ""
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return get, (self.name,)
+
+    def __repr__(self) -> str:
+        return f"<initializer {self.name!r}>"
+
+
+class _VarianceScaling(_Named):
+    def __init__(self, name: str, scale: float, mode: str, distribution: str) -> None:
+        self.name, self.scale, self.mode, self.distribution = name, scale, mode, distribution
+
+    def __call__(self, tensor: torch.Tensor) -> None:
         fan_in, fan_out = compute_fans(tuple(tensor.shape))
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-        variance = scale / max(1.0, fan)
+        fan = {"fan_in": fan_in, "fan_out": fan_out,
+               "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
         with torch.no_grad():
-            if distribution == "uniform":
+            if self.distribution == "uniform":
                 limit = math.sqrt(3.0 * variance)
                 tensor.uniform_(-limit, limit)
             else:
@@ -89,15 +106,14 @@ def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer
                 std = math.sqrt(variance) / 0.87962566103423978
                 torch.nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
 
-    return init
 
+class _Constant(_Named):
+    def __init__(self, name: str, value: float) -> None:
+        self.name, self.value = name, value
 
-def _constant(value: float) -> Initializer:
-    def init(tensor: torch.Tensor) -> None:
+    def __call__(self, tensor: torch.Tensor) -> None:
         with torch.no_grad():
-            tensor.fill_(value)
-
-    return init
+            tensor.fill_(self.value)
 
 
 def _random_uniform(tensor: torch.Tensor) -> None:
@@ -121,14 +137,14 @@ def _identity(tensor: torch.Tensor) -> None:
 
 
 _BY_NAME: dict[str, Initializer] = {
-    "zeros": _constant(0.0),
-    "ones": _constant(1.0),
-    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
-    "glorot_normal": _variance_scaling(1.0, "fan_avg", "normal"),
-    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
-    "he_normal": _variance_scaling(2.0, "fan_in", "normal"),
-    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
-    "lecun_normal": _variance_scaling(1.0, "fan_in", "normal"),
+    "zeros": _Constant("zeros", 0.0),
+    "ones": _Constant("ones", 1.0),
+    "glorot_uniform": _VarianceScaling("glorot_uniform", 1.0, "fan_avg", "uniform"),
+    "glorot_normal": _VarianceScaling("glorot_normal", 1.0, "fan_avg", "normal"),
+    "he_uniform": _VarianceScaling("he_uniform", 2.0, "fan_in", "uniform"),
+    "he_normal": _VarianceScaling("he_normal", 2.0, "fan_in", "normal"),
+    "lecun_uniform": _VarianceScaling("lecun_uniform", 1.0, "fan_in", "uniform"),
+    "lecun_normal": _VarianceScaling("lecun_normal", 1.0, "fan_in", "normal"),
     "random_uniform": _random_uniform,
     "random_normal": _random_normal,
     "orthogonal": _orthogonal,

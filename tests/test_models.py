@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -295,3 +297,31 @@ def test_masks_flow_layer_to_layer_in_sequential() -> None:
     vectors = model.layers[0].embeddings.detach()[tokens] * 2.0
     expected = torch.stack([vectors[0, :2].mean(0), vectors[1].mean(0)])
     torch.testing.assert_close(model(tokens), expected)
+
+
+def _relu_squared(x: torch.Tensor) -> torch.Tensor:
+    return ops.relu(x) ** 2
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_torch_save_of_a_whole_model_round_trips(kind: str) -> None:
+    """Layers are nn.Modules: torch.save(model) pickles them (built-in initializers pickle
+    by name; a Lambda pickles when its function is importable, as in plain PyTorch)."""
+    torch.manual_seed(0)
+    if kind == "sequential":
+        model = lamina.Sequential([layers.Dense(8, input_shape=(4,)),
+                                   layers.BatchNormalization(), layers.Dropout(0.1),
+                                   layers.Lambda(_relu_squared), layers.Dense(2)])
+        model.compile("adam", "mse")
+        x = torch.randn(3, 4)
+    else:
+        inputs = lamina.Input((5, 4))
+        model = lamina.Model(inputs, layers.Dense(1)(layers.LSTM(6)(inputs)))
+        x = torch.randn(2, 5, 4)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    restored = torch.load(buffer, weights_only=False)
+    torch.testing.assert_close(restored(x), model(x), rtol=0, atol=0)
+    dense = next(m for m in restored.modules() if isinstance(m, layers.Dense))
+    assert dense.get_config()["kernel_initializer"] == "glorot_uniform"
