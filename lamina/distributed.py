@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError, LaminaError
+from lamina.errors import ArgumentError, DistributedError
 from lamina.training.distributed import current, initialize, is_main_process, leave_group
 
 __all__ = ["DistributedError", "is_main_process", "launch", "rank", "world_size"]
@@ -38,10 +38,6 @@ __all__ = ["DistributedError", "is_main_process", "launch", "rank", "world_size"
 #: Seconds the other ranks get to finish on their own after one fails, before they are
 #: stopped (they usually fail at once too, their peer's sockets being closed).
 GRACE_SECONDS = 2.0
-
-
-class DistributedError(LaminaError, RuntimeError):
-    """A rank of :func:`launch` failed or timed out; the message holds its traceback."""
 
 
 def rank() -> int:

@@ -61,3 +61,12 @@ class NotCompiledError(LaminaError, RuntimeError):
 
 class MissingDependencyError(LaminaError, ImportError):
     """An optional package (an extra such as ``lamina[plot]``) is needed but not installed."""
+
+
+class DistributedError(LaminaError, RuntimeError):
+    """A rank of :func:`lamina.distributed.launch` failed or timed out; the message holds
+    its traceback."""
+
+
+class ExportError(LaminaError, RuntimeError):
+    """A model could not be exported; the message names the layer when one is to blame."""

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina.errors import ArgumentError, LaminaError, MissingDependencyError
+from lamina.errors import ArgumentError, ExportError, LaminaError, MissingDependencyError
+from lamina.layers.layer import called_as_modules
 from lamina.training.data import to_tensors
 from lamina.training.jit import importable_globals, layers_at
 from lamina.utils import tree
@@ -49,10 +50,6 @@ _TORCH_NOISE = ("The .grad attribute of a Tensor that is not a leaf Tensor",
                 "While compiling, we found certain side effects",
                 "No complete tensor found in the group")
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
-
-
-class ExportError(LaminaError, RuntimeError):
-    """A model could not be exported; the message names the layer when one is to blame."""
 
 
 def export_model(model: torch.nn.Module, path: str | os.PathLike, format: str = "onnx",
@@ -200,22 +197,6 @@ def _quiet() -> Iterator[None]:
                 logger.setLevel(level)
 
 
-@contextlib.contextmanager
-def _layers_called_as_modules() -> Iterator[None]:
-    # Models call their layers' computations directly while no hook is registered; the
-    # flag that hooks set makes them go through nn.Module.__call__ instead, so the captured
-    # graph and its weights carry the layers' names (a real hook would stop Dynamo's
-    # capture, and would leave the flag set for good).
-    from lamina.layers import layer
-
-    before = layer._HOOKS_IN_USE[0]
-    layer._HOOKS_IN_USE[0] = True
-    try:
-        yield
-    finally:
-        layer._HOOKS_IN_USE[0] = before
-
-
 def _capture(model: torch.nn.Module, sample: Any) -> torch.export.ExportedProgram:
     batch = torch.export.Dim("batch")
     dynamic = tree.map_structure(
@@ -228,7 +209,7 @@ def _capture(model: torch.nn.Module, sample: Any) -> torch.export.ExportedProgra
             errors = []
             for strict in (True, False):
                 try:
-                    with _quiet(), _layers_called_as_modules(), importable_globals(model):
+                    with _quiet(), called_as_modules(), importable_globals(model):
                         return torch.export.export(model, (sample,), dynamic_shapes=(dynamic,),
                                                    strict=strict)
                 except Exception as error:  # every capture failure is reported below

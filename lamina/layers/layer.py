@@ -12,7 +12,9 @@ nothing when nothing is raised).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -345,6 +347,18 @@ class Layer(WeightsMixin, nn.Module):
     def input_shape(self) -> Any:
         """The shape the layer was built for (batch axis ``None``)."""
         return self._build_shapes
+
+
+@contextlib.contextmanager
+def called_as_modules() -> Iterator[None]:
+    """Within this block models call their layers through ``nn.Module.__call__`` (as when
+    hooks are registered), so tracers such as ``torch.export`` see each layer by name."""
+    before = _HOOKS_IN_USE[0]
+    _HOOKS_IN_USE[0] = True
+    try:
+        yield
+    finally:
+        _HOOKS_IN_USE[0] = before
 
 
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).
