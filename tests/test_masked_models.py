@@ -99,3 +99,39 @@ def test_a_model_of_every_new_layer_saves_and_loads(tmp_path: Any) -> None:
                                             SimpleRNN, TimeDistributed)}
     loaded = lamina.load_model(tmp_path / "model.lamina", custom_objects=custom)
     torch.testing.assert_close(loaded(batch), model(batch))
+
+
+class _MaskedMix(layers.Layer):
+    """A layer with two tensor arguments and Keras 3's per-argument mask parameters."""
+
+    def call(self, query: torch.Tensor, value: torch.Tensor,
+             query_mask: torch.Tensor | None = None,
+             value_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if query_mask is not None:
+            query = query * query_mask.unsqueeze(-1)
+        if value_mask is not None:
+            value = value * value_mask.unsqueeze(-1)
+        return query.sum(1) + 2.0 * value.sum(1)
+
+
+def test_each_tensor_argument_brings_its_own_mask() -> None:
+    """Keras 3's ``{argument}_mask`` rule: in a model, in inference and called eagerly."""
+    torch.manual_seed(0)
+    first, second = lamina.Input((4,), dtype="int64"), lamina.Input((5,), dtype="int64")
+    embed_q = layers.Embedding(10, 3, mask_zero=True)
+    embed_v = layers.Embedding(10, 3, mask_zero=True)
+    mix = _MaskedMix()
+    model = lamina.Model([first, second], mix(embed_q(first), embed_v(second)))
+    assert model.output_shape == (None, 3)
+    q_tokens = torch.tensor([[1, 2, 0, 0], [3, 0, 0, 0]])
+    v_tokens = torch.tensor([[4, 5, 6, 0, 0], [7, 8, 0, 0, 0]])
+    q, v = embed_q(q_tokens), embed_v(v_tokens)
+    expected = ((q * (q_tokens != 0).unsqueeze(-1)).sum(1)
+                + 2.0 * (v * (v_tokens != 0).unsqueeze(-1)).sum(1))
+    torch.testing.assert_close(model([q_tokens, v_tokens]), expected)
+    assert not torch.allclose(q.sum(1) + 2.0 * v.sum(1), expected)  # the masks matter
+    q._keras_mask, v._keras_mask = q_tokens != 0, v_tokens != 0
+    torch.testing.assert_close(mix(q, v), expected)
+    explicit = torch.ones_like(v_tokens, dtype=torch.bool)  # an explicit mask wins
+    torch.testing.assert_close(mix(q, v, value_mask=explicit),
+                               (q * (q_tokens != 0).unsqueeze(-1)).sum(1) + 2.0 * v.sum(1))

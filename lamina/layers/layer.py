@@ -82,6 +82,11 @@ class Layer(WeightsMixin, nn.Module):
     A new layer is in inference mode (``layer.training is False``), like a Keras layer
     called outside ``fit``; ``model.train()`` or ``training=True`` switch it.
 
+    Masks reach ``call`` as in Keras 3: a ``mask`` parameter receives the first input's
+    mask, and with several tensor arguments a parameter named after one of them plus
+    ``_mask`` (``call(self, query, value, query_mask=None, value_mask=None)``) receives
+    that argument's mask.
+
     Example:
         >>> class Scale(Layer):
         ...     def build(self, input_shape):
@@ -97,6 +102,7 @@ class Layer(WeightsMixin, nn.Module):
     supports_masking: bool = False
     _call_takes_training: bool = False
     _call_takes_mask: bool = False
+    _call_mask_args: tuple[tuple[str, int | None], ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,6 +110,14 @@ class Layer(WeightsMixin, nn.Module):
         has_var_kw = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
         cls._call_takes_training = "training" in parameters or has_var_kw
         cls._call_takes_mask = "mask" in parameters or has_var_kw
+        # Keras 3's rule for several tensor arguments: ``call(self, query, value,
+        # query_mask=None, value_mask=None)`` receives each argument's mask by that name.
+        named = list(parameters.values())[1:]
+        positional = [p.name for p in named if p.kind in (p.POSITIONAL_ONLY,
+                                                           p.POSITIONAL_OR_KEYWORD)]
+        cls._call_mask_args = tuple(
+            (p.name, positional.index(p.name) if p.name in positional else None)
+            for p in named if f"{p.name}_mask" in parameters and p.kind is not p.VAR_KEYWORD)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         layer = super().__new__(cls)
@@ -176,6 +190,9 @@ class Layer(WeightsMixin, nn.Module):
                 kwargs["mask"] = getattr(inputs, "_keras_mask", None)
         elif "mask" in kwargs:
             del kwargs["mask"]
+        if self._call_mask_args:
+            for key, mask in argument_masks(self, (inputs, *args), kwargs, _carried_mask):
+                kwargs[key] = mask
         try:
             return self.call(inputs, *args, **kwargs)
         except LaminaError:
@@ -347,6 +364,33 @@ class Layer(WeightsMixin, nn.Module):
     def input_shape(self) -> Any:
         """The shape the layer was built for (batch axis ``None``)."""
         return self._build_shapes
+
+
+def argument_masks(layer: Layer, args: Any, named: dict[str, Any],
+                   mask_of: Any) -> list[tuple[str, Any]]:
+    """``(f"{name}_mask", mask)`` for each one-tensor argument ``name`` whose ``name_mask``
+    the layer's call takes and that carries a mask; ``mask_of`` maps it to its mask."""
+    found = []
+    for name, position in layer._call_mask_args:
+        key = f"{name}_mask"
+        if named.get(key) is not None:
+            continue
+        if position is not None and position < len(args):
+            value = args[position]
+        elif name in named:
+            value = named[name]
+        else:
+            continue
+        if type(value) in (list, tuple, dict):
+            continue  # a structure brings its masks through ``mask`` (MultiHeadAttention's list)
+        mask = mask_of(value)
+        if mask is not None:
+            found.append((key, mask))
+    return found
+
+
+def _carried_mask(value: Any) -> Any:
+    return getattr(value, "_keras_mask", None)
 
 
 @contextlib.contextmanager

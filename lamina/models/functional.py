@@ -15,9 +15,9 @@ import torch
 
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer, dtype_name, hooks_in_use, to_tensor
+from lamina.layers.layer import Layer, argument_masks, dtype_name, hooks_in_use, to_tensor
 from lamina.models.model import Model
-from lamina.models.symbolic import Node, SymbolicTensor, _Slot, fill
+from lamina.models.symbolic import Node, SymbolicTensor, _Slot, fill, fill_masks
 from lamina.utils import tree
 
 
@@ -266,6 +266,10 @@ class Functional(Model):
                 input_mask = fill(step.args[0], node_masks)
                 if step.takes_mask and kwargs.get("mask") is None:
                     kwargs["mask"] = input_mask
+            if step.layer._call_mask_args:
+                for key, found in argument_masks(step.layer, step.args, step.kwargs,
+                                                 lambda t: fill_masks(t, node_masks)):
+                    kwargs[key] = found
         outputs = step.layer(*args, **kwargs)
         flat = [outputs] if step.single_output else tree.flatten(outputs)
         for slot, value in zip(step.out_slots, flat):

@@ -17,8 +17,8 @@ from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from lamina.errors import InferenceError, ShapeError
 from lamina.layers import lambda_shapes
-from lamina.layers.layer import Layer, flatten_shapes, is_shape
-from lamina.models.symbolic import Node, SymbolicTensor, _Slot, _template, fill
+from lamina.layers.layer import Layer, argument_masks, flatten_shapes, is_shape
+from lamina.models.symbolic import Node, SymbolicTensor, _Slot, _template, fill, fill_masks
 from lamina.utils import tree
 
 #: Sizes given to unknown axes in the two inference runs (primes, so that no reshape or
@@ -64,6 +64,10 @@ def _call_with_masks(layer: Layer, template: tuple, symbols: list[SymbolicTensor
     input_mask = fill(template[0][0], masks) if has_mask else None
     if has_mask and layer._call_takes_mask and kwargs.get("mask") is None:
         kwargs = {**kwargs, "mask": input_mask}
+    if has_mask and layer._call_mask_args:
+        found = argument_masks(layer, template[0], template[1],
+                               lambda t: fill_masks(t, masks))
+        kwargs = {**kwargs, **dict(found)}
     outputs = layer(*args, **kwargs)
     if getattr(layer, "_outputs_carry_masks", False):
         out_masks = tree.map_structure(lambda t: getattr(t, "_keras_mask", None), outputs)

@@ -195,6 +195,18 @@ def fill(template: Any, values: list[Any]) -> Any:
     return template
 
 
+def fill_masks(template: Any, masks: list[Any]) -> Any:
+    """Like :func:`fill` for masks: each slot's mask, None where the template holds no
+    tensor."""
+    if type(template) is _Slot:
+        return masks[template.index]
+    if type(template) in (list, tuple):
+        return type(template)(fill_masks(v, masks) for v in template)
+    if type(template) is dict:
+        return {k: fill_masks(v, masks) for k, v in template.items()}
+    return None
+
+
 # ---------------------------------------------------------------------- ops on symbols
 class OpCall:
     """The function of a Lambda made from an ops call on symbolic tensors.
