@@ -29,6 +29,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+# safetensors' save imports numpy.ctypeslib lazily: imported here, its first import (from a
+# .pyc, through marshal) cannot happen while the recorder of marshal calls below is active.
+import numpy.ctypeslib  # noqa: F401
 import pytest
 import torch
 from safetensors.torch import load as load_safetensors
