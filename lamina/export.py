@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from lamina.errors import ArgumentError, ExportError, LaminaError, MissingDependencyError
-from lamina.layers.layer import called_as_modules
+from lamina.layers.calling import called_as_modules
 from lamina.training.data import to_tensors
 from lamina.training.jit import importable_globals, layers_at
 from lamina.utils import tree

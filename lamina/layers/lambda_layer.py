@@ -112,9 +112,9 @@ class Lambda(Layer):
             self._track(captured, "captured")
         # (input spec, output spec) of the last symbolic call (saved with the model); a
         # loaded record spares inference and is checked on the first real call.
-        self._inferred_record: Any = None
+        self.inferred_record: Any = None
         self._loaded_record = False
-        self._expected_output: Any = None
+        self._record_to_check: Any = None
         self._check_pending = self._output_shape is not None
         self._direct = self._is_direct()
 
@@ -210,8 +210,9 @@ class Lambda(Layer):
     def _check_output_shape(self, inputs: Any, outputs: Any) -> None:
         """Compare the declared (or recorded) shape with the real output, on the first real
         call only."""
-        if self._expected_output is not None:
-            lambda_shapes.check_output(self, inputs, outputs)
+        if self._record_to_check is not None:
+            lambda_shapes.check_output(self, self._record_to_check, inputs, outputs)
+            self._record_to_check = None
         if self._output_shape is not None:
             self._check_declared(inputs, outputs)
         self._check_pending = False
@@ -263,6 +264,27 @@ class Lambda(Layer):
                 f"{input_shape}. Fix output_shape, or leave it out to have it inferred."
             )
         return declared
+
+    def recorded_output(self, template: tuple, symbols: list) -> Any:
+        """The output spec a loaded config recorded for this symbolic call, if it describes
+        it (then checked on the first real call); captured layers are built by inferring."""
+        record = self.inferred_record if self._loaded_record else None
+        spec = None if record is None or next(self.children(), None) is not None else (
+            lambda_shapes.matching_output(record, template, symbols))
+        if spec is not None:
+            self._record_to_check = record
+            self._check_pending, self._direct = True, False
+        return spec
+
+    def note_inferred(self, template: tuple, symbols: list, spec: Any, masks: Any) -> None:
+        """Keep the specs of an inferred call, to be saved (not with captured layers)."""
+        if next(self.children(), None) is None:
+            self.inferred_record = lambda_shapes.record_of(template, symbols, spec, masks)
+
+    def restore_record(self, value: Any) -> None:
+        """Take a record read from a saved config (checked strictly)."""
+        self.inferred_record = lambda_shapes.from_json(value, f"Layer '{self.name}'")
+        self._loaded_record = True
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if self._mask is None:

@@ -22,36 +22,39 @@ from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.utils.shapes import dtype_name, flatten_shapes, is_shape, standardize_dtype
 
 Spec = tuple[tuple[int | None, ...], torch.dtype]
+Record = tuple[Spec, Spec]
 #: The dtypes a record may name (what a Lambda's tensors hold in practice).
 RECORDED_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "uint8", "int8",
                              "int16", "int32", "int64", "bool"})
 
 
-def note_inference(layer: Any, template: tuple, symbols: list, spec: Any, masks: Any) -> None:
-    """Remember one symbolic call's specs on the layer, when they are simple enough."""
-    if (len(symbols) == 1 and len(template[0]) == 1 and not template[1] and masks is None
-            and symbols[0]._keras_mask is None and _is_spec(spec) and not _has_sublayers(layer)
+def _one_plain_tensor(template: tuple, symbols: list) -> bool:
+    """A call on one tensor, with nothing else and no mask: the calls a record describes."""
+    return (len(symbols) == 1 and len(template[0]) == 1 and not template[1]
+            and symbols[0]._keras_mask is None)
+
+
+def record_of(template: tuple, symbols: list, spec: Any, masks: Any) -> Record | None:
+    """The (input spec, output spec) record of one inferred call, when it can have one."""
+    if (_one_plain_tensor(template, symbols) and masks is None and _is_spec(spec)
             and {dtype_name(symbols[0].dtype), dtype_name(spec[1])} <= RECORDED_DTYPES):
-        layer._inferred_record = ((tuple(symbols[0].shape), symbols[0].dtype), spec)
+        return (tuple(symbols[0].shape), symbols[0].dtype), spec
+    return None
 
 
-def recorded_output(layer: Any, template: tuple, symbols: list) -> Spec | None:
+def matching_output(record: Record, template: tuple, symbols: list) -> Spec | None:
     """The recorded output spec when this call's input is the recorded one, else None."""
-    record = layer._inferred_record if layer._loaded_record else None
-    if (record is None or len(symbols) != 1 or len(template[0]) != 1 or template[1]
-            or symbols[0]._keras_mask is not None or _has_sublayers(layer)
-            or record[0] != (tuple(symbols[0].shape), symbols[0].dtype)):
-        return None
-    layer._expected_output = (record[0][0], record[1])
-    layer._check_pending, layer._direct = True, False
-    return record[1]
+    if _one_plain_tensor(template, symbols) and record[0] == (tuple(symbols[0].shape),
+                                                              symbols[0].dtype):
+        return record[1]
+    return None
 
 
-def check_output(layer: Any, inputs: Any, outputs: Any) -> None:
+def check_output(layer: Any, record: Record, inputs: Any, outputs: Any) -> None:
     """On the first real call, compare the output's shape with the recorded one, if the
     input is one the record describes (a model may accept other sizes on fixed axes; its
     dtype is not compared either: ``model.double()`` legitimately changes it)."""
-    input_shape, (shape, dtype) = layer._expected_output
+    (input_shape, _), (shape, dtype) = record
     if _fits(input_shape, inputs) and not _fits(shape, outputs):
         received = (tuple(outputs.shape) if isinstance(outputs, torch.Tensor)
                     else type(outputs).__name__)
@@ -61,7 +64,6 @@ def check_output(layer: Any, inputs: Any, outputs: Any) -> None:
             f"returned {received}. The file or config is damaged or was edited: save the "
             "model again from its original code."
         )
-    layer._expected_output = None
 
 
 def _fits(shape: tuple[int | None, ...], value: Any) -> bool:
@@ -69,12 +71,12 @@ def _fits(shape: tuple[int | None, ...], value: Any) -> bool:
             and all(d is None or d == g for d, g in zip(shape, value.shape)))
 
 
-def to_json(record: tuple[Spec, Spec]) -> dict[str, Any]:
+def to_json(record: Record) -> dict[str, Any]:
     return {key: {"shape": list(shape), "dtype": dtype_name(dtype)}
             for key, (shape, dtype) in zip(("input", "output"), record)}
 
 
-def from_json(value: Any, where: str) -> tuple[Spec, Spec]:
+def from_json(value: Any, where: str) -> Record:
     """A record read from a file, checked strictly."""
     def one(key: str) -> Spec:
         item = value.get(key) if isinstance(value, dict) else None
@@ -119,11 +121,6 @@ def shape_from_json(spec: Any) -> Any:
 def batch_of(input_shape: Any) -> Any:
     first = flatten_shapes(input_shape)[0]
     return first[0] if first else None
-
-
-def _has_sublayers(layer: Any) -> bool:
-    """Captured layers are built by running the function: those Lambdas always infer."""
-    return next(layer.children(), None) is not None
 
 
 def _is_spec(spec: Any) -> bool:

@@ -12,9 +12,7 @@ nothing when nothing is raised).
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -22,6 +20,13 @@ from torch import nn
 from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from lamina.errors import ArgumentError, LaminaError, ShapeError
+from lamina.layers.calling import (
+    HOOK_REGISTRATIONS,
+    argument_masks,
+    call_signature,
+    carried_mask,
+    flagging_hook_registration,
+)
 from lamina.layers.weights import WeightsMixin
 from lamina.utils import tree
 from lamina.utils.naming import snake_case, unique_name
@@ -38,27 +43,11 @@ from lamina.utils.shapes import (
 
 # Re-exported for the modules that import these helpers from here.
 __all__ = [
-    "Layer", "dtype_name", "flatten_shapes", "hooks_in_use", "is_shape", "standardize_dtype",
+    "Layer", "dtype_name", "flatten_shapes", "is_shape", "standardize_dtype",
     "to_tensor", "unique_name",
 ]
 
 Shape = tuple[int | None, ...]
-
-
-#: Set once any hook is registered on any lamina layer. Until then, models may call their
-#: layers' ``forward`` (or a Lambda's function) directly instead of through
-#: ``nn.Module.__call__``, which only adds hook handling (see ``Layer.plan_callable``).
-_HOOKS_IN_USE = [False]
-
-
-def hooks_in_use() -> bool:
-    """Whether a layer or global module hook exists, so layers must run through ``__call__``."""
-    from torch.nn.modules import module as torch_module
-
-    return _HOOKS_IN_USE[0] or bool(
-        torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks
-        or torch_module._global_backward_hooks or torch_module._global_backward_pre_hooks
-    )
 
 
 def _is_symbolic(value: Any) -> bool:
@@ -106,18 +95,8 @@ class Layer(WeightsMixin, nn.Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        parameters = inspect.signature(cls.call).parameters
-        has_var_kw = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-        cls._call_takes_training = "training" in parameters or has_var_kw
-        cls._call_takes_mask = "mask" in parameters or has_var_kw
-        # Keras 3's rule for several tensor arguments: ``call(self, query, value,
-        # query_mask=None, value_mask=None)`` receives each argument's mask by that name.
-        named = list(parameters.values())[1:]
-        positional = [p.name for p in named if p.kind in (p.POSITIONAL_ONLY,
-                                                           p.POSITIONAL_OR_KEYWORD)]
-        cls._call_mask_args = tuple(
-            (p.name, positional.index(p.name) if p.name in positional else None)
-            for p in named if f"{p.name}_mask" in parameters and p.kind is not p.VAR_KEYWORD)
+        (cls._call_takes_training, cls._call_takes_mask,
+         cls._call_mask_args) = call_signature(cls.call)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         layer = super().__new__(cls)
@@ -191,7 +170,7 @@ class Layer(WeightsMixin, nn.Module):
         elif "mask" in kwargs:
             del kwargs["mask"]
         if self._call_mask_args:
-            for key, mask in argument_masks(self, (inputs, *args), kwargs, _carried_mask):
+            for key, mask in argument_masks(self, (inputs, *args), kwargs, carried_mask):
                 kwargs[key] = mask
         try:
             return self.call(inputs, *args, **kwargs)
@@ -366,64 +345,10 @@ class Layer(WeightsMixin, nn.Module):
         return self._build_shapes
 
 
-def argument_masks(layer: Layer, args: Any, named: dict[str, Any],
-                   mask_of: Any) -> list[tuple[str, Any]]:
-    """``(f"{name}_mask", mask)`` for each one-tensor argument ``name`` whose ``name_mask``
-    the layer's call takes and that carries a mask; ``mask_of`` maps it to its mask."""
-    found = []
-    for name, position in layer._call_mask_args:
-        key = f"{name}_mask"
-        if named.get(key) is not None:
-            continue
-        if position is not None and position < len(args):
-            value = args[position]
-        elif name in named:
-            value = named[name]
-        else:
-            continue
-        if type(value) in (list, tuple, dict):
-            continue  # a structure brings its masks through ``mask`` (MultiHeadAttention's list)
-        mask = mask_of(value)
-        if mask is not None:
-            found.append((key, mask))
-    return found
-
-
-def _carried_mask(value: Any) -> Any:
-    return getattr(value, "_keras_mask", None)
-
-
-@contextlib.contextmanager
-def called_as_modules() -> Iterator[None]:
-    """Within this block models call their layers through ``nn.Module.__call__`` (as when
-    hooks are registered), so tracers such as ``torch.export`` see each layer by name."""
-    before = _HOOKS_IN_USE[0]
-    _HOOKS_IN_USE[0] = True
-    try:
-        yield
-    finally:
-        _HOOKS_IN_USE[0] = before
-
-
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).
 _BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_size",
                    "batch_input_shape", "input_dim")
 
 
-def _flagging_hook_registration(name: str) -> Any:
-    """``nn.Module``'s hook registration, also noting that hooks are now in use."""
-    register = getattr(nn.Module, name)
-
-    def method(self: Layer, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return register(self, *args, **kwargs)
-
-    method.__name__ = name
-    method.__doc__ = register.__doc__
-    return method
-
-
-for _registration in ("register_forward_hook", "register_forward_pre_hook",
-                      "register_full_backward_hook", "register_full_backward_pre_hook",
-                      "register_backward_hook"):
-    setattr(Layer, _registration, _flagging_hook_registration(_registration))
+for _registration in HOOK_REGISTRATIONS:
+    setattr(Layer, _registration, flagging_hook_registration(_registration))

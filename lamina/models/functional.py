@@ -14,8 +14,9 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, SerializationError, ShapeError
+from lamina.layers.calling import argument_masks, hooks_in_use
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer, argument_masks, dtype_name, hooks_in_use, to_tensor
+from lamina.layers.layer import Layer, dtype_name, to_tensor
 from lamina.models.model import Model
 from lamina.models.symbolic import Node, SymbolicTensor, _Slot, fill, fill_masks
 from lamina.utils import tree

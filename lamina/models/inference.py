@@ -16,8 +16,8 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from lamina.errors import InferenceError, ShapeError
-from lamina.layers import lambda_shapes
-from lamina.layers.layer import Layer, argument_masks, flatten_shapes, is_shape
+from lamina.layers.calling import argument_masks
+from lamina.layers.layer import Layer, flatten_shapes, is_shape
 from lamina.models.symbolic import Node, SymbolicTensor, _Slot, _template, fill, fill_masks
 from lamina.utils import tree
 
@@ -179,15 +179,15 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
             and len(symbols) == len(tree.flatten(inputs))):
         spec = _declared_spec(layer, input_shapes, symbols)
         masks = _declared_masks(layer, template, symbols)
-    elif getattr(layer, "_loaded_record", False) and (
-            recorded := lambda_shapes.recorded_output(layer, template, symbols)) is not None:
-        spec, masks = recorded, None
+    elif (recorded := _recorded_output(layer, template, symbols)) is not None:
+        spec, masks = recorded, None  # a Lambda loaded with its inferred spec
     else:
         spec, masks = infer_spec(layer, template, symbols)
         if reconcile is not None and getattr(layer, "_output_shape", None) is not None:
             spec = _with_shapes(spec, reconcile(input_shapes, _shapes_only(spec)))
-        if hasattr(layer, "_inferred_record"):
-            lambda_shapes.note_inference(layer, template, symbols, spec, masks)
+        note = getattr(layer, "note_inferred", None)
+        if note is not None:
+            note(template, symbols, spec, masks)
     node = Node(layer, symbols, template[0], kwargs)
     out_specs = tree.flatten(_as_leaves(spec))
     flat_masks = tree.flatten(_as_leaves(masks)) if masks is not None else []
@@ -201,6 +201,11 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
     node.flat_outputs = outputs
     node.outputs = tree.pack_as(_as_leaves(spec), outputs)
     return node.outputs
+
+
+def _recorded_output(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> Any:
+    recorded = getattr(layer, "recorded_output", None)
+    return None if recorded is None else recorded(template, symbols)
 
 
 class _Leaf:

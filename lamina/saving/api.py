@@ -28,6 +28,11 @@ def _state(model: Layer) -> dict[str, torch.Tensor]:
     return dict(model.state_dict(keep_vars=True))
 
 
+#: What rebuilding objects from a damaged config raises; each becomes a CorruptArchiveError.
+_REBUILD_ERRORS = (SerializationError, TypeError, ValueError, KeyError, IndexError,
+                   AttributeError, RuntimeError, OverflowError, MemoryError)
+
+
 def function_tiers(entry: Any) -> dict[str, str]:
     """Each Lambda's name and the tier its function is saved in, read from a config tree."""
     tiers: dict[str, str] = {}
@@ -153,8 +158,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
             raise
         except RecursionError:
             raise CorruptArchiveError(f"{where}: the config nests too deeply.") from None
-        except (SerializationError, TypeError, ValueError, KeyError, IndexError,
-                AttributeError, RuntimeError, OverflowError, MemoryError) as error:
+        except _REBUILD_ERRORS as error:
             raise CorruptArchiveError(f"{where}: the config cannot be rebuilt: "
                                       f"{type(error).__name__}: {error}") from error
         # Windows cannot replace a file while a view of it lives: copy the weights there.
@@ -174,8 +178,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
                     config.get("optimizer_aliases", {}))
         except LoadError:
             raise
-        except (SerializationError, TypeError, ValueError, KeyError, IndexError,
-                AttributeError, RuntimeError) as error:
+        except _REBUILD_ERRORS as error:
             raise CorruptArchiveError(f"{where}: the saved compile configuration or optimizer "
                                       f"state cannot be restored: {type(error).__name__}: "
                                       f"{error}") from error

@@ -42,7 +42,7 @@ def serialize_layer(layer: Layer) -> dict[str, Any]:
     Lambda's inferred output spec (see ``layers/lambda_shapes.py``)."""
     entry = {"class_name": class_name_of(layer), "name": layer.name,
              "config": layer.get_config()}
-    record = getattr(layer, "_inferred_record", None)
+    record = getattr(layer, "inferred_record", None)
     if record is not None:
         entry["inferred"] = lambda_shapes.to_json(record)
     return entry
@@ -127,10 +127,8 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
             layer = cls.from_config(config, custom_objects=custom_objects)
         else:
             layer = cls.from_config(config)
-        if "inferred" in entry and hasattr(layer, "_inferred_record"):
-            layer._inferred_record = lambda_shapes.from_json(
-                entry["inferred"], f"Layer '{entry.get('name')}'")
-            layer._loaded_record = True
+        if "inferred" in entry and hasattr(layer, "restore_record"):
+            layer.restore_record(entry["inferred"])
         return layer
     except (TypeError, ValueError) as error:
         if isinstance(error, SerializationError):
