@@ -25,7 +25,7 @@ import torch
 
 from lamina.errors import CorruptArchiveError, LoadError
 from lamina.saving.safetensors_io import TensorPayload, decode, unique_tensors
-from lamina.saving.zip_writer import crc32, write_stored_zip
+from lamina.saving.zip_writer import BackgroundCRC, write_stored_zip
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA, OPTIMIZER = (
@@ -117,7 +117,7 @@ class Archive:
 
     def __init__(self, path: str | os.PathLike | BinaryIO) -> None:
         self._stream = not isinstance(path, (str, os.PathLike))
-        self._checks: list[tuple[str, int, threading.Thread, list[int]]] = []
+        self._checks: list[tuple[str, int, BackgroundCRC]] = []
         self.path = "<stream>" if self._stream else os.fspath(path)
         try:
             self._zip = zipfile.ZipFile(path, "r")
@@ -155,8 +155,8 @@ class Archive:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        for _, _, worker, _ in self._checks:
-            worker.join()
+        for _, _, crc in self._checks:
+            crc.result()
         self._zip.close()
 
     def has(self, name: str) -> bool:
@@ -234,19 +234,15 @@ class Archive:
             raise LoadError(f"'{self.path}' changed while it was being loaded (another process "
                             "saved over it?). Load it again.")
         data = torch.empty(0, dtype=torch.uint8).set_(storage)[start:end]
-        result: list[int] = []
-        worker = threading.Thread(target=_checksum, args=(data, result), name="lamina-crc32")
-        worker.start()
-        self._checks.append((name, info.CRC, worker, result))
+        self._checks.append((name, info.CRC, BackgroundCRC([memoryview(data.numpy())])))
         return data
 
     def verify(self) -> None:
         """Wait for the background CRC-32 checks; a mismatch is a CorruptArchiveError."""
         checks, self._checks = self._checks, []
-        for _, _, worker, _ in checks:
-            worker.join()
-        for name, expected, _, result in checks:
-            if result != [expected]:
+        results = [(name, expected, crc.result()) for name, expected, crc in checks]
+        for name, expected, found in results:
+            if found != expected:
                 raise CorruptArchiveError(f"'{self.path}': {name} fails its CRC check (the "
                                           "file is damaged).")
 
@@ -283,10 +279,6 @@ class Archive:
 
 def _identity(status: os.stat_result) -> tuple[int, ...]:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
-
-
-def _checksum(data: torch.Tensor, result: list[int]) -> None:
-    result.append(crc32(memoryview(data.numpy())) if len(data) else 0)
 
 
 def safetensors_metadata(data: bytes) -> dict[str, Any]:

@@ -45,11 +45,29 @@ class _Entry:
         self.name, self.offset, self.size, self.crc = name, offset, size, 0
 
 
-def _checksum(chunks: list[memoryview | bytes], result: list[int]) -> None:
+def checksum(chunks: Iterable[memoryview | bytes]) -> int:
+    """The CRC-32 of the chunks, one after another."""
     crc = 0
     for chunk in chunks:
         crc = crc32(chunk, crc)
-    result.append(crc)
+    return crc
+
+
+class BackgroundCRC:
+    """The CRC-32 of some memory, computed in a thread while the caller goes on (the
+    checksum releases the GIL); :meth:`result` waits for it."""
+
+    def __init__(self, chunks: list[memoryview | bytes]) -> None:
+        self._value = 0
+        self._thread = threading.Thread(target=self._run, args=(chunks,), name="lamina-crc32")
+        self._thread.start()
+
+    def _run(self, chunks: list[memoryview | bytes]) -> None:
+        self._value = checksum(chunks)
+
+    def result(self) -> int:
+        self._thread.join()
+        return self._value
 
 
 def _local_header(entry: _Entry, zip64: bool, position: int) -> bytes:
@@ -107,19 +125,16 @@ def write_stored_zip(out: BinaryIO, members: dict[str, bytes | Payload],
         header = _local_header(entry, zip64, entry.offset)  # its CRC is filled in below
         out.write(header)
         chunks = list(data.chunks())
-        result: list[int] = []
-        worker = threading.Thread(target=_checksum, args=(chunks, result), name="lamina-crc32")
-        worker.start()
+        crc = BackgroundCRC(chunks)
         try:
             for chunk in chunks:
                 out.write(chunk)
         finally:
-            worker.join()
+            entry.crc = crc.result()
         end = out.tell()
         if end - entry.offset - len(header) != entry.size:
             raise ValueError(f"zip member '{name}' wrote {end - entry.offset - len(header)} "
                              f"bytes, not the {entry.size} it declared")
-        entry.crc = result[0]
         out.seek(entry.offset + 14)
         out.write(struct.pack("<I", entry.crc))
         out.seek(end)
