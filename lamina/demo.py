@@ -20,6 +20,7 @@ import lamina
 from lamina import backend as K
 from lamina import layers
 from lamina.errors import MissingDependencyError
+from lamina.saving.atomic import check_writable
 from lamina.utils import plot_history
 
 
@@ -73,9 +74,13 @@ def run(epochs: int = 15, batch_size: int = 32, seed: int = 0,
         batch_size: Default: ``32``.
         seed: Seeds the weights, the split and the shuffling. Default: ``0``.
         plot_path: Where to write the training-curve PNG; ``None`` for none.
-        save_path: Where to save the trained model; ``None`` to skip saving.
+        save_path: Where to save the trained model; ``None`` to skip saving. Checked
+            before training: a path that cannot be written is a
+            :class:`~lamina.errors.SaveError` at once, not after the training.
         verbose: ``fit``'s verbosity. Default: ``"auto"``.
     """
+    if save_path is not None:
+        check_writable(save_path)
     started = time.perf_counter()
     torch.manual_seed(seed)
     x_train, y_train, x_test, y_test = load_digits_split(seed)

@@ -36,6 +36,14 @@ class LoadError(LaminaError, OSError):
     """A saved file is missing, damaged, unsafe or from an incompatible format version."""
 
 
+class SaveError(LaminaError, OSError):
+    """A file cannot be written where the user asked (a missing or read-only directory, a
+    directory in the way, a full disk); the message names that path and what to do."""
+
+    def __str__(self) -> str:  # OSError would otherwise format errno and filename
+        return str(self.args[0]) if self.args else ""
+
+
 class CorruptArchiveError(LoadError, ValueError):
     """A saved file is not a well-formed lamina archive (zip, JSON or weights)."""
 

@@ -1,5 +1,7 @@
 """The ``.lamina`` file: one zip of JSON and safetensors, written atomically, read warily.
 
+Writing goes through :func:`~lamina.saving.atomic.atomic_write` (``atomic.py``).
+
 Members: ``config.json`` (architecture, format version), ``model.safetensors`` (every
 weight), ``metadata.json`` (versions, date, each Lambda's function tier) and, for a
 compiled model saved with its optimizer, ``optimizer.safetensors``. Nothing in the file is
@@ -14,9 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import stat
-import threading
 import zipfile
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -24,6 +23,7 @@ from typing import Any, BinaryIO
 import torch
 
 from lamina.errors import CorruptArchiveError, LoadError
+from lamina.saving.atomic import atomic_write
 from lamina.saving.safetensors_io import TensorPayload, decode, unique_tensors
 from lamina.saving.zip_writer import BackgroundCRC, write_stored_zip
 
@@ -47,63 +47,6 @@ def tensors_payload(tensors: dict[str, torch.Tensor]) -> tuple[TensorPayload, di
     unique, aliases, transposed = unique_tensors(tensors)
     metadata = {TRANSPOSED: json.dumps(transposed)} if transposed else None
     return TensorPayload(unique, metadata), aliases
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    A process killed at any point leaves either the old file or the complete new one. The
-    data is not fsync'ed (that alone doubles the time of a large save); on ext4's default
-    mount (auto_da_alloc) a rename over an existing file flushes the new data first, so
-    the old file also survives a system crash there. The replaced file's blocks are freed
-    in a background thread (freeing 40 MB can take as long as writing it), and a model
-    loaded from the old file keeps its memory map of it.
-    """
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    # Not mkstemp: its files are mode 0600; this one gets the umask's mode, as open() would.
-    temporary = os.path.join(directory, f".lamina-{secrets.token_hex(8)}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                     | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            existing = _regular_file_mode(target)
-            if existing is not None and hasattr(os, "fchmod"):
-                os.fchmod(raw.fileno(), existing)  # a re-save keeps the file's permissions
-            write(raw)
-        old = _hold(target)
-        try:
-            os.replace(temporary, target)
-        finally:
-            if old is not None:
-                threading.Thread(target=os.close, args=(old,), name="lamina-release").start()
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _regular_file_mode(path: str) -> int | None:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return stat.S_IMODE(status.st_mode) if stat.S_ISREG(status.st_mode) else None
-
-
-def _hold(path: str) -> int | None:
-    """A descriptor keeping the regular file at ``path`` alive past its replacement
-    (POSIX only: elsewhere a file cannot be replaced while open)."""
-    if os.name != "posix":
-        return None
-    try:
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    if not stat.S_ISREG(os.fstat(handle).st_mode):
-        os.close(handle)
-        return None
-    return handle
 
 
 def write_archive(path: str | os.PathLike, members: dict[str, bytes | TensorPayload]) -> None:

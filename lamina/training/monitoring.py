@@ -16,6 +16,7 @@ import torch
 
 from lamina import optimizers
 from lamina.errors import ArgumentError
+from lamina.saving.atomic import check_writable, make_parent_directories
 from lamina.training.callbacks import Callback
 from lamina.training.distributed import is_main_process
 
@@ -176,7 +177,10 @@ class ModelCheckpoint(_Monitor):
     (architecture, weights and optimizer state; load it with ``lamina.load_model``);
     ``save_weights_only=True`` writes a safetensors file of the weights with
     ``model.save_weights`` (load it with ``model.load_weights``). Both files appear
-    atomically: an interrupted save never leaves a half-written checkpoint. Under
+    atomically: an interrupted save never leaves a half-written checkpoint. Missing
+    directories in ``filepath`` are created, as in Keras, and the directory is checked
+    when training begins: a checkpoint that cannot be written is a
+    :class:`~lamina.errors.SaveError` before the first epoch, not after it. Under
     ``torchrun`` only rank 0 writes.
 
     Args:
@@ -205,6 +209,11 @@ class ModelCheckpoint(_Monitor):
         self._epoch, self._batches = 0, 0
         if save_freq != "epoch":
             self.on_train_batch_end = self._on_batch  # type: ignore[method-assign]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        # A directory named with {epoch} or a log value is only known at the first save.
+        if is_main_process() and "{" not in os.path.dirname(self.filepath):
+            check_writable(self.filepath, create_directories=True)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
@@ -240,6 +249,7 @@ class ModelCheckpoint(_Monitor):
             print(f"Epoch {epoch + 1}: saving model to {path}")
         if not is_main_process():
             return  # under torchrun every rank holds the same weights; rank 0 writes them
+        make_parent_directories(path)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
