@@ -26,22 +26,25 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_inspect(args: argparse.Namespace) -> int:
     from lamina.errors import LoadError
-    from lamina.saving.inspection import describe_file
+    from lamina.saving.inspection import describe_file, one_line, visible
 
     try:
         print(describe_file(args.file))
-    except LoadError as error:
-        print(f"lamina inspect: {error}", file=sys.stderr)
+    except LoadError as error:  # describe_file raises nothing else, whatever the file holds
+        print(f"lamina: {visible(args.file)}: {one_line(error)}", file=sys.stderr)
         return 2
     return 0
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from lamina.saving.inspection import check_file
+    from lamina.saving.inspection import check_file, visible
 
     ok, message = check_file(args.file)
-    print(message, file=sys.stdout if ok else sys.stderr)
-    return 0 if ok else 1
+    if ok:
+        print(message)
+        return 0
+    print(f"lamina: {visible(args.file)}: {message}", file=sys.stderr)
+    return 1
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -99,16 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser(
         "inspect", help="describe a saved model without running anything from it",
-        description="Print a saved model's layers, each Lambda's function tier, source and "
-                    "captured values, and the versions that wrote it. Nothing from the file "
-                    "is compiled or run.")
+        description="Print a saved model's layers and, for every Lambda at any depth "
+                    "(inside wrappers, nested models and captured layers), what loading will "
+                    "compile or call: the tier as the loader decides it, the exact code or "
+                    "op, the arguments and the captured values; an entry the loader would "
+                    "refuse is shown with the reason. Also the versions that wrote the file. "
+                    "Nothing from the file is compiled or run. Exit code 2, with one line "
+                    "saying why, when the file is missing, not a lamina file or malformed.")
     inspect.add_argument("file", help="a .lamina file")
     inspect.set_defaults(handler=_run_inspect)
 
     check = commands.add_parser(
         "check", help="exit 0 if a saved model loads in safe mode, else 1 with the reason",
         description="Load the file in safe mode (every saved function validated, every "
-                    "weight checked; nothing from the file runs) and report the outcome.")
+                    "weight checked; nothing from the file runs) and report the outcome: exit "
+                    "code 0, or 1 with one line saying why it does not load.")
     check.add_argument("file", help="a .lamina file")
     check.set_defaults(handler=_run_check)
 

@@ -29,6 +29,7 @@ from lamina import initializers
 from lamina.errors import SerializationError
 from lamina.functions import registry
 from lamina.functions.compiler import ModuleView, compile_function, module_view, unwrap
+from lamina.functions.plan import plan_captured, plan_function
 from lamina.functions.source import captured_values, function_source
 
 _MAX_NESTING = 8
@@ -187,51 +188,42 @@ def _serialize_callable(name: str, value: Any, where: str, depth: int) -> dict[s
 
 def deserialize_function(entry: dict[str, Any], where: str,
                          custom_objects: dict[str, Any] | None = None) -> Any:
-    """The function described by ``entry`` (validated and compiled for the source tier)."""
+    """The function described by ``entry``: what :func:`~lamina.functions.plan.plan_function`
+    says the entry runs, built (validated and compiled for the source and graph tiers)."""
     from lamina.models.symbolic import OpCall
 
-    if not isinstance(entry, dict):
-        raise SerializationError(f"{where}: a function entry must be an object, got {entry!r}.")
-    kind = entry.get("kind")
-    if kind == "op":
-        op = registry.get_registered(f"ops>{entry['op']}")
-        return OpCall(op, registry.decode_constant(entry["template"]), int(entry["count"]))
-    if kind == "registered":
-        return registry.get_registered(entry["name"], custom_objects)
-    if kind == "attribute":
-        view = module_view(str(entry["module"]))
-        name = str(entry["name"])
-        if name.startswith("_") or not hasattr(view, name):
-            raise SerializationError(f"{where}: '{entry['module']}.{name}' is not allowed.")
-        return getattr(view, name)
-    if kind in ("source", "graph", "bytecode"):
-        captured_entries = entry.get("captured", {})
-        if not isinstance(captured_entries, dict):
-            raise SerializationError(f"{where}: 'captured' must be an object.")
-        if kind == "bytecode":
-            from lamina.functions.bytecode import load_code
+    plan = plan_function(entry, where)
+    if plan.tier == "op":
+        return OpCall(registry.get_registered(f"ops>{plan.name}"), plan.template, plan.count)
+    if plan.tier == "registered":
+        return registry.get_registered(plan.name, custom_objects)
+    if plan.tier == "attribute":
+        view = module_view(plan.module)
+        if plan.name.startswith("_") or not hasattr(view, plan.name):
+            raise SerializationError(f"{where}: '{plan.code}' is not allowed.")
+        return getattr(view, plan.name)
+    if plan.tier == "bytecode":
+        from lamina.functions.bytecode import load_code
 
-            safe_mode = _option("safe_mode")
-            if safe_mode:  # refuse before building anything the entry describes
-                return load_code(entry, {}, True, where)
-        captured = {name: _deserialize_captured(value, where, custom_objects)
-                    for name, value in captured_entries.items()}
-        if kind == "bytecode":
-            return load_code(entry, captured, False, where)
-        if kind == "graph":
-            from lamina.functions.graph import graph_namespace, graph_to_source
+        if _option("safe_mode"):  # refuse before building anything the entry describes
+            return load_code(entry, {}, True, where)
+    captured = {name: _deserialize_captured(value, f"{where} (captured '{name}')",
+                                            custom_objects)
+                for name, value in plan.captured.items()}
+    if plan.tier == "bytecode":
+        return load_code(entry, captured, False, where)
+    if plan.tier == "graph":
+        from lamina.functions.graph import graph_namespace
 
-            source, _ = graph_to_source(entry, where)
-            return compile_function(source, {**graph_namespace(), **captured}, where)
-        return compile_function(str(entry["source"]), captured, where)
-    raise SerializationError(f"{where}: unknown function entry kind {kind!r}.")
+        captured = {**graph_namespace(), **captured}
+    return compile_function(plan.code, captured, where)
 
 
 def _deserialize_captured(entry: dict[str, Any], where: str,
                           custom_objects: dict[str, Any] | None) -> Any:
     from lamina.layers.layer import standardize_dtype
 
-    kind = entry.get("kind") if isinstance(entry, dict) else None
+    kind = plan_captured(entry, where)
     if kind == "module":
         from lamina.functions import allowlist
 
@@ -256,6 +248,4 @@ def _deserialize_captured(entry: dict[str, Any], where: str,
         return deserialize_layer(entry["layer"], custom_objects)
     if kind == "function":
         return deserialize_function(entry["function"], where, custom_objects)
-    if kind == "literal":
-        return registry.decode_constant(entry["value"])
-    raise SerializationError(f"{where}: unknown captured value {entry!r}.")
+    return registry.decode_constant(entry["value"])

@@ -1,15 +1,21 @@
 """``lamina inspect`` and ``lamina check``: look at a saved file without running it.
 
-``describe_file`` reads only JSON and the safetensors header: no layer is built, no saved
-function is compiled. ``check_file`` goes one step further and loads the model in safe
-mode, which validates every saved function and weight (and still runs nothing from the
-file).
+``describe_file`` reads the JSON members and the weights' header (checked as the loader
+checks it): no layer is built, no saved function is compiled. For every Lambda at any
+depth (inside wrappers, nested models, layers captured by functions) it prints what
+loading will compile or call, decided by the loader's own dispatch
+(:func:`lamina.functions.plan.plan_function`), never by a label: the tier, the exact code
+or op, the ``arguments`` and the captured values; an entry the loader refuses is shown
+with the reason. ``check_file`` goes one step further and loads the model in safe mode,
+which validates every saved function and weight (and still runs nothing from the file).
+
+A malformed file is never a traceback: ``describe_file`` raises a
+:class:`~lamina.errors.LoadError` whatever is wrong, and ``check_file`` returns the reason.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 from typing import Any
 
@@ -17,100 +23,143 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lamina.errors import LaminaError
+from lamina.errors import CorruptArchiveError, LaminaError, LoadError
+from lamina.functions.plan import lambda_entries, plan_captured, plan_function
 from lamina.saving import archive
 
-
-def _weight_shapes(stored: archive.Archive) -> dict[str, list[int]]:
-    """Tensor shapes from the safetensors header alone."""
-    data = stored.read(archive.WEIGHTS, archive.MAX_WEIGHTS_BYTES)
-    length = int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
-    try:
-        header = json.loads(data[8:8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    transposed = set(json.loads(header.get("__metadata__", {}).get(archive.TRANSPOSED, "[]")))
-    shapes = {}
-    for key, entry in header.items():
-        if key != "__metadata__" and isinstance(entry, dict):
-            shape = list(entry.get("shape", []))
-            shapes[key] = shape[::-1] if key in transposed else shape
-    return shapes
-
-
-def _layers(entry: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
-    """(path, layer entry) for every layer in a model config, nested models flattened."""
-    found = [(prefix + entry.get("name", "?"), entry)]
-    for child in entry.get("config", {}).get("layers", []) or []:
-        if isinstance(child, dict):
-            found.extend(_layers(child, prefix + entry.get("name", "?") + "."))
-    return found
-
-
-def _captured_text(function: dict[str, Any]) -> list[str]:
-    lines = []
-    for name, value in (function.get("captured") or {}).items():
-        kind = value.get("kind")
-        if kind == "module":
-            lines.append(f"{name} = module {value.get('module')}")
-        elif kind == "literal":
-            lines.append(f"{name} = {json.dumps(value.get('value'))}")
-        elif kind in ("variable", "parameter", "tensor"):
-            lines.append(f"{name} = {kind} {value.get('dtype')}{value.get('shape')} "
-                         f"(weight '{value.get('key')}')")
-        elif kind == "layer":
-            layer = value.get("layer", {})
-            lines.append(f"{name} = layer {layer.get('class_name')} '{layer.get('name')}'")
-        else:
-            lines.append(f"{name} = {kind}")
-    return lines
+_INDENT = "    "
+_REFUSED = "refused at load"
 
 
 def describe_file(path: str | os.PathLike, width: int = 110) -> str:
-    """Summary, Lambda tiers and sources, captured values, and versions of a saved model."""
+    """Summary, every function loading will compile or call, and versions of a saved model.
+
+    Raises:
+        LoadError: The file is missing, not a lamina file, or malformed (one line saying
+            why; never another exception).
+    """
+    where = f"'{os.fspath(path)}'"
+    try:
+        return _describe(path, width)
+    except LoadError:
+        raise
+    except RecursionError:
+        raise CorruptArchiveError(f"{where}: the config nests too deeply.") from None
+    except Exception as error:  # noqa: BLE001 - a hostile file gets a message, not a traceback
+        raise CorruptArchiveError(f"{where} cannot be described: {type(error).__name__}: "
+                                  f"{error}") from error
+
+
+def _describe(path: str | os.PathLike, width: int) -> str:
     with archive.Archive(path) as stored:
         config = stored.json(archive.CONFIG)
-        metadata = stored.json(archive.METADATA) if stored.has(archive.METADATA) else {}
-        shapes = _weight_shapes(stored)
+        metadata, metadata_problem = _metadata(stored)
+        # The loader's own checks of the weights' header (shapes, offsets, transposed list).
+        shapes = {key: list(t.shape) for key, t in stored.tensors(archive.WEIGHTS).items()}
         has_optimizer = stored.has(archive.OPTIMIZER)
-    model = config.get("model", {})
-    tiers = metadata.get("function_tiers", {})
+        stored.verify()
+    where = f"'{os.fspath(path)}'"
+    model = config.get("model")
+    if not isinstance(model, dict):
+        raise CorruptArchiveError(f"{where}: config.json has no model entry.")
+    lambdas = list(lambda_entries(model))
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, color_system=None,
                       highlight=False)
-    console.print(escape(f"File: {os.fspath(path)}"))
-    console.print(escape(f"Model: \"{model.get('name')}\" ({model.get('class_name')})"))
-    table = Table()
-    for column in ("Layer (type)", "Param #", "Function (tier)"):
-        table.add_column(column, overflow="fold")
-    for layer_path, entry in _layers(model)[1:] or _layers(model):
-        params = sum(_count(shape) for key, shape in shapes.items()
-                     if key.startswith(layer_path.split(".", 1)[-1] + "."))
-        function = entry.get("config", {}).get("function")
-        text = ""
-        if isinstance(function, dict):
-            tier = tiers.get(entry.get("name"), function.get("kind"))
-            body = function.get("source") or function.get("name") or function.get("op") or ""
-            if function.get("kind") == "graph":
-                targets = [n.get("target") for n in function.get("nodes", [])
-                           if n.get("op") in ("call_function", "call_method")]
-                body = f"{len(targets)} ops: {', '.join(map(str, targets))}"
-            text = f"[{tier}] {body}".rstrip()
-            captured = _captured_text(function)
-            if captured:
-                text += "\ncaptures: " + "; ".join(captured)
-        table.add_row(escape(f"{entry.get('name')} ({entry.get('class_name')})"),
-                      f"{params:,}", escape(text))
-    console.print(table)
-    total = sum(_count(shape) for shape in shapes.values())
-    console.print(f" Total params: {total:,}")
+    console.print(escape(visible(f"File: {os.fspath(path)}")))
+    console.print(escape(visible(
+        f"Model: \"{_text(model.get('name'))}\" ({_text(model.get('class_name'))})")))
+    version = config.get("format_version")
+    if type(version) is not int or version != archive.FORMAT_VERSION:
+        console.print(escape(visible(
+            f"Format version {version!r}: this lamina reads version {archive.FORMAT_VERSION} "
+            "and refuses to load it.")))
+    console.print(_layer_table(model, lambdas, shapes))
+    console.print(f" Total params: {sum(_count(shape) for shape in shapes.values()):,}")
     console.print(f" Optimizer state saved: {'yes' if has_optimizer else 'no'}")
-    console.print(escape(
-        f" Written by lamina {metadata.get('lamina_version', '?')}, torch "
-        f"{metadata.get('torch_version', '?')}, Python {metadata.get('python_version', '?')} "
-        f"on {metadata.get('saved_at', '?')}"
-    ))
-    return buffer.getvalue().rstrip("\n")
+    console.print(escape(visible(
+        f" Written by lamina {_text(metadata.get('lamina_version', '?'))}, torch "
+        f"{_text(metadata.get('torch_version', '?'))}, Python "
+        f"{_text(metadata.get('python_version', '?'))} on {_text(metadata.get('saved_at', '?'))}"
+    )))
+    lines = [f" {metadata_problem}"] if metadata_problem else []
+    lines.extend(_tier_label_lines(metadata.get("function_tiers"), model))
+    if lambdas:
+        lines.append("Functions loading will compile or call (read from config.json as the "
+                     "loader reads it; nothing was run):")
+        for layer_path, entry in lambdas:
+            lines.extend(_lambda_lines(layer_path, entry))
+    else:
+        lines.append("No Lambda layers: loading compiles no saved function.")
+    if any(_REFUSED in line for line in lines):
+        lines.append(f"Entries marked '{_REFUSED}' make loading fail; `lamina check FILE` "
+                     "loads the file in safe mode and gives the loader's verdict.")
+    return (buffer.getvalue().rstrip("\n") + "\n" + "\n".join(lines)).rstrip("\n")
+
+
+def _metadata(stored: archive.Archive) -> tuple[dict[str, Any], str | None]:
+    """metadata.json, which loading never reads: a bad one is noted, not fatal."""
+    if not stored.has(archive.METADATA):
+        return {}, "metadata.json: absent (loading does not need it)."
+    try:
+        return stored.json(archive.METADATA), None
+    except CorruptArchiveError as error:
+        return {}, f"{one_line(error)} (loading does not read it)"
+
+
+# ---------------------------------------------------------------------- layer table
+def _model_layers(model: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(path, entry) of the model and of every layer in it, nested models flattened."""
+    found = []
+    stack: list[tuple[Any, tuple[str, ...]]] = [(model, ())]
+    while stack:
+        entry, prefix = stack.pop()
+        if not isinstance(entry, dict):
+            continue
+        path = (*prefix, _text(entry.get("name")))
+        found.append((path, entry))
+        config = entry.get("config")
+        children = config.get("layers") if isinstance(config, dict) else None
+        if isinstance(children, list):
+            stack.extend((child, path) for child in reversed(children))
+    return found
+
+
+def _layer_table(model: dict[str, Any], lambdas: list[tuple[list[str], dict[str, Any]]],
+                 shapes: dict[str, list[int]]) -> Table:
+    table = Table()
+    for column in ("Layer (type)", "Param #", "Functions (tier)"):
+        table.add_column(column, overflow="fold")
+    rows = _model_layers(model)
+    rows = rows[1:] or rows
+    row_paths = {path for path, _ in rows}
+    notes: dict[tuple[str, ...], list[str]] = {}
+    for layer_path, entry in lambdas:
+        full = tuple(layer_path)
+        owner = next((full[:n] for n in range(len(full), 0, -1) if full[:n] in row_paths), None)
+        if owner is not None:
+            inner = "/".join(full[len(owner):])
+            notes.setdefault(owner, []).append(
+                (f"{inner}: " if inner else "") + _tiers_summary(entry))
+    for path, entry in rows:
+        prefix = path[1] + "." if len(path) > 1 else ""
+        params = sum(_count(shape) for key, shape in shapes.items()
+                     if len(path) == 2 and key.startswith(prefix))
+        label = f"{'/'.join(path[1:]) or path[0]} ({_text(entry.get('class_name'))})"
+        table.add_row(escape(visible(label)), f"{params:,}" if len(path) == 2 else "",
+                      escape(visible("; ".join(notes.get(path, [])))))
+    return table
+
+
+def _tiers_summary(entry: dict[str, Any]) -> str:
+    parts = []
+    for role, function in _function_roles(entry["config"]):
+        try:
+            tier = plan_function(function, "").tier
+        except (LaminaError, RecursionError):
+            tier = "refused"
+        parts.append(f"[{tier}]" if role == "function" else f"{role} [{tier}]")
+    return ", ".join(parts) or "no function"
 
 
 def _count(shape: list[int]) -> int:
@@ -120,13 +169,184 @@ def _count(shape: list[int]) -> int:
     return count
 
 
+# ---------------------------------------------------------------------- functions
+def _function_roles(config: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The function entries a Lambda's ``from_config`` builds, as it tells them apart."""
+    roles: list[tuple[str, Any]] = []
+    if "function" in config:
+        roles.append(("function", config["function"]))
+    shape = config.get("output_shape")
+    if isinstance(shape, dict) and "kind" in shape:
+        roles.append(("output_shape", shape))
+    mask = config.get("mask")
+    if isinstance(mask, dict) and mask.get("kind") != "tensor_value":
+        roles.append(("mask", mask))
+    return roles
+
+
+def _lambda_lines(layer_path: list[str], entry: dict[str, Any]) -> list[str]:
+    config = entry["config"]
+    name = _text(entry.get("name"))
+    shown = "/".join(layer_path[1:]) or layer_path[0]
+    lines = [visible(f"{shown} ({_text(entry.get('class_name'))})")]
+    if "function" not in config:
+        lines.append(f"{_INDENT}function: {_REFUSED}: the Lambda has no function entry.")
+    for role, function in _function_roles(config):
+        where = f"Lambda '{name}'" + ("" if role == "function" else f" {role}")
+        lines.extend(_function_lines(f"{role}: ", function, where, _INDENT))
+    shape = config.get("output_shape")
+    if shape is not None and not (isinstance(shape, dict) and "kind" in shape):
+        lines.append(visible(f"{_INDENT}output_shape: {shape!r} (a shape, not a function)"))
+    mask = config.get("mask")
+    if isinstance(mask, dict) and mask.get("kind") == "tensor_value":
+        lines.append(visible(f"{_INDENT}mask: the tensor {_text(mask.get('dtype'))} "
+                             f"{mask.get('value')!r}, whatever the input"))
+    elif mask is not None and not isinstance(mask, dict):
+        lines.append(visible(f"{_INDENT}mask: {mask!r}"))
+    lines.extend(_argument_lines(config))
+    return lines
+
+
+def _argument_lines(config: dict[str, Any]) -> list[str]:
+    from lamina.functions.registry import decode_constant
+
+    lines = []
+    if config.get("arguments") is not None:
+        try:
+            arguments = decode_constant(config["arguments"])
+        except LaminaError as error:
+            lines.append(f"{_INDENT}arguments: {_REFUSED}: {one_line(error)}")
+        else:
+            if isinstance(arguments, dict):
+                lines.append(f"{_INDENT}arguments (passed to the function on every call):")
+                lines.extend(visible(f"{_INDENT * 2}{key} = {value!r}")
+                             for key, value in arguments.items())
+            else:
+                lines.append(visible(f"{_INDENT}arguments: {arguments!r} (not names and "
+                                     "values)"))
+    tensors = config.get("tensor_arguments")
+    if tensors is not None:
+        if not isinstance(tensors, dict):
+            lines.append(f"{_INDENT}tensor_arguments: {_REFUSED}: tensor_arguments must be "
+                         "an object.")
+        else:
+            lines.append(f"{_INDENT}tensor arguments (values from the weights):")
+            for key, spec in tensors.items():
+                if isinstance(spec, dict):
+                    kind = "parameter" if spec.get("parameter") else "tensor"
+                    text = f"{kind} {_text(spec.get('dtype'))}{spec.get('shape')!r}"
+                else:
+                    text = f"{spec!r} (not a tensor description)"
+                lines.append(visible(f"{_INDENT * 2}{key} = {text}"))
+    return lines
+
+
+def _function_lines(label: str, entry: Any, where: str, indent: str) -> list[str]:
+    """What the loader builds for one function entry, as text (captured ones nested)."""
+    try:
+        plan = plan_function(entry, where)
+    except (LaminaError, RecursionError) as error:
+        return [f"{indent}{label}{_REFUSED}: {one_line(error)}"]
+    code = plan.code.removesuffix("\n").split("\n")  # the final newline shows as no line
+    lines = [visible(f"{indent}{label}[{plan.tier}] {code[0]}")]
+    lines.extend(visible(f"{indent}{_INDENT}{line}") if line else "" for line in code[1:])
+    resolved = _resolution(plan)
+    if resolved:
+        lines.append(f"{indent}{_INDENT}{resolved}")
+    if plan.captured:
+        lines.append(f"{indent}{_INDENT}captures:")
+        for variable, value in plan.captured.items():
+            lines.extend(_captured_lines(variable, value, where, indent + _INDENT * 2))
+    return lines
+
+
+def _resolution(plan: Any) -> str:
+    """Where a name-based entry resolves in this process (a dict look-up, nothing runs)."""
+    from lamina.functions import registry
+
+    if plan.tier not in ("op", "registered"):
+        return ""
+    name = f"ops>{plan.name}" if plan.tier == "op" else plan.name
+    try:
+        found = registry.get_registered(name)
+    except LaminaError as error:
+        return visible(f"not registered in this process (loading needs it registered or in "
+                       f"custom_objects): {one_line(error)}")
+    return visible(f"calls {getattr(found, '__module__', '?')}."
+                   f"{getattr(found, '__qualname__', '?')} (registered here as '{name}')")
+
+
+def _captured_lines(variable: str, entry: Any, where: str, indent: str) -> list[str]:
+    from lamina.functions import allowlist
+    from lamina.functions.registry import decode_constant
+
+    try:
+        kind = plan_captured(entry, f"{where} (captured '{variable}')")
+    except LaminaError as error:
+        return [visible(f"{indent}{variable}: {_REFUSED}: {one_line(error)}")]
+    if kind == "module":
+        allowed = "" if entry["module"] in allowlist.MODULES else \
+            " (not in the allowlist: loading refuses it)"
+        return [visible(f"{indent}{variable} = module {_text(entry['module'])}{allowed}")]
+    if kind == "literal":
+        try:
+            value = repr(decode_constant(entry["value"]))
+        except LaminaError as error:
+            value = f"{_REFUSED}: {one_line(error)}"
+        return [visible(f"{indent}{variable} = {value}")]
+    if kind in ("variable", "parameter", "tensor"):
+        trainable = ", trainable" if kind != "tensor" and entry.get("trainable", True) else ""
+        return [visible(f"{indent}{variable} = {kind} {_text(entry['dtype'])}"
+                        f"{entry['shape']!r}{trainable} (value from the weights)")]
+    if kind == "layer":
+        layer = entry["layer"] if isinstance(entry["layer"], dict) else {}
+        return [visible(f"{indent}{variable} = layer {_text(layer.get('class_name'))} "
+                        f"'{_text(layer.get('name'))}' (built from its config)")]
+    return _function_lines(f"{variable} = function ", entry["function"],
+                           f"{where} (function '{variable}')", indent)
+
+
+def _tier_label_lines(recorded: Any, model: dict[str, Any]) -> list[str]:
+    """A note when metadata.json's tiers (a label lamina writes, never reads) disagree."""
+    from lamina.saving.api import function_tiers
+
+    if recorded is None or recorded == function_tiers(model):
+        return []
+    return [" metadata.json's function_tiers do not match config.json; they are a label "
+            "that loading ignores: the tiers below are the loader's, read from config.json."]
+
+
+# ---------------------------------------------------------------------- text from files
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that is not printable (control characters, bidi
+    overrides, line separators) shown as an escape, so a file cannot hide or rewrite what
+    ``inspect`` prints."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def one_line(error: BaseException) -> str:
+    """An error message on one visible line."""
+    return visible(" ".join(str(error).split("\n")).strip())
+
+
 def check_file(path: str | os.PathLike) -> tuple[bool, str]:
-    """Whether the file loads in safe mode, and why not when it does not."""
+    """Whether the file loads in safe mode, and why not (one line) when it does not."""
     from lamina.saving.api import load_model
 
     try:
         model = load_model(path, safe_mode=True, compile=False)
     except LaminaError as error:
-        return False, f"{type(error).__name__}: {error}"
-    return True, f"'{os.fspath(path)}' loads in safe mode: {type(model).__name__} " \
-                 f"'{model.name}' with {model.count_params():,} parameters."
+        return False, f"{type(error).__name__}: {one_line(error)}"
+    except RecursionError:
+        return False, "CorruptArchiveError: the config nests too deeply."
+    except Exception as error:  # noqa: BLE001 - a hostile file gets a message, not a traceback
+        return False, (f"{type(error).__name__}: {one_line(error)} (the loader failed without "
+                       "a LoadError: the file is malformed in a way lamina should name)")
+    return True, visible(f"'{os.fspath(path)}' loads in safe mode: {type(model).__name__} "
+                         f"'{model.name}' with {model.count_params():,} parameters.")
