@@ -34,19 +34,23 @@ _REBUILD_ERRORS = (SerializationError, TypeError, ValueError, KeyError, IndexErr
 
 
 def function_tiers(entry: Any) -> dict[str, str]:
-    """Each Lambda's name and the tier its function is saved in, read from a config tree."""
+    """Each Lambda's name and the tier its function loads in, read from a config tree.
+
+    Every Lambda at any depth counts (inside wrappers, nested models, captured layers); the
+    tier is the one the loader dispatches on (``plan_function``), ``"refused"`` for an entry
+    it would refuse. Saved in ``metadata.json`` for people: loading never reads it back, and
+    ``lamina inspect`` only notes when it disagrees with the config.
+    """
+    from lamina.errors import LaminaError
+    from lamina.functions.plan import lambda_entries, plan_function
+
     tiers: dict[str, str] = {}
-    stack = [entry]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            function = node.get("config", {}).get("function") if isinstance(
-                node.get("config"), dict) else None
-            if node.get("class_name") == "Lambda" and isinstance(function, dict):
-                tiers[str(node.get("name"))] = str(function.get("kind"))
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    for path, node in lambda_entries(entry):
+        try:
+            tier = plan_function(node["config"].get("function"), path[-1]).tier
+        except (LaminaError, RecursionError):
+            tier = "refused"
+        tiers[path[-1]] = tier
     return dict(sorted(tiers.items()))
 
 

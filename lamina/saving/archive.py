@@ -31,6 +31,12 @@ FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA, OPTIMIZER = (
     "config.json", "model.safetensors", "metadata.json", "optimizer.safetensors")
 KNOWN_MEMBERS = frozenset({CONFIG, WEIGHTS, METADATA, OPTIMIZER})
+#: The members of a Keras 3 ``.keras`` archive, and the first bytes of an HDF5 file (a
+#: legacy Keras ``.h5`` model or weights file).
+KERAS_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_NOT_KERAS = ("lamina cannot read or convert Keras files yet: rebuild the model with lamina "
+              "layers and copy the weights in with set_weights().")
 #: safetensors metadata key listing 2-D tensors stored transposed (as ``tensor.t()``).
 TRANSPOSED = "lamina_transposed"
 #: Largest JSON member accepted, and largest weights member (declared and read).
@@ -67,10 +73,17 @@ class Archive:
         except FileNotFoundError:
             raise LoadError(f"No such file: '{self.path}'.") from None
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            if _starts_with(path, HDF5_SIGNATURE):
+                raise LoadError(f"'{self.path}' is an HDF5 file (a legacy Keras .h5 model or "
+                                f"weights file), not a lamina file; {_NOT_KERAS}") from None
             raise CorruptArchiveError(
                 f"'{self.path}' is not a lamina file (not a readable zip: {error})."
             ) from error
         names = [info.filename for info in self._zip.infolist()]
+        if KERAS_MEMBERS <= set(names):
+            self._zip.close()
+            raise LoadError(f"'{self.path}' is a Keras 3 archive (.keras), not a lamina file; "
+                            f"{_NOT_KERAS}")
         unknown = [n for n in names if n not in KNOWN_MEMBERS]
         if unknown:
             self._zip.close()
@@ -218,6 +231,18 @@ class Archive:
             for key in keys:
                 tensors[key] = tensors[key].t()
         return tensors
+
+
+def _starts_with(path: str | os.PathLike | BinaryIO, signature: bytes) -> bool:
+    """Whether the file or stream begins with ``signature`` (False when it cannot be read)."""
+    try:
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, "rb") as handle:
+                return handle.read(len(signature)) == signature
+        path.seek(0)
+        return path.read(len(signature)) == signature
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
 
 
 def _identity(status: os.stat_result) -> tuple[int, ...]:
