@@ -48,6 +48,11 @@ class CorruptArchiveError(LoadError, ValueError):
     """A saved file is not a well-formed lamina archive (zip, JSON or weights)."""
 
 
+class LimitExceededError(LoadError):
+    """A file, or a function compiled from one, exceeds a documented bound of time or memory
+    (``lamina/functions/bounds.py``); the message names the layer and the bound."""
+
+
 class UnsafeFunctionError(SerializationError, LoadError):
     """A saved function uses a construct outside the safe-load allowlist."""
 

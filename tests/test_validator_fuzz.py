@@ -100,12 +100,12 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
             bound.add(node.id)
     if bound & set(captured):
         found.append(f"rebinds captured names {sorted(bound & set(captured))}")
-    readable = bound | set(allowlist.BUILTINS) | set(captured)
+    readable = bound | set(allowlist.BUILTINS) | set(captured) | {BUDGET_FACTORY}
     modules = {n: k[len("module:"):] for n, k in captured.items() if k.startswith("module:")}
     for function in functions:
         if function is not top:
             found.append(f"nested def {function.name}")
-        if function.name.startswith("_"):
+        if function.name.startswith("_") and function.name != BOUNDED_LAMBDA:
             found.append(f"function name {function.name}")
         if function.decorator_list:
             found.append("decorator")
@@ -115,7 +115,7 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
         if not isinstance(node, PERMITTED_NODES):
             found.append(type(node).__name__)
         if isinstance(node, ast.Name):
-            if node.id.startswith("_"):
+            if node.id.startswith("_") and node.id not in (BUDGET, BUDGET_FACTORY):
                 found.append(f"name {node.id}")
             if isinstance(node.ctx, ast.Load) and node.id not in readable:
                 found.append(f"unknown name {node.id}")
@@ -163,8 +163,17 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
     return found
 
 
+#: What the compiler's run-time bounds (lamina/functions/bounds.py) add to every tree: the
+#: per-call budget, the global that makes it, its methods, and the def a lambda becomes.
+BUDGET, BUDGET_FACTORY = "__lamina_budget__", "__lamina_new_budget__"
+BUDGET_METHODS = {"mul", "add", "pow", "lshift", "mod", "items", "range"}
+BOUNDED_LAMBDA = "__lamina_function__"
+
+
 def _attribute_violations(node: ast.Attribute, captured: dict[str, str],
                           modules: dict[str, str]) -> list[str]:
+    if isinstance(node.value, ast.Name) and node.value.id == BUDGET:
+        return [] if node.attr in BUDGET_METHODS else [f"budget attribute {node.attr}"]
     if node.attr.startswith("_"):
         return [f"attribute {node.attr}"]
     if not isinstance(node.ctx, ast.Load):

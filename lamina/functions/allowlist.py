@@ -115,4 +115,6 @@ MAX_INT = 2 ** 53
 MAX_CONSTANT_EXPONENT = 64
 #: Deepest AST nesting and longest source accepted.
 MAX_DEPTH = 60
+#: Largest bound of a source's nesting (``safe._nesting_bound``) that is handed to the parser.
+MAX_PARSE_DEPTH = 200
 MAX_SOURCE_CHARS = 20_000

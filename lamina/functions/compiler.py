@@ -17,6 +17,7 @@ import warnings
 from typing import Any
 
 from lamina.functions import allowlist as allowed
+from lamina.functions import bounds
 from lamina.functions.safe import UnsafeFunctionError, validate
 
 
@@ -121,30 +122,36 @@ def compile_function(source: str, captured: dict[str, Any], where: str) -> Any:
             kinds[name] = "value"
     tree = validate(source, kinds, where)
     namespace: dict[str, Any] = {
-        "__builtins__": {name: getattr(builtins, name) for name in allowed.BUILTINS},
+        "__builtins__": _builtins(),
         **{name: LayerView(value) if _is_layer(value) else value
            for name, value in captured.items()},
+        **bounds.namespace_entries(where),
     }
-    top = tree.body[0]
-    filename = f"<lamina: {where}>"
+    is_lambda = not isinstance(tree.body[0], ast.FunctionDef)
+    bounded, name = bounds.bound_tree(tree, "__lamina_function__")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a SyntaxWarning is refused like a SyntaxError
-            if isinstance(top, ast.FunctionDef):
-                code = compile(tree, filename, "exec")
-            else:
-                code = compile(ast.Expression(body=top.value), filename, "eval")
+            code = compile(bounded, f"<lamina: {where}>", "exec")
     except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as error:
         raise UnsafeFunctionError(
             f"{where}: the saved function does not compile ({type(error).__name__}: {error})."
         ) from None
-    if isinstance(top, ast.FunctionDef):
-        exec(code, namespace)  # noqa: S102 - validated above: this only defines the function
-        function = namespace[top.name]
-    else:
-        function = eval(code, namespace)  # noqa: S307 - validated above: a lambda expression
+    exec(code, namespace)  # noqa: S102 - validated above: this only defines the function
+    function = namespace[name]
+    if is_lambda:
+        function.__name__ = function.__qualname__ = "<lambda>"
     function.__lamina_source__ = source
     return function
+
+
+def _builtins() -> dict[str, Any]:
+    """The allowlisted builtins, and ``__import__``: torch's C++ code imports its own
+    modules through the builtins of the running frame (a loaded function's, under fake
+    tensors). The function itself cannot name it: the validator refuses names starting
+    with '_', and there is no ``import`` statement, ``getattr`` or attribute with one."""
+    return {"__import__": builtins.__import__,
+            **{name: getattr(builtins, name) for name in allowed.BUILTINS}}
 
 
 def _is_layer(value: Any) -> bool:

@@ -14,6 +14,8 @@ This module imports no torch, so a config can be validated on any Python (see ``
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from typing import Any
 
 from . import allowlist as allowed  # relative: these files must also work copied without lamina
@@ -259,6 +261,10 @@ def validate(source: str, captured: dict[str, str], where: str = "function") -> 
             raise _fail(None, f"the captured name '{name}'", where)
         if kind.startswith("module:") and kind[len("module:"):] not in allowed.MODULES:
             raise _fail(None, f"the module '{kind[len('module:'):]}'", where)
+    bound = _nesting_bound(source)
+    if bound is None or bound > allowed.MAX_PARSE_DEPTH:
+        raise _fail(None, f"nesting deeper than {allowed.MAX_PARSE_DEPTH} levels (counted on the "
+                          "source's tokens, before parsing)", where)
     try:
         tree = ast.parse(source, mode="exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
@@ -292,6 +298,47 @@ def validate(source: str, captured: dict[str, str], where: str = "function") -> 
         raise _fail(None, "an expression nested too deeply", where) from None
     rewritten = _Rebind().visit(tree)
     return ast.fix_missing_locations(rewritten)
+
+
+_NESTING_WORDS = frozenset({"and", "or", "not", "if", "else", "lambda", "in", "is", "for",
+                            "await", "yield"})
+
+
+def _nesting_bound(source: str) -> int | None:
+    """An upper bound of the source's syntax-tree depth, from its tokens alone (``None``
+    when it does not tokenize).
+
+    Every level of a syntax tree needs a token: an operator, a bracket, a keyword such as
+    ``if``, or an indent. Counting them per bracket level (a comma starts a sibling)
+    bounds the depth without parsing, so the parser, whose recursion depends on how deep
+    the interpreter's stack already is, only ever sees sources it handles the same way
+    every time.
+    """
+    levels = [0]
+    indent = deepest = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            kind, text = token.type, token.string
+            if kind == tokenize.OP and text in "([{":
+                levels.append(0)
+            elif kind == tokenize.OP and text in ")]}":
+                if len(levels) == 1:
+                    return None
+                levels.pop()
+            elif kind == tokenize.OP and text == ",":
+                levels[-1] = 0
+            elif kind == tokenize.OP or (kind == tokenize.NAME and text in _NESTING_WORDS):
+                levels[-1] += 1
+            elif kind == tokenize.INDENT:
+                indent += 1
+            elif kind == tokenize.DEDENT:
+                indent -= 1
+            elif kind == tokenize.NEWLINE:
+                levels = [0]
+            deepest = max(deepest, len(levels) + sum(levels) + 2 * indent)
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    return deepest + 4  # module, statement, function, and a tuple without brackets
 
 
 def _kinds(captured: dict[str, Any]) -> dict[str, str]:

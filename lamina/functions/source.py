@@ -19,6 +19,8 @@ import sys
 import types
 from typing import Any
 
+from lamina.functions.bounds import RESERVED_PREFIX
+
 
 class _FileIndex:
     """One parsed source file: its lines, and its lambdas and defs by first line."""
@@ -261,6 +263,7 @@ def captured_values(fn: Any) -> dict[str, Any]:
         for instruction in dis.get_instructions(inner):
             if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
                 name = instruction.argval
-                if name in namespace and name not in found:
+                if name in namespace and name not in found and not name.startswith(
+                        RESERVED_PREFIX):  # what the compiler adds to a loaded function
                     found[name] = namespace[name]
     return found

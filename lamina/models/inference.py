@@ -9,13 +9,16 @@ two runs depends on an unknown axis and is ``None``. Where fake execution is uns
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
+from torch.overrides import TorchFunctionMode
 
-from lamina.errors import InferenceError, ShapeError
+from lamina.errors import InferenceError, LoadError, ShapeError
+from lamina.functions import bounds
 from lamina.layers.calling import argument_masks
 from lamina.layers.layer import Layer, flatten_shapes, is_shape
 from lamina.models.symbolic import Node, SymbolicTensor, _Slot, _template, fill, fill_masks
@@ -98,23 +101,49 @@ def _spec_of(first: Any, second: Any) -> Any:
 
 
 def infer_spec(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> tuple[Any, Any]:
-    """Output (shape, dtype) structure and output mask shape structure of one layer call."""
+    """Output (shape, dtype) structure and output mask shape structure of one layer call.
+
+    While a file loads (``bounds.loading_file``), only fake tensors are used, each of their
+    operations is charged to the load's budget, and a layer that cannot be inferred that
+    way is an error: nothing from a file ever runs on real data at load.
+    """
     errors = []
-    for fake in (True, False):
+    load = bounds.current_load()
+    for fake in (True, False) if load is None else (True,):
         try:
-            first = _run_on(layer, template, symbols, SENTINELS[0], fake)
-            second = _run_on(layer, template, symbols, SENTINELS[1], fake)
+            with _charged(load):
+                first = _run_on(layer, template, symbols, SENTINELS[0], fake)
+                second = _run_on(layer, template, symbols, SENTINELS[1], fake)
             return _spec_of(first[0], second[0]), _spec_of(first[1], second[1])
-        except ShapeError:
+        except (ShapeError, LoadError):
             raise
         except Exception as error:  # noqa: BLE001 - reported below with every attempt
             errors.append(error)
     shapes = [s.shape for s in symbols]
+    advice = ("A layer loaded from a file is inferred on fake tensors only (no data): "
+              "its function cannot depend on tensor values there." if load is not None else
+              "Check that the function works on tensors of that shape, or pass output_shape=.")
     raise InferenceError(
         f"Could not infer the output shape of layer '{layer.name}' ({describe(layer)}) for "
-        f"input shape(s) {shapes[0] if len(shapes) == 1 else shapes}: {errors[-1]}. "
-        "Check that the function works on tensors of that shape, or pass output_shape=."
+        f"input shape(s) {shapes[0] if len(shapes) == 1 else shapes}: {errors[-1]}. {advice}"
     ) from errors[-1]
+
+
+class _ChargedOperations(TorchFunctionMode):
+    """Charges each torch call of a load-time inference to the load's budget."""
+
+    def __init__(self, load: bounds.LoadBudget) -> None:
+        super().__init__()
+        self.load = load
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (),
+                           kwargs: dict | None = None) -> Any:
+        self.load.charge_operation()
+        return func(*args, **(kwargs or {}))
+
+
+def _charged(load: bounds.LoadBudget | None) -> Any:
+    return contextlib.nullcontext() if load is None else _ChargedOperations(load)
 
 
 def describe(layer: Layer) -> str:

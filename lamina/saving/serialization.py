@@ -7,6 +7,7 @@ path read from a config.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from lamina.errors import SerializationError
@@ -178,28 +179,47 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None 
     for entry in config["layers"]:
         layers[entry["name"]] = deserialize_layer(entry, custom_objects)
     created: dict[tuple[str, int], list[Any]] = {}
-    pending = []
+    # Calls in config order as soon as the tensors they read exist (Kahn's algorithm, the
+    # earliest ready call first): linear in the number of calls, whatever their order.
+    calls: list[tuple[Layer, int, Any]] = []
     for entry in config["layers"]:
         layer = layers[entry["name"]]
         if isinstance(layer, InputLayer):
             created[(layer.name, 0)] = [layer.output]
         for index, node in enumerate(entry.get("inbound_nodes", [])):
-            pending.append((layer, index, node))
-    while pending:
-        ready = [p for p in pending if all(r in created for r in _refs(p[2]))]
-        if not ready:
-            waiting = sorted({p[0].name for p in pending})
-            raise SerializationError(
-                f"Functional config '{config.get('name')}': the calls of layers {waiting} "
-                "read tensors that no layer of the config produces."
-            )
-        for item in ready:
-            layer, index, node = item
-            args = _decode(node["args"], created)
-            kwargs = _decode(node.get("kwargs", {}), created)
-            outputs = layer(*args, **kwargs)
-            created[(layer.name, index)] = tree.flatten(outputs)
-            pending.remove(item)
+            calls.append((layer, index, node))
+    missing: list[int] = []
+    waiting: dict[tuple[str, int], list[int]] = {}
+    ready: list[int] = []
+    for position, (_, _, node) in enumerate(calls):
+        needed = {r for r in _refs(node) if r not in created}
+        missing.append(len(needed))
+        for key in needed:
+            waiting.setdefault(key, []).append(position)
+        if not needed:
+            ready.append(position)
+    heapq.heapify(ready)
+    done = 0
+    while ready:
+        position = heapq.heappop(ready)
+        layer, index, node = calls[position]
+        args = _decode(node["args"], created)
+        kwargs = _decode(node.get("kwargs", {}), created)
+        outputs = layer(*args, **kwargs)
+        key = (layer.name, index)
+        created[key] = tree.flatten(outputs)
+        done += 1
+        for later in waiting.pop(key, ()):
+            missing[later] -= 1
+            if missing[later] == 0:
+                heapq.heappush(ready, later)
+    if done < len(calls):
+        stuck = sorted({calls[p][0].name for p, left in enumerate(missing) if left})
+        raise SerializationError(
+            f"Functional config '{config.get('name')}': the calls of layers {stuck} "
+            "read tensors that no layer of the config produces."
+        )
+
     def ref(value: Any) -> Any:
         return created[(value[0], value[1])][value[2]]
 

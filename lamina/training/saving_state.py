@@ -150,12 +150,23 @@ def saving_state(model: torch.nn.Module, state: Any, include_optimizer: bool
     return config, tensors or None
 
 
+#: The ``torch.compile`` backends a saved compile configuration may name.
+FILE_JIT_BACKENDS = frozenset({"inductor", "aot_eager", "eager"})
+
+
 def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tensor] | None,
                          aliases: dict[str, str]) -> None:
     """Compile ``model`` as saved and put back the optimizer state."""
     where = "load_model"
     if not isinstance(config, dict):
         raise CorruptArchiveError(f"{where}: compile_config must be an object.")
+    jit = config.get("jit", False)
+    if not (type(jit) is bool or jit in FILE_JIT_BACKENDS):
+        raise CorruptArchiveError(
+            f"{where}: compile_config names the jit backend {jit!r}; a file may name only "
+            f"true, false or one of {sorted(FILE_JIT_BACKENDS)} (a backend named by a file "
+            "could import any package). Compile the loaded model yourself with jit=... to "
+            "use another.")
     optimizer_config = config.get("optimizer")
     optimizer: Any = "rmsprop"
     if optimizer_config is not None:
@@ -163,7 +174,7 @@ def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tenso
     try:
         model.compile(optimizer=optimizer, loss=_decode(config.get("loss"), where),
                       metrics=_decode(config.get("metrics"), where),
-                      loss_weights=config.get("loss_weights"), jit=config.get("jit", False))
+                      loss_weights=config.get("loss_weights"), jit=jit)
     except ArgumentError as error:
         raise CorruptArchiveError(f"{where}: the saved compile arguments are invalid: "
                                   f"{error}") from error
