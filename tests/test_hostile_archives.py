@@ -34,6 +34,10 @@ from typing import Any
 import numpy.ctypeslib  # noqa: F401
 import pytest
 import torch
+
+# Likewise what the first fake-tensor inference of a process imports (ShapeEnv's validator).
+import torch._dynamo  # noqa: F401
+import torch.fx.experimental.validator  # noqa: F401
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 

@@ -21,10 +21,11 @@ A function that exceeds a bound raises :class:`~lamina.errors.LimitExceededError
 ``LoadError``) naming its layer. Tensors pass through each check untouched (one ``type``
 test), and functions the user wrote in their own process are never rewritten.
 
-Loading a file (:func:`loading_file`) also has a budget of its own: the number of layers
-(:data:`MAX_LAYERS`) and of tensor operations spent inferring shapes on fake tensors
-(:data:`LOAD_OPERATIONS`); and while a file loads, shapes are never inferred on real
-tensors.
+Loading a file (:func:`loading_file`) has a budget of its own: at most :data:`MAX_LAYERS`
+layers (and no more than the config's size makes plausible), config nesting of at most
+:data:`MAX_CONFIG_DEPTH`, and :data:`LOAD_UNITS` units of work for rebuilding layers,
+compiling functions and inferring shapes on fake tensors (:class:`LoadBudget`). While a
+file loads, shapes are never inferred on real tensors.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ from lamina.errors import LimitExceededError
 
 #: Units (loop iterations, items consumed or made) one call of a loaded function may spend.
 MAX_ITERATIONS = 1_000_000
-#: The same while its file is being loaded (shape inference on fake tensors).
+#: The same while its file is being loaded (shape inference on fake tensors), and the
+#: units all functions together may spend while one file loads.
 LOAD_ITERATIONS = 10_000
+LOAD_ITERATIONS_PER_FILE = 200_000
 #: Most items (or characters) in one list, tuple, string or range a loaded function makes.
 MAX_SEQUENCE = 100_000
 #: Widest Python integer a loaded function may compute.
@@ -54,8 +57,17 @@ MAX_LAYERS = 10_000
 #: Fewest bytes of config.json per layer: a file may not describe more layers than this
 #: allows (a real layer entry takes at least this much).
 MIN_BYTES_PER_LAYER = 40
-#: Most tensor operations shape inference may run while one file loads.
-LOAD_OPERATIONS = 200_000
+#: The work one load may do, in units of about 50 microseconds (see :class:`LoadBudget`):
+#: about a second and a half on a 2-core machine, whatever the file holds.
+LOAD_UNITS = 25_000
+#: Units charged for each layer entry, for each shape inference (making fake tensors),
+#: and for each tensor operation inference runs; a compiled function costs
+#: ``FUNCTION_UNITS`` plus one unit per ``SOURCE_CHARS_PER_UNIT`` characters of source.
+LAYER_UNITS = 3
+INFERENCE_UNITS = 6
+OPERATION_UNITS = 2
+FUNCTION_UNITS = 6
+SOURCE_CHARS_PER_UNIT = 6
 #: Deepest nesting of config.json (a model nested in a model adds about six levels).
 MAX_CONFIG_DEPTH = 100
 
@@ -71,19 +83,34 @@ _CONSUMERS = frozenset({"list", "tuple", "dict", "sum", "sorted", "all", "any", 
 
 
 class LoadBudget:
-    """What loading one file may spend; see :func:`loading_file`."""
+    """What loading one file may spend, in units of about 50 microseconds of work here
+    (:data:`LOAD_UNITS` in all): each layer entry rebuilt, each function compiled (by the
+    length of its source), each shape inference and each tensor operation it runs."""
 
     def __init__(self, where: str) -> None:
         self.where = where
-        self.operations_left = LOAD_OPERATIONS
+        self.left = LOAD_UNITS
+        self.iterations_left = LOAD_ITERATIONS_PER_FILE
 
-    def charge_operation(self) -> None:
-        self.operations_left -= 1
-        if self.operations_left < 0:
+    def charge_iterations(self, units: int) -> None:
+        self.iterations_left -= units
+        if self.iterations_left < 0:
             raise LimitExceededError(
-                f"{self.where}: inferring the model's shapes needs more than "
-                f"{LOAD_OPERATIONS} tensor operations, over the load budget (a real model "
-                "needs far fewer; the file is malformed or hostile)."
+                f"{self.where}: while it loads, its functions run more than "
+                f"{LOAD_ITERATIONS_PER_FILE} iterations in all, over the load budget (see "
+                "lamina/functions/README.md)."
+            )
+
+    def charge(self, units: int, what: Any) -> None:
+        """Spend ``units`` on ``what`` (anything; only described when the budget is out)."""
+        self.left -= units
+        if self.left < 0:
+            if not isinstance(what, str):
+                what = f"the operation {getattr(what, '__name__', what)}"
+            raise LimitExceededError(
+                f"{self.where}: loading it needs more work than the load budget allows "
+                f"({LOAD_UNITS} units; it ran out at {what}). A real model needs far less; "
+                "the file is malformed or hostile (see lamina/functions/README.md)."
             )
 
 
@@ -169,14 +196,14 @@ def check_layer_count(config: Any, config_bytes: int, where: str) -> None:
 class Budget:
     """One call's allowance; the rewritten function makes one when it is called."""
 
-    __slots__ = ("left", "where")
+    __slots__ = ("left", "load", "where")
 
     def __init__(self, where: str) -> None:
         self.where = where
         # torch.compile and torch.export cannot trace a ContextVar; nothing loads while
         # they run.
-        loading = not torch.compiler.is_compiling() and _LOADING.get() is not None
-        self.left = LOAD_ITERATIONS if loading else MAX_ITERATIONS
+        self.load = None if torch.compiler.is_compiling() else _LOADING.get()
+        self.left = MAX_ITERATIONS if self.load is None else LOAD_ITERATIONS
 
     def exceeded(self, what: str) -> LimitExceededError:
         return LimitExceededError(
@@ -187,9 +214,12 @@ class Budget:
 
     def charge(self, units: int) -> None:
         self.left -= units
+        if self.load is not None:
+            self.load.charge_iterations(units)
         if self.left < 0:
-            raise self.exceeded("ran more than its budget of iterations in one call (while "
-                                f"its file loads: {LOAD_ITERATIONS})")
+            limit = MAX_ITERATIONS if self.load is None else LOAD_ITERATIONS
+            raise self.exceeded(f"ran more than {limit} iterations in one call"
+                                + ("" if self.load is None else " while its file loads"))
 
     def items(self, iterable: Iterable[Any]) -> Iterable[Any]:
         """``iterable``, charging one unit per item (up front when its length is known:

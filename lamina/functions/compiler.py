@@ -120,6 +120,10 @@ def compile_function(source: str, captured: dict[str, Any], where: str) -> Any:
             kinds[name] = "layer"
         else:
             kinds[name] = "value"
+    load = bounds.current_load()
+    if load is not None and isinstance(source, str):
+        load.charge(bounds.FUNCTION_UNITS + len(source) // bounds.SOURCE_CHARS_PER_UNIT,
+                    f"compiling the function of {where}")
     tree = validate(source, kinds, where)
     namespace: dict[str, Any] = {
         "__builtins__": _builtins(),

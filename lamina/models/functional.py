@@ -117,8 +117,10 @@ class Functional(Model):
                 )
         nodes = _topological_nodes(flat_outputs, flat_inputs)
         layers: list[Layer] = [t.node.layer for t in flat_inputs]
+        seen = {id(layer) for layer in layers}  # a set: linear in the number of nodes
         for node in nodes:
-            if not any(layer is node.layer for layer in layers):
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
                 layers.append(node.layer)
         names: dict[str, Layer] = {}
         for layer in layers:

@@ -32,8 +32,27 @@ def _concrete(shape: tuple[int | None, ...], size: int) -> tuple[int, ...]:
     return tuple(size if d is None else d for d in shape)
 
 
-def _run_on(layer: Layer, template: tuple, symbols: list[SymbolicTensor], size: int,
-            fake: bool) -> tuple[Any, Any]:
+#: How inference runs a layer, cheapest first: fake tensors; fake tensors with a shape
+#: environment, which gives data-dependent sizes (nonzero, boolean masks) as symbols
+#: instead of failing (they become unknown axes) but costs half a millisecond to create;
+#: small real tensors (never while a file loads).
+_FAKE, _SYMBOLIC, _REAL = "fake", "symbolic", "real"
+
+
+def _run_twice(layer: Layer, template: tuple, symbols: list[SymbolicTensor], how: str
+               ) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(outputs, output masks) of runs with each sentinel size, in one fake-tensor mode."""
+    if how == _REAL:
+        mode: Any = contextlib.nullcontext()
+    else:
+        mode = FakeTensorMode(allow_non_fake_inputs=True,
+                              shape_env=ShapeEnv() if how == _SYMBOLIC else None)
+    with mode:
+        return tuple(_run_on(layer, template, symbols, size) for size in SENTINELS)
+
+
+def _run_on(layer: Layer, template: tuple, symbols: list[SymbolicTensor], size: int
+            ) -> tuple[Any, Any]:
     """Run ``layer`` on stand-ins of ``symbols``; returns (outputs, output masks)."""
     def make(symbol: SymbolicTensor) -> torch.Tensor:
         return torch.zeros(_concrete(symbol.shape, size), dtype=symbol.dtype)
@@ -45,12 +64,6 @@ def _run_on(layer: Layer, template: tuple, symbols: list[SymbolicTensor], size: 
     was_training = layer.training
     layer.train(False)
     try:
-        if fake:
-            # A shape environment gives data-dependent sizes (nonzero, boolean masks) as
-            # symbols instead of failing; they become unknown axes.
-            with FakeTensorMode(allow_non_fake_inputs=True, shape_env=ShapeEnv()), \
-                    torch.no_grad():
-                return _call_with_masks(layer, template, symbols, make, make_mask)
         with torch.no_grad():
             return _call_with_masks(layer, template, symbols, make, make_mask)
     finally:
@@ -109,11 +122,12 @@ def infer_spec(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> 
     """
     errors = []
     load = bounds.current_load()
-    for fake in (True, False) if load is None else (True,):
+    for how in (_FAKE, _SYMBOLIC, _REAL) if load is None else (_FAKE, _SYMBOLIC):
         try:
+            if load is not None:
+                load.charge(bounds.INFERENCE_UNITS, f"inferring layer '{layer.name}'")
             with _charged(load):
-                first = _run_on(layer, template, symbols, SENTINELS[0], fake)
-                second = _run_on(layer, template, symbols, SENTINELS[1], fake)
+                first, second = _run_twice(layer, template, symbols, how)
             return _spec_of(first[0], second[0]), _spec_of(first[1], second[1])
         except (ShapeError, LoadError):
             raise
@@ -138,7 +152,7 @@ class _ChargedOperations(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (),
                            kwargs: dict | None = None) -> Any:
-        self.load.charge_operation()
+        self.load.charge(bounds.OPERATION_UNITS, func)
         return func(*args, **(kwargs or {}))
 
 

@@ -24,11 +24,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from lamina.errors import CorruptArchiveError, LaminaError, LoadError
+from lamina.functions import bounds
 from lamina.functions.plan import lambda_entries, plan_captured, plan_function
 from lamina.saving import archive
 
 _INDENT = "    "
 _REFUSED = "refused at load"
+#: Beyond this many layers the table is printed as plain columns (rich takes seconds).
+_MAX_TABLE_ROWS = 200
 
 
 def describe_file(path: str | os.PathLike, width: int = 110) -> str:
@@ -53,6 +56,7 @@ def describe_file(path: str | os.PathLike, width: int = 110) -> str:
 def _describe(path: str | os.PathLike, width: int) -> str:
     with archive.Archive(path) as stored:
         config = stored.json(archive.CONFIG)
+        config_bytes = stored.size(archive.CONFIG)
         metadata, metadata_problem = _metadata(stored)
         # The loader's own checks of the weights' header (shapes, offsets, transposed list).
         shapes = {key: list(t.shape) for key, t in stored.tensors(archive.WEIGHTS).items()}
@@ -62,6 +66,7 @@ def _describe(path: str | os.PathLike, width: int) -> str:
     model = config.get("model")
     if not isinstance(model, dict):
         raise CorruptArchiveError(f"{where}: config.json has no model entry.")
+    bounds.check_layer_count(model, config_bytes, where)  # as load_model does
     lambdas = list(lambda_entries(model))
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, color_system=None,
@@ -74,7 +79,11 @@ def _describe(path: str | os.PathLike, width: int) -> str:
         console.print(escape(visible(
             f"Format version {version!r}: this lamina reads version {archive.FORMAT_VERSION} "
             "and refuses to load it.")))
-    console.print(_layer_table(model, lambdas, shapes))
+    table = _layer_table(model, lambdas, shapes)
+    if isinstance(table, str):
+        buffer.write(table + "\n")
+    else:
+        console.print(table)
     console.print(f" Total params: {sum(_count(shape) for shape in shapes.values()):,}")
     console.print(f" Optimizer state saved: {'yes' if has_optimizer else 'no'}")
     console.print(escape(visible(
@@ -126,7 +135,7 @@ def _model_layers(model: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str
 
 
 def _layer_table(model: dict[str, Any], lambdas: list[tuple[list[str], dict[str, Any]]],
-                 shapes: dict[str, list[int]]) -> Table:
+                 shapes: dict[str, list[int]]) -> Table | str:
     table = Table()
     for column in ("Layer (type)", "Param #", "Functions (tier)"):
         table.add_column(column, overflow="fold")
@@ -141,13 +150,21 @@ def _layer_table(model: dict[str, Any], lambdas: list[tuple[list[str], dict[str,
             inner = "/".join(full[len(owner):])
             notes.setdefault(owner, []).append(
                 (f"{inner}: " if inner else "") + _tiers_summary(entry))
+    by_layer: dict[str, int] = {}  # parameters per top-level layer, in one pass
+    for key, shape in shapes.items():
+        by_layer[key.split(".", 1)[0]] = by_layer.get(key.split(".", 1)[0], 0) + _count(shape)
+    cells = []
     for path, entry in rows:
-        prefix = path[1] + "." if len(path) > 1 else ""
-        params = sum(_count(shape) for key, shape in shapes.items()
-                     if len(path) == 2 and key.startswith(prefix))
         label = f"{'/'.join(path[1:]) or path[0]} ({_text(entry.get('class_name'))})"
-        table.add_row(escape(visible(label)), f"{params:,}" if len(path) == 2 else "",
-                      escape(visible("; ".join(notes.get(path, [])))))
+        params = f"{by_layer.get(path[1], 0):,}" if len(path) == 2 else ""
+        cells.append((visible(label), params, visible("; ".join(notes.get(path, [])))))
+    if len(cells) > _MAX_TABLE_ROWS:  # rich lays out big tables slowly: plain columns
+        wide = max(len(label) for label, _, _ in cells)
+        lines = [f"{'Layer (type)':{wide}}  {'Param #':>12}  Functions (tier)"]
+        lines += [f"{label:{wide}}  {params:>12}  {notes}" for label, params, notes in cells]
+        return "\n".join(lines)
+    for label, params, notes_text in cells:
+        table.add_row(escape(label), params, escape(notes_text))
     return table
 
 
@@ -340,7 +357,7 @@ def check_file(path: str | os.PathLike) -> tuple[bool, str]:
     from lamina.saving.api import load_model
 
     try:
-        model = load_model(path, safe_mode=True, compile=False)
+        model = load_model(path, safe_mode=True)  # as load_model's defaults: compiled too
     except LaminaError as error:
         return False, f"{type(error).__name__}: {one_line(error)}"
     except RecursionError:

@@ -11,6 +11,7 @@ import heapq
 from typing import Any
 
 from lamina.errors import SerializationError
+from lamina.functions import bounds
 from lamina.layers import lambda_shapes
 from lamina.layers.layer import Layer, dtype_name, is_shape
 from lamina.saving.registry import find_object, get_object, registered_name
@@ -117,6 +118,9 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
         raise SerializationError(
             f"A layer entry needs 'class_name' and 'config', received {entry!r}."
         )
+    load = bounds.current_load()
+    if load is not None:
+        load.charge(bounds.LAYER_UNITS, f"layer '{entry.get('name')}'")
     cls = layer_class(entry["class_name"], custom_objects)
     config = dict(entry["config"])
     if "batch_input_shape" in config and config["batch_input_shape"] is not None:
@@ -215,8 +219,9 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None 
                 heapq.heappush(ready, later)
     if done < len(calls):
         stuck = sorted({calls[p][0].name for p, left in enumerate(missing) if left})
+        more = f" and {len(stuck) - 10} more" if len(stuck) > 10 else ""
         raise SerializationError(
-            f"Functional config '{config.get('name')}': the calls of layers {stuck} "
+            f"Functional config '{config.get('name')}': the calls of layers {stuck[:10]}{more} "
             "read tensors that no layer of the config produces."
         )
 

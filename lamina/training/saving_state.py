@@ -161,7 +161,7 @@ def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tenso
     if not isinstance(config, dict):
         raise CorruptArchiveError(f"{where}: compile_config must be an object.")
     jit = config.get("jit", False)
-    if not (type(jit) is bool or jit in FILE_JIT_BACKENDS):
+    if not (type(jit) is bool or (type(jit) is str and jit in FILE_JIT_BACKENDS)):
         raise CorruptArchiveError(
             f"{where}: compile_config names the jit backend {jit!r}; a file may name only "
             f"true, false or one of {sorted(FILE_JIT_BACKENDS)} (a backend named by a file "
