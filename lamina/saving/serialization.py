@@ -118,6 +118,10 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
         raise SerializationError(
             f"A layer entry needs 'class_name' and 'config', received {entry!r}."
         )
+    if not isinstance(entry.get("name", ""), str) or not isinstance(entry["class_name"], str):
+        raise SerializationError(
+            f"A layer entry's 'name' and 'class_name' must be strings, received "
+            f"{entry.get('name')!r} and {entry['class_name']!r}.")
     load = bounds.current_load()
     if load is not None:
         load.charge(bounds.LAYER_UNITS, f"layer '{entry.get('name')}'")
