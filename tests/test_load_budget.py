@@ -165,17 +165,19 @@ def test_the_users_own_functions_are_never_bounded() -> None:
 
 
 def under_the_bound(x):
+    count = 0
     for i in range(500):  # noqa: B007 - a saved function may not name '_i'
         for j in range(1000):  # noqa: B007
-            x = x + 0.0
-    return x
+            count = count + 1
+    return x + (count - 500_000)
 
 
 def over_the_bound(x):
+    count = 0
     for i in range(2000):  # noqa: B007 - a saved function may not name '_i'
         for j in range(1000):  # noqa: B007
-            x = x + 0.0
-    return x
+            count = count + 1
+    return x + (count - 2_000_000)
 
 
 def test_a_loaded_model_runs_under_the_bound_on_real_data(tmp_path: Path) -> None:

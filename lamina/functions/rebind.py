@@ -84,3 +84,58 @@ def rebind_function(fn: Any) -> Any | None:
     rebound.__annotations__ = dict(getattr(fn, "__annotations__", {}))
     rebound.__lamina_source__ = function_source(fn)
     return rebound
+
+
+class OwnedGlobals(dict):
+    """A function's globals with some names of its own: the rest are read, live, from the
+    module the function was written in (a name the module later rebinds is seen)."""
+
+    def __init__(self, module_globals: dict[str, Any], own: dict[str, Any]) -> None:
+        super().__init__(own)
+        self.module_globals = module_globals
+
+    def __missing__(self, name: str) -> Any:
+        return self.module_globals[name]
+
+
+def own_function(fn: Any, names: set[str]) -> Any:
+    """A copy of ``fn`` whose closure cells and globals called ``names`` are its own, so
+    that a layer can point them at its moved tensors (``.to()``, ``.double()``) without
+    writing into the user's closure or module. Everything else is shared with ``fn``.
+    ``None`` when ``fn`` is not a plain Python function or reads none of ``names``."""
+    code = getattr(fn, "__code__", None)
+    if not isinstance(fn, types.FunctionType) or code is None:
+        return None
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    own_cells = {name for name in names if name in cells}
+    own_globals = {name for name in names if name not in cells and name in fn.__globals__}
+    if not own_cells and not own_globals:
+        return None
+    closure = tuple(types.CellType(cell.cell_contents) if name in own_cells else cell
+                    for name, cell in cells.items()) or None
+    namespace = fn.__globals__
+    if own_globals:
+        namespace = OwnedGlobals(fn.__globals__, {n: fn.__globals__[n] for n in own_globals})
+    owned = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__, closure)
+    owned.__kwdefaults__ = fn.__kwdefaults__
+    owned.__dict__.update(fn.__dict__)
+    owned.__qualname__ = fn.__qualname__
+    owned.__module__ = fn.__module__
+    owned.__doc__ = fn.__doc__
+    owned.__annotations__ = dict(getattr(fn, "__annotations__", {}))
+    source = function_source(fn)
+    if source is not None:
+        owned.__lamina_source__ = source
+    owned.__wrapped__ = fn  # the user's function, for inspection and pickling
+    owned.__lamina_owned__ = True
+    return owned
+
+
+def point_at(owned: Any, values: dict[str, Any]) -> None:
+    """Make an :func:`own_function` copy read ``values`` (by captured name) from now on."""
+    cells = dict(zip(owned.__code__.co_freevars, owned.__closure__ or ()))
+    for name, value in values.items():
+        if name in cells:
+            cells[name].cell_contents = value
+        elif isinstance(owned.__globals__, OwnedGlobals):
+            owned.__globals__[name] = value

@@ -263,7 +263,10 @@ def captured_values(fn: Any) -> dict[str, Any]:
         for instruction in dis.get_instructions(inner):
             if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
                 name = instruction.argval
-                if name in namespace and name not in found and not name.startswith(
-                        RESERVED_PREFIX):  # what the compiler adds to a loaded function
+                if name in found or name.startswith(RESERVED_PREFIX):
+                    continue  # (what the compiler adds to a loaded function)
+                try:  # a layer's own copy of a function reads its module's globals too
                     found[name] = namespace[name]
+                except KeyError:
+                    continue
     return found

@@ -13,7 +13,7 @@ from torch import nn
 from lamina import initializers
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.functions import registry
-from lamina.functions.rebind import rebind_function
+from lamina.functions.rebind import OwnedGlobals, own_function, point_at, rebind_function
 from lamina.functions.serialize import deserialize_function, serialize_function
 from lamina.functions.source import (
     captured_values,
@@ -74,7 +74,8 @@ class Lambda(Layer):
             )
         if arguments is not None and not isinstance(arguments, dict):
             raise ArgumentError(f"Lambda: arguments must be a dict, received {arguments!r}.")
-        if not (mask is None or mask == "same" if isinstance(mask, str) else True):
+        if not (mask is None or mask == "same" or callable(mask)
+                or isinstance(mask, torch.Tensor)):
             raise ArgumentError(f"Lambda: mask must be None, 'same', a callable or a tensor, "
                                 f"received {mask!r}.")
         super().__init__(**kwargs)
@@ -110,6 +111,12 @@ class Lambda(Layer):
             )
         if track_captured:
             self._track(captured, "captured")
+        # The layer calls its own copy of the function, whose captured tensors are the
+        # layer's buffers: moving the layer (.to(), .double()) never rebinds the user's
+        # closure cells or module globals.
+        owned = own_function(function, set(self._captured_buffers.values()))
+        if owned is not None:
+            self.function = function = owned
         # (input spec, output spec) of the last symbolic call (saved with the model); a
         # loaded record spares inference and is checked on the first real call.
         self.inferred_record: Any = None
@@ -172,20 +179,44 @@ class Lambda(Layer):
     def _apply(self, fn: Any, recurse: bool = True) -> Lambda:
         """``to()``, ``double()``... replace buffers by new tensors; point the function's
         closure cells and globals at the new ones, so captured tensors move with the model."""
-        before = {key: self._buffers[key] for key in self._captured_buffers}
+        before = dict(self._buffers)
         super()._apply(fn, recurse)
-        for key, name in self._captured_buffers.items():
-            old, new = before[key], self._buffers[key]
+        code = getattr(self.function, "__code__", None)
+        cells = dict(zip(code.co_freevars, self.function.__closure__ or ())) if code else {}
+        namespace = getattr(self.function, "__globals__", None)
+        for key, old in before.items():
+            new = self._buffers[key]
             if new is old:
                 continue
             self._weight_keys[id(new)] = self._weight_keys.pop(id(old), key)
-            code = getattr(self.function, "__code__", None)
-            cells = dict(zip(code.co_freevars, self.function.__closure__ or ())) if code else {}
+            for argument, value in self.arguments.items():  # tensors passed in arguments=
+                if value is old:
+                    self.arguments[argument] = new
+            name = self._captured_buffers.get(key)
+            if name is None:
+                continue
+            # Only the layer's own copy (own_function) is ever written, never the user's.
             if name in cells and cells[name].cell_contents is old:
                 cells[name].cell_contents = new
-            elif getattr(self.function, "__globals__", {}).get(name) is old:
-                self.function.__globals__[name] = new
+            elif isinstance(namespace, OwnedGlobals) and dict.get(namespace, name) is old:
+                namespace[name] = new
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with the user's function (its own copy is made again on unpickling)."""
+        state = dict(self.__dict__)
+        if getattr(self.function, "__lamina_owned__", False):
+            state["function"] = self.function.__wrapped__
+            state["_owns_function"] = True
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        owns = state.pop("_owns_function", False)
+        super().__setstate__(state)
+        if owns:
+            self.function = own_function(self.function, set(self._captured_buffers.values()))
+            point_at(self.function, {name: self._buffers[key]
+                                     for key, name in self._captured_buffers.items()})
 
     def plan_callable(self) -> Any:
         return self.function if self._direct and self.built else self.forward

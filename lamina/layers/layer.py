@@ -12,6 +12,7 @@ nothing when nothing is raised).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -97,6 +98,8 @@ class Layer(WeightsMixin, nn.Module):
         super().__init_subclass__(**kwargs)
         (cls._call_takes_training, cls._call_takes_mask,
          cls._call_mask_args) = call_signature(cls.call)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])  # type: ignore[method-assign]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         layer = super().__new__(cls)
@@ -212,21 +215,8 @@ class Layer(WeightsMixin, nn.Module):
 
     def ensure_built(self, input_shape: Any) -> None:
         """Build for ``input_shape`` unless built; a failed build leaves no weights behind."""
-        if self.built:
-            return
-        known = set(self._parameters), set(self._buffers), set(self._modules)
-        try:
-            # A layer first called during shape inference (a Dense used inside a Lambda,
-            # say) must still get real weights, not fake ones.
-            with unset_fake_temporarily():
-                self.build(input_shape)
-        except Exception:
-            for store, before in zip((self._parameters, self._buffers, self._modules), known):
-                for key in set(store) - before:
-                    del store[key]
-            raise
-        self._build_shapes = batchless(input_shape)
-        self.built = True
+        if not self.built:
+            self.build(input_shape)
 
     def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
         """After a failure, turn a mismatch with the built shape or dtype into a ShapeError."""
@@ -352,3 +342,42 @@ _BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_size",
 
 for _registration in HOOK_REGISTRATIONS:
     setattr(Layer, _registration, flagging_hook_registration(_registration))
+
+
+def _marks_built(build: Any) -> Any:
+    """``build`` as Keras 3 runs it: called directly (``layer.build(shape)``) or on the
+    first call, it builds once, then the layer is ``built`` and no later call builds again
+    (so ``set_weights`` after ``build`` is what the next call uses). A failed build leaves
+    no weights behind. A ``super().build(...)`` inside a build runs as written."""
+    if getattr(build, "__lamina_marks_built__", False):
+        return build
+
+    @functools.wraps(build)
+    def marked(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_lamina_building") or self.__dict__.get("built"):
+            return build(self, *args, **kwargs) if self.__dict__.get("_lamina_building") \
+                else None
+        known = set(self._parameters), set(self._buffers), set(self._modules)
+        self.__dict__["_lamina_building"] = True
+        try:
+            # A layer first called during shape inference (a Dense used inside a Lambda,
+            # say) must still get real weights, not fake ones.
+            with unset_fake_temporarily():
+                result = build(self, *args, **kwargs)
+        except Exception:
+            for store, before in zip((self._parameters, self._buffers, self._modules), known):
+                for key in set(store) - before:
+                    del store[key]
+            raise
+        finally:
+            del self.__dict__["_lamina_building"]
+        shape = args[0] if args else next(iter(kwargs.values()), None)
+        self._build_shapes = batchless(shape) if shape is not None else None
+        self.built = True
+        return result
+
+    marked.__lamina_marks_built__ = True  # type: ignore[attr-defined]
+    return marked
+
+
+Layer.build = _marks_built(Layer.build)  # type: ignore[method-assign]

@@ -94,6 +94,8 @@ class Functional(Model):
         (3, 2)
     """
 
+    _graph_registry = True
+
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  trainable: bool = True, **kwargs: Any) -> None:
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
@@ -145,15 +147,11 @@ class Functional(Model):
             if names.get(name) is not self._modules[name]:
                 del self._modules[name]
         for layer in layers:
-            if layer.name not in self._modules and hasattr(self, layer.name):
-                raise ArgumentError(
-                    f"Model '{self.name}': a layer may not be named '{layer.name}', which is "
-                    "an attribute of the model (layers are its submodules by name); pass "
-                    "another name= to that layer."
-                )
-        for layer in layers:
-            if self._modules.get(layer.name) is not layer:
-                self.add_module(layer.name, layer)
+            # Straight into the module registry, not through add_module: any layer name
+            # works (``weights``, ``predict``, ``float``...); the model's own attributes
+            # still win on attribute access, and the layer is found by name through
+            # ``get_layer``, ``named_modules`` and the state_dict's keys.
+            self._modules[layer.name] = layer
         self._inputs, self._outputs = inputs, outputs
         self._flat_inputs, self._flat_outputs = flat_inputs, flat_outputs
         self._layers = layers

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
 from lamina.training.trainer import Trainer
@@ -52,6 +54,20 @@ class Model(Trainer, Layer):
                 f"{len(args)} positional argument(s)."
             )
         super().__init__(**kwargs)
+
+    #: Whether the model's layers are registered by their names (Functional, Sequential).
+    _graph_registry = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A layer of the graph may share its name with one of the model's own attributes
+        # (``built``, ``training``...): the layer lives in the module registry, the value in
+        # the model's __dict__, and neither replaces the other.
+        modules = self.__dict__.get("_modules")
+        if self._graph_registry and modules is not None and name in modules and not (
+                value is None or isinstance(value, nn.Module)):
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
 
     @property
     def layers(self) -> list[Layer]:

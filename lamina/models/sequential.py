@@ -88,13 +88,8 @@ class Sequential(Functional):
         elif self._input is not None:
             self._rebuild(self._input, stack, start=len(self._stack))
         else:
-            if hasattr(self, layer.name):
-                raise ArgumentError(
-                    f"Sequential '{self.name}': a layer may not be named '{layer.name}', which "
-                    "is an attribute of the model; pass another name= to that layer."
-                )
             self._stack = stack
-            self.add_module(layer.name, layer)
+            self._modules[layer.name] = layer  # any name works: see Functional._set_graph
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -127,7 +122,7 @@ class Sequential(Functional):
         else:
             for name in [k for k, m in self._modules.items() if isinstance(m, Layer)]:
                 del self._modules[name]
-            self.add_module(input_tensor.node.layer.name, input_tensor.node.layer)
+            self._modules[input_tensor.node.layer.name] = input_tensor.node.layer
             self.built = False
         self._input = input_tensor
         self._stack = stack

@@ -200,12 +200,12 @@ class CompileState:
                                 "metric objects with distinct name=.")
         if not isinstance(self.optimizer_spec, torch.optim.Optimizer):
             # Layers built by the first call add weights: the optimizer must see them all.
+            # A model without weights still trains as Keras's does: the loss is evaluated,
+            # metrics and callbacks run, and there is nothing for an optimizer to step.
             parameters = list(self.model.parameters())
-            if not parameters:
-                raise ArgumentError(f"Model '{self.model.name}' has no weights to train.")
             known = set() if self.optimizer is None else {
                 id(p) for group in self.optimizer.param_groups for p in group["params"]}
-            if known != {id(p) for p in parameters}:
+            if parameters and known != {id(p) for p in parameters}:
                 self.optimizer = self.optimizer_spec.build(parameters)
         self.reset_state()
         self.built = True
@@ -310,9 +310,10 @@ class CompileState:
             x, targets, weights = (self.to_device(v) for v in (x, targets, weights))
         total, parts, flat = self._train_fn(x, targets, weights)
         optimizer = self.optimizer
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
+        if optimizer is not None and total.requires_grad:  # else: no trainable weights
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
         self._track(total, parts, flat, targets, weights)
 
     def test_step(self, x: Any, targets: list[Any], weights: list[Any]) -> None:
