@@ -209,7 +209,7 @@ def _capture(model: torch.nn.Module, sample: Any) -> torch.export.ExportedProgra
             errors = []
             for strict in (True, False):
                 try:
-                    with _quiet(), called_as_modules(), importable_globals(model):
+                    with _quiet(), called_as_modules(model), importable_globals(model):
                         return torch.export.export(model, (sample,), dynamic_shapes=(dynamic,),
                                                    strict=strict)
                 except Exception as error:  # every capture failure is reported below

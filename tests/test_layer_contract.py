@@ -178,3 +178,56 @@ def test_any_layer_name_works_in_models_and_files(name: str, tmp_path) -> None:
     model.save(tmp_path / "named.lamina")
     loaded = lamina.load_model(tmp_path / "named.lamina")
     torch.testing.assert_close(loaded(torch.from_numpy(x)), model(torch.from_numpy(x)))
+
+
+def _chain_model(shared: layers.Layer | None = None) -> lamina.Model:
+    inputs = lamina.Input(shape=(3,))
+    h = layers.Dense(3)(inputs)
+    h = (shared or layers.Activation("relu"))(h)
+    return lamina.Model(inputs, layers.Lambda(lambda x: x * 2.0)(h))
+
+
+def test_a_hook_registered_after_the_first_calls_fires_in_the_models_holding_the_layer() -> None:
+    shared = layers.Activation("tanh")
+    first, second, other = _chain_model(shared), _chain_model(shared), _chain_model()
+    x = torch.randn(2, 3)
+    for model in (first, second, other):
+        model(x), model(x)  # the direct plan is built and in use
+    seen = []
+    handle = shared.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    first(x), second(x), other(x)
+    assert seen == [torch.Size([2, 3])] * 2  # once per model holding the layer
+    handle.remove()
+    torch.testing.assert_close(first(x), torch.tanh(first.layers[1](x)) * 2.0)
+
+
+def test_calling_layers_as_modules_is_decided_per_model() -> None:
+    from lamina.layers.calling import called_as_modules
+
+    model, other = _chain_model(), _chain_model()
+    calls = []
+    original = torch.nn.Module.__call__
+
+    def counting(module, *args, **kwargs):
+        calls.append(type(module).__name__)
+        return original(module, *args, **kwargs)
+
+    x = torch.randn(2, 3)
+    model(x), other(x), model(x), other(x)
+    try:
+        torch.nn.Module.__call__ = counting
+        with called_as_modules(model):
+            calls.clear()
+            model(x)
+            inside = list(calls)
+            calls.clear()
+            other(x)
+            outside = list(calls)
+        model(x)  # the first run after the block rebuilds the direct plan
+        calls.clear()
+        model(x)
+        after = list(calls)
+    finally:
+        torch.nn.Module.__call__ = original
+    assert inside == ["Functional", "Dense", "Activation", "Lambda"]
+    assert outside == ["Functional"] and after == ["Functional"]

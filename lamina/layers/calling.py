@@ -6,9 +6,12 @@ skip ``nn.Module.__call__``.
 arguments, Keras 3's rule gives ``call(self, query, value, query_mask=None,
 value_mask=None)`` each argument's mask by name (:func:`argument_masks`).
 
-Models call their layers' computations directly while no hook exists, since
-``nn.Module.__call__`` adds only hook handling; registering a hook on any lamina layer sets
-a flag that sends every call back through it (:func:`hooks_in_use`).
+Models call their layers' computations directly while none of their layers has a hook,
+since ``nn.Module.__call__`` adds only hook handling; registering a hook on a layer tells
+the models holding it, which then call it through ``nn.Module.__call__``: a per-model
+decision, no process-wide switch. Module hooks registered globally with torch's
+``register_module_forward_hook`` are not seen by the direct path; run such a model
+inside :func:`called_as_modules`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from torch import nn
 
 MaskArguments = tuple[tuple[str, int | None], ...]
 
-#: The ``nn.Module`` methods that register hooks; lamina's versions also set the flag.
+#: The ``nn.Module`` methods that register hooks; lamina's versions also tell the layer.
 HOOK_REGISTRATIONS = ("register_forward_hook", "register_forward_pre_hook",
                       "register_full_backward_hook", "register_full_backward_pre_hook",
                       "register_backward_hook")
@@ -70,42 +73,30 @@ def carried_mask(value: Any) -> Any:
     return getattr(value, "_keras_mask", None)
 
 
-#: Set once any hook is registered on any lamina layer. Until then, models may call their
-#: layers' ``forward`` (or a Lambda's function) directly instead of through
-#: ``nn.Module.__call__``, which only adds hook handling (see ``Layer.plan_callable``).
-_HOOKS_IN_USE = [False]
-
-
-def hooks_in_use() -> bool:
-    """Whether a layer or global module hook exists, so layers must run through ``__call__``."""
-    from torch.nn.modules import module as torch_module
-
-    return _HOOKS_IN_USE[0] or bool(
-        torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks
-        or torch_module._global_backward_hooks or torch_module._global_backward_pre_hooks
-    )
-
-
-@contextlib.contextmanager
-def called_as_modules() -> Iterator[None]:
-    """Within this block models call their layers through ``nn.Module.__call__`` (as when
-    hooks are registered), so tracers such as ``torch.export`` see each layer by name."""
-    before = _HOOKS_IN_USE[0]
-    _HOOKS_IN_USE[0] = True
-    try:
-        yield
-    finally:
-        _HOOKS_IN_USE[0] = before
-
-
-def flagging_hook_registration(name: str) -> Any:
-    """``nn.Module``'s hook registration method ``name``, also setting the flag."""
+def notifying_hook_registration(name: str) -> Any:
+    """``nn.Module``'s hook registration method ``name``, also telling the layer (which
+    tells the models holding it to call it through ``nn.Module.__call__`` from now on)."""
     register = getattr(nn.Module, name)
 
-    def method(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
-        _HOOKS_IN_USE[0] = True
-        return register(self, *args, **kwargs)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = register(self, *args, **kwargs)
+        self.hooks_changed()
+        return handle
 
     method.__name__ = name
     method.__doc__ = register.__doc__
     return method
+
+
+@contextlib.contextmanager
+def called_as_modules(model: nn.Module) -> Iterator[None]:
+    """Within this block ``model`` (and every model inside it) calls its layers through
+    ``nn.Module.__call__``, as with hooks, so tracers such as ``torch.export`` see each layer
+    by name. Other models are not affected."""
+    targets = [m for m in model.modules() if hasattr(m, "call_layers_as_modules")]
+    before = [m.call_layers_as_modules(True) for m in targets]
+    try:
+        yield
+    finally:
+        for target, previous in zip(targets, before):
+            target.call_layers_as_modules(previous)

@@ -204,7 +204,7 @@ class Lambda(Layer):
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled with the user's function (its own copy is made again on unpickling)."""
-        state = dict(self.__dict__)
+        state = super().__getstate__()
         if getattr(self.function, "__lamina_owned__", False):
             state["function"] = self.function.__wrapped__
             state["_owns_function"] = True

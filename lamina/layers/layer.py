@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from typing import Any
 
 import torch
@@ -26,7 +27,7 @@ from lamina.layers.calling import (
     argument_masks,
     call_signature,
     carried_mask,
-    flagging_hook_registration,
+    notifying_hook_registration,
 )
 from lamina.layers.weights import WeightsMixin
 from lamina.utils import tree
@@ -187,6 +188,33 @@ class Layer(WeightsMixin, nn.Module):
         """The layer's computation; subclasses override it. The base returns its input."""
         return inputs
 
+    # ------------------------------------------------------------------ models holding it
+    def note_model(self, model: Layer) -> None:
+        """``model`` calls this layer from its plan: tell it when hooks are registered."""
+        self.__dict__.setdefault("_lamina_models", weakref.WeakSet()).add(model)
+
+    def hooks_changed(self) -> None:
+        """A hook was registered on this layer: models stop calling it directly."""
+        self.__dict__["_lamina_hooked"] = True
+        for model in list(self.__dict__.get("_lamina_models", ())):
+            model.call_layers_as_modules(model.calls_layers_as_modules)
+
+    @property
+    def has_hooks(self) -> bool:
+        """Whether a hook was ever registered on this layer through its own methods."""
+        return self.__dict__.get("_lamina_hooked", False)
+
+    def call_layers_as_modules(self, flag: bool) -> bool:
+        """Models override this (see ``Functional``); a plain layer calls no layers."""
+        return False
+
+    calls_layers_as_modules = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lamina_models", None)  # weak references; models note themselves again
+        return state
+
     def plan_callable(self) -> Any:
         """What a model's plan may call with one tensor when no hooks are in use.
 
@@ -341,7 +369,7 @@ _BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_size",
 
 
 for _registration in HOOK_REGISTRATIONS:
-    setattr(Layer, _registration, flagging_hook_registration(_registration))
+    setattr(Layer, _registration, notifying_hook_registration(_registration))
 
 
 def _marks_built(build: Any) -> Any:

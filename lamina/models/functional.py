@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, SerializationError, ShapeError
-from lamina.layers.calling import argument_masks, hooks_in_use
+from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, dtype_name, to_tensor
 from lamina.models.model import Model
@@ -165,8 +165,24 @@ class Functional(Model):
         self._all_simple = all(step.simple for step in plan)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self._fast_plan: list[tuple[Any, int, int]] | None = None
+        for layer in layers:
+            layer.note_model(self)
         self.built = True
         self._build_shapes = tree.map_structure(lambda t: t.shape, inputs)
+
+    def call_layers_as_modules(self, flag: bool) -> bool:
+        """Call every layer through ``nn.Module.__call__`` (``True``), or directly where
+        none has hooks (``False``); returns the previous setting. Decided per model: a
+        hook registered on one of its layers sets nothing elsewhere."""
+        previous = self.calls_layers_as_modules
+        self.__dict__["calls_layers_as_modules"] = bool(flag)
+        self._fast_plan = None  # rebuilt (or not) by the next full run
+        return previous
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for layer in self._layers:  # weak references are not pickled or copied
+            layer.note_model(self)
 
     @property
     def layers(self) -> list[Layer]:
@@ -235,7 +251,7 @@ class Functional(Model):
         if mask is not None or self._graph_has_masks:
             return self._run_masked(values, training, mask)
         fast = self._fast_plan
-        if fast is not None and training is None and not hooks_in_use():
+        if fast is not None and training is None:
             # Every step is one tensor in, one out: call each layer's computation directly.
             for call, source, target in fast:
                 values[target] = call(values[source])
@@ -246,7 +262,8 @@ class Functional(Model):
                 values[step.out_slots[0]] = step.layer(values[step.in_slots[0]])
             else:
                 self._run_step(step, values, training, None)
-        if self._all_simple and fast is None:
+        if self._all_simple and fast is None and not self.calls_layers_as_modules and not any(
+                step.layer.has_hooks for step in self._plan):
             # After a first full run every layer is built and every Lambda has checked its
             # declared shape, so their direct callables are final.
             self._fast_plan = [(step.layer.plan_callable(), step.in_slots[0], step.out_slots[0])
