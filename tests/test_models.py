@@ -277,14 +277,15 @@ def test_summary_shows_brackets_in_sources_verbatim() -> None:
     assert "ops.concatenate([x, x[:, :1]], axis=1)" in text[0]
 
 
-def test_a_layer_named_like_a_model_attribute_is_a_clear_error() -> None:
+def test_a_layer_may_be_named_like_a_model_attribute() -> None:
     x = lamina.Input(shape=(2,))
-    with pytest.raises(ValueError, match="may not be named 'double'"):
-        lamina.Model(x, layers.Dense(2, name="double")(x))
-    model = lamina.Sequential([layers.Dense(2, input_shape=(2,))])
-    with pytest.raises(ValueError, match="may not be named 'train'"):
-        model.add(layers.Dense(2, name="train"))
-    assert len(model) == 1
+    model = lamina.Model(x, layers.Dense(2, name="double")(x))
+    assert model.get_layer("double").name == "double" and callable(model.double)
+    sequential = lamina.Sequential([layers.Dense(2, input_shape=(2,))])
+    sequential.add(layers.Dense(2, name="train"))
+    assert len(sequential) == 2 and sequential.get_layer("train").units == 2
+    sequential.train()  # the method, not the layer
+    assert sequential.training
 
 
 def test_masks_flow_layer_to_layer_in_sequential() -> None:
