@@ -231,3 +231,17 @@ def test_calling_layers_as_modules_is_decided_per_model() -> None:
         torch.nn.Module.__call__ = original
     assert inside == ["Functional", "Dense", "Activation", "Lambda"]
     assert outside == ["Functional"] and after == ["Functional"]
+
+
+def test_get_build_config_and_build_from_config_as_in_keras() -> None:
+    dense = layers.Dense(4)
+    assert dense.get_build_config() is None
+    dense(torch.ones(2, 3, dtype=torch.float64).float())
+    config = dense.get_build_config()
+    assert config == {"input_shape": {"shape": [None, 3]}, "input_dtype": ["float32"]}
+    for given in (config, {"input_shape": [None, 3]}, {"input_shape": (None, 3)}):
+        fresh = layers.Dense(4)
+        fresh.build_from_config(given)
+        assert fresh.built and tuple(fresh.kernel.shape) == (3, 4)
+    inputs = lamina.Input(shape=(3,))
+    assert lamina.Model(inputs, layers.Dense(2)(inputs)).get_build_config() is None

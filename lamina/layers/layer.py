@@ -241,10 +241,45 @@ class Layer(WeightsMixin, nn.Module):
         if leaves and leaves[0].device.type != "cpu":
             self.to(leaves[0].device)
 
-    def ensure_built(self, input_shape: Any) -> None:
-        """Build for ``input_shape`` unless built; a failed build leaves no weights behind."""
+    def ensure_built(self, input_shape: Any, dtypes: list[torch.dtype] | None = None) -> None:
+        """Build for ``input_shape`` (inputs of ``dtypes``) unless built; a failed build
+        leaves no weights behind."""
         if not self.built:
+            if dtypes is not None:
+                self._build_dtypes = list(dtypes)
             self.build(input_shape)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras 3's: what :meth:`build_from_config` needs to create this layer's weights
+        (the input shapes, batch axis free, and dtypes it was built for), as JSON; ``None``
+        when it is not built. Saving stores it for a top-level subclassed layer or model."""
+        if not self.built or self._build_shapes is None:
+            return None
+        return {"input_shape": _shapes_to_json(self._build_shapes),
+                "input_dtype": [dtype_name(d) for d in self._build_dtypes]}
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Create the weights :meth:`get_build_config` describes, by calling the layer on
+        symbolic inputs of those shapes (fake tensors: nothing is computed on data)."""
+        if self.built or not config or "input_shape" not in config:
+            return
+        from lamina.models.symbolic import Input  # models sit above layers
+
+        dtypes = iter(list(config.get("input_dtype") or []))
+
+        def make(node: Any) -> Any:
+            if is_shape(node):  # Keras 3 writes a plain shape: {"input_shape": [None, 3]}
+                node = {"shape": list(node)}
+            if isinstance(node, dict) and "shape" in node:
+                shape = [None if d is None else int(d) for d in node["shape"]]
+                return Input(batch_shape=(None, *shape[1:]), dtype=next(dtypes, "float32"))
+            if isinstance(node, dict) and "dict" in node:
+                return {key: make(value) for key, value in node["dict"].items()}
+            if isinstance(node, list):
+                return [make(value) for value in node]
+            raise ArgumentError(f"Layer '{self.name}': unrecognised build shape {node!r}.")
+
+        self(make(config["input_shape"]))
 
     def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
         """After a failure, turn a mismatch with the built shape or dtype into a ShapeError."""
@@ -361,6 +396,14 @@ class Layer(WeightsMixin, nn.Module):
     def input_shape(self) -> Any:
         """The shape the layer was built for (batch axis ``None``)."""
         return self._build_shapes
+
+
+def _shapes_to_json(shapes: Any) -> Any:
+    if is_shape(shapes):
+        return {"shape": list(shapes)}
+    if isinstance(shapes, dict):
+        return {"dict": {k: _shapes_to_json(v) for k, v in shapes.items()}}
+    return [_shapes_to_json(s) for s in shapes]
 
 
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).

@@ -170,6 +170,10 @@ class Functional(Model):
         self.built = True
         self._build_shapes = tree.map_structure(lambda t: t.shape, inputs)
 
+    def get_build_config(self) -> None:
+        """A Functional model's graph is its config: there is nothing else to build."""
+        return None
+
     def call_layers_as_modules(self, flag: bool) -> bool:
         """Call every layer through ``nn.Module.__call__`` (``True``), or directly where
         none has hooks (``False``); returns the previous setting. Decided per model: a

@@ -214,9 +214,7 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
     if kwargs.get("training") is not None and not isinstance(kwargs["training"], bool):
         raise ShapeError(f"Layer '{layer.name}': training must be a bool or None in a graph.")
     input_shapes = tree.map_structure(lambda s: s.shape, inputs)
-    if not layer.built:
-        layer._build_dtypes = [s.dtype for s in tree.flatten(inputs)]
-    layer.ensure_built(input_shapes)
+    layer.ensure_built(input_shapes, [s.dtype for s in tree.flatten(inputs)])
     reconcile = getattr(layer, "reconcile_shapes", None)
     if (reconcile is None and _overrides(layer, "compute_output_shape")
             and len(symbols) == len(tree.flatten(inputs))):

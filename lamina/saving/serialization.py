@@ -13,7 +13,7 @@ from typing import Any
 from lamina.errors import SerializationError
 from lamina.functions import bounds
 from lamina.layers import lambda_shapes
-from lamina.layers.layer import Layer, dtype_name, is_shape
+from lamina.layers.layer import Layer
 from lamina.saving.registry import find_object, get_object, registered_name
 from lamina.utils import tree
 
@@ -51,50 +51,20 @@ def serialize_layer(layer: Layer) -> dict[str, Any]:
 
 
 def build_record(layer: Layer) -> dict[str, Any]:
-    """For a top-level subclassed layer or model: the input shapes and dtypes it was built
-    for, so loading can create its weights before filling them."""
-    if not layer.built or hasattr(layer, "_nodes") or layer._build_shapes is None:
+    """For a top-level subclassed layer or model: its build config (the input shapes and
+    dtypes it was built for), so loading can create its weights before filling them."""
+    config = layer.get_build_config()
+    if config is None:
         return {}
-    return {"build_input_shape": _shapes_to_json(layer._build_shapes),
-            "build_input_dtype": [dtype_name(d) for d in layer._build_dtypes]}
-
-
-def _shapes_to_json(shapes: Any) -> Any:
-    if is_shape(shapes):
-        return {"shape": list(shapes)}
-    if isinstance(shapes, dict):
-        return {"dict": {k: _shapes_to_json(v) for k, v in shapes.items()}}
-    return [_shapes_to_json(s) for s in shapes]
-
-
-def _symbolic_inputs(spec: Any, dtypes: list[str]) -> Any:
-    """Symbolic tensors of saved build shapes (batch axis free), to build a layer by."""
-    from lamina.models.symbolic import Input
-
-    dtype_iter = iter(dtypes)
-
-    def make(node: Any) -> Any:
-        if isinstance(node, dict) and "shape" in node:
-            shape = [None if d is None else int(d) for d in node["shape"]]
-            return Input(batch_shape=(None, *shape[1:]), dtype=next(dtype_iter, "float32"))
-        if isinstance(node, dict) and "dict" in node:
-            return {k: make(v) for k, v in node["dict"].items()}
-        if isinstance(node, list):
-            return [make(v) for v in node]
-        raise SerializationError(f"Unrecognised build shape in a config: {node!r}.")
-
-    return make(spec)
+    return {"build_input_shape": config["input_shape"],
+            "build_input_dtype": config["input_dtype"]}
 
 
 def build_from_record(layer: Layer, entry: dict[str, Any]) -> None:
-    """Create a subclassed layer's weights as :func:`build_record` describes.
-
-    The layer is called on symbolic inputs of the saved shapes: fake tensors, nothing
-    computed on data.
-    """
-    if "build_input_shape" in entry and not layer.built:
-        layer(_symbolic_inputs(entry["build_input_shape"],
-                               list(entry.get("build_input_dtype", []))))
+    """Create a subclassed layer's weights as :func:`build_record` describes."""
+    if "build_input_shape" in entry:
+        layer.build_from_config({"input_shape": entry["build_input_shape"],
+                                 "input_dtype": list(entry.get("build_input_dtype", []))})
 
 
 def layer_class(class_name: str, custom_objects: dict[str, Any] | None = None) -> type:
