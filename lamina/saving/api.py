@@ -15,7 +15,7 @@ from lamina.errors import CorruptArchiveError, LoadError, SerializationError
 from lamina.functions import bounds
 from lamina.functions.serialize import loading_options
 from lamina.layers.layer import Layer
-from lamina.saving import archive
+from lamina.saving import archive, weights_file
 from lamina.saving.serialization import (
     build_from_record,
     build_record,
@@ -195,54 +195,35 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
 def save_weights(model: Layer, path: str | os.PathLike) -> None:
     """Save every weight (``state_dict``) to a safetensors file, atomically.
 
-    The weights' order is stored too, so :func:`load_weights` can also fill a model whose
-    layers have other names (Keras matches weights by position, PyTorch by name).
-    """
-    from safetensors.torch import save as save_safetensors
+    The file is a standard safetensors file (the ``safetensors`` library reads it), written
+    by the same code as :func:`save_model`'s weights, streamed without gathering them into
+    one buffer first. The weights' order is stored too, so :func:`load_weights` can also
+    fill a model whose layers have other names (Keras matches weights by position,
+    PyTorch by name).
 
-    seen: set[int] = set()
-    state = {}
-    for key, tensor in _state(model).items():
-        value = tensor.detach().cpu().contiguous()
-        # safetensors refuses shared memory: a weight under two names is stored twice.
-        state[key] = value.clone() if id(tensor) in seen else value
-        seen.add(id(tensor))
-    data = save_safetensors(state, metadata={"lamina_order": json.dumps(list(state))})
-    archive.atomic_write(path, lambda raw: raw.write(data))
+    Args:
+        model: The model (or layer) whose weights to save.
+        path: Where to write; the ``.safetensors`` suffix is conventional.
+    """
+    weights_file.write_weights(path, _state(model))
 
 
 def load_weights(model: Layer, path: str | os.PathLike) -> None:
-    """Load weights saved by :func:`save_weights`; all are checked before any is set.
+    """Load weights from a safetensors file or a ``.lamina`` file's weights.
 
     Weights are matched by name when the names agree, else by position (the order they
-    were saved in), each checked for shape and dtype.
-    """
-    from safetensors.torch import load as load_safetensors
+    were saved in), each checked for shape and dtype; all are checked before any is set,
+    so a damaged or mismatched file changes no weight (a
+    :class:`~lamina.errors.LoadError`). As in :func:`load_model`, on POSIX systems a
+    weight laid out as the file stores it takes a private, copy-on-write memory map of
+    the file instead of a copy (changing it never changes the file); the others, and all
+    weights elsewhere, are copied.
 
-    where = f"'{os.fspath(path)}'"
-    try:
-        size = os.path.getsize(path)
-        if size > archive.MAX_WEIGHTS_BYTES:
-            raise CorruptArchiveError(f"{where} holds {size} bytes, over the weights limit.")
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise LoadError(f"No such file: {where}.") from None
-    except OSError as error:
-        raise LoadError(f"{where} cannot be read: {error}.") from None
-    try:
-        loaded = load_safetensors(data)
-    except Exception as error:  # noqa: BLE001 - the library raises its own error type
-        raise CorruptArchiveError(f"{where} is not a valid safetensors file: {error}") from None
-    targets = _state(model)
-    if set(loaded) != set(targets):
-        order = archive.safetensors_metadata(data).get("lamina_order")
-        try:
-            keys = json.loads(order) if isinstance(order, str) else None
-        except (ValueError, RecursionError):
-            keys = None
-        if (isinstance(keys, list) and all(isinstance(k, str) for k in keys)
-                and sorted(keys) == sorted(loaded) and len(keys) == len(targets)):
-            loaded = {target: loaded[key] for target, key in zip(targets, keys)}
-    for copy in archive.assign_tensors(targets, loaded, {}, where):
+    Args:
+        model: The model (or layer) to fill.
+        path: A file written by :func:`save_weights` (or any safetensors file of these
+            weights) or by :func:`save_model`.
+    """
+    for copy in weights_file.weight_assignments(_state(model), path,
+                                                adopt=os.name == "posix"):
         copy()

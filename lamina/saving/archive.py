@@ -40,6 +40,9 @@ _NOT_KERAS = ("lamina cannot read or convert Keras files yet: rebuild the model 
               "layers and copy the weights in with set_weights().")
 #: safetensors metadata key listing 2-D tensors stored transposed (as ``tensor.t()``).
 TRANSPOSED = "lamina_transposed"
+#: safetensors metadata key listing every weight's name (aliases too) in the model's
+#: order, so ``load_weights`` can match by position a model whose layers have other names.
+ORDER = "lamina_order"
 #: Largest JSON member accepted, and largest weights member (declared and read).
 MAX_JSON_BYTES = 64 * 2 ** 20
 MAX_WEIGHTS_BYTES = 64 * 2 ** 30
@@ -52,7 +55,9 @@ def tensors_payload(tensors: dict[str, torch.Tensor]) -> tuple[TensorPayload, di
     listed in the metadata: no transposing copy at save or at load.
     """
     unique, aliases, transposed = unique_tensors(tensors)
-    metadata = {TRANSPOSED: json.dumps(transposed)} if transposed else None
+    metadata = {ORDER: json.dumps(list(tensors))}
+    if transposed:
+        metadata[TRANSPOSED] = json.dumps(transposed)
     return TensorPayload(unique, metadata), aliases
 
 
@@ -159,16 +164,12 @@ class Archive:
 
     def _mapped(self, name: str) -> torch.Tensor | None:
         """A member's bytes as a uint8 tensor over a private (copy-on-write) memory map of
-        the file up to the member's end; its CRC-32 is checked in a background thread (see
-        :meth:`verify`). None when the path cannot be mapped by name (not UTF-8)."""
+        the file up to the member's end (:func:`map_file`); its CRC-32 is checked in a
+        background thread (see :meth:`verify`). None when the path cannot be mapped."""
         info = self._zip.getinfo(name)
         if info.file_size > MAX_WEIGHTS_BYTES:
             raise CorruptArchiveError(f"'{self.path}': {name} declares {info.file_size} "
                                       "bytes, over the weights limit.")
-        try:
-            self.path.encode("utf-8")
-        except UnicodeEncodeError:
-            return None  # torch maps by a UTF-8 file name: read the member instead
         handle = self._zip.fp
         opened = os.fstat(handle.fileno())
         local = b""
@@ -183,15 +184,10 @@ class Archive:
         if end > opened.st_size or info.compress_size != info.file_size:
             raise CorruptArchiveError(f"'{self.path}': {name} runs past the end of the file "
                                       "or is not stored as declared.")
-        try:
-            storage = torch.UntypedStorage.from_file(self.path, False, end)
-            mapped = os.stat(self.path)
-        except (RuntimeError, OSError, ValueError) as error:
-            raise CorruptArchiveError(f"'{self.path}' cannot be mapped: {error}") from None
-        if _identity(mapped) != _identity(opened):
-            raise LoadError(f"'{self.path}' changed while it was being loaded (another process "
-                            "saved over it?). Load it again.")
-        data = torch.empty(0, dtype=torch.uint8).set_(storage)[start:end]
+        mapped = map_file(self.path, opened, end)
+        if mapped is None:
+            return None
+        data = mapped[start:end]
         self._checks.append((name, info.CRC, BackgroundCRC([memoryview(data.numpy())])))
         return data
 
@@ -211,28 +207,67 @@ class Archive:
         never changes the file), so nothing is copied or read until used. Call
         :meth:`verify` before trusting their values.
         """
+        return self.tensors_and_metadata(name)[0]
+
+    def tensors_and_metadata(self, name: str
+                             ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+        """:meth:`tensors`, and the member's safetensors metadata."""
         data = None if self._stream else self._mapped(name)
         if data is None:
-            raw = bytearray(self.read(name, MAX_WEIGHTS_BYTES))
-            data = torch.frombuffer(raw, dtype=torch.uint8) if raw else torch.empty(
-                0, dtype=torch.uint8)
-        tensors, metadata = decode(data, f"'{self.path}': {name}")
-        listed = metadata.get(TRANSPOSED)
-        if listed is not None:
-            try:
-                keys = json.loads(listed)
-            except (TypeError, ValueError):
-                keys = None
-            if not isinstance(keys, list) or not all(
-                isinstance(k, str) and k in tensors and tensors[k].dim() == 2 for k in keys
-            ):
-                raise CorruptArchiveError(
-                    f"'{self.path}': {name} lists transposed weights that are not 2-D "
-                    "tensors of the file."
-                )
-            for key in keys:
-                tensors[key] = tensors[key].t()
-        return tensors
+            data = uint8_tensor(bytearray(self.read(name, MAX_WEIGHTS_BYTES)))
+        return decode_tensors(data, f"'{self.path}': {name}")
+
+
+def decode_tensors(data: torch.Tensor, where: str
+                   ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors of safetensors bytes (a uint8 tensor, viewed without copies) in their
+    logical layout, and the metadata: a ``.lamina`` weights member and a weights file
+    are read by this one function."""
+    tensors, metadata = decode(data, where)
+    listed = metadata.get(TRANSPOSED)
+    if listed is not None:
+        try:
+            keys = json.loads(listed)
+        except (TypeError, ValueError, RecursionError):
+            keys = None
+        if not isinstance(keys, list) or not all(
+            isinstance(k, str) and k in tensors and tensors[k].dim() == 2 for k in keys
+        ):
+            raise CorruptArchiveError(
+                f"{where} lists transposed weights that are not 2-D tensors of the file."
+            )
+        for key in keys:
+            tensors[key] = tensors[key].t()
+    return tensors, metadata
+
+
+def map_file(path: str, opened: os.stat_result, end: int) -> torch.Tensor | None:
+    """The first ``end`` bytes of the file at ``path`` as a uint8 tensor over a private
+    (copy-on-write) memory map: nothing is read until used, and changing the tensor never
+    changes the file. ``opened`` is the ``fstat`` of the handle the caller checked the file
+    through; a file replaced since then is refused. None when torch cannot map the path
+    by name (it is not UTF-8): read the file instead."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if end == 0:
+        return torch.empty(0, dtype=torch.uint8)  # nothing to map (mmap refuses 0 bytes)
+    try:
+        storage = torch.UntypedStorage.from_file(path, False, end)
+        mapped = os.stat(path)
+    except (RuntimeError, OSError, ValueError) as error:
+        raise CorruptArchiveError(f"'{path}' cannot be mapped: {error}") from None
+    if _identity(mapped) != _identity(opened):
+        raise LoadError(f"'{path}' changed while it was being loaded (another process "
+                        "saved over it?). Load it again.")
+    return torch.empty(0, dtype=torch.uint8).set_(storage)
+
+
+def uint8_tensor(raw: bytearray) -> torch.Tensor:
+    """``raw`` as a uint8 tensor sharing its memory."""
+    return torch.frombuffer(raw, dtype=torch.uint8) if raw else torch.empty(
+        0, dtype=torch.uint8)
 
 
 def _starts_with(path: str | os.PathLike | BinaryIO, signature: bytes) -> bool:
@@ -249,21 +284,6 @@ def _starts_with(path: str | os.PathLike | BinaryIO, signature: bytes) -> bool:
 
 def _identity(status: os.stat_result) -> tuple[int, ...]:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
-
-
-def safetensors_metadata(data: bytes) -> dict[str, Any]:
-    """The ``__metadata__`` of safetensors bytes (empty when absent or unreadable)."""
-    if len(data) < 8:
-        return {}
-    length = int.from_bytes(data[:8], "little")
-    if length > min(len(data) - 8, MAX_JSON_BYTES):
-        return {}
-    try:
-        header = json.loads(data[8:8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return {}
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    return metadata if isinstance(metadata, dict) else {}
 
 
 def _finite_float(text: str) -> float:
@@ -283,8 +303,9 @@ def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Ten
     """Check every loaded tensor against its target; return the assignments to make.
 
     Nothing is changed here, so a mismatch anywhere leaves every target as it was. With
-    ``adopt`` (a model just built to receive these weights), a CPU target takes the
-    loaded tensor's memory itself instead of a copy of it.
+    ``adopt``, a target takes the loaded tensor's memory itself instead of a copy of it
+    where that memory is on its device and laid out as its own (same strides: adopting
+    another layout would change the layer's, e.g. a column-major Dense kernel's).
     """
     if not isinstance(aliases, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
@@ -311,7 +332,8 @@ def assign_tensors(targets: dict[str, torch.Tensor], loaded: dict[str, torch.Ten
             )
         # A tensor of the file is adopted by one target only: two distinct weights the
         # file aliases must not end up sharing memory (each gets its own copy, as before).
-        take = adopt and target.device == source.device and id(source) not in adopted
+        take = (adopt and target.device == source.device and id(source) not in adopted
+                and source.stride() == target.stride())
         if take:
             adopted.add(id(source))
         copies.append(_copier(target, source, take))

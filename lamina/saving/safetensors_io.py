@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -20,8 +20,14 @@ from lamina.errors import CorruptArchiveError
 _CODES = {
     torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
     torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
-    torch.uint8: "U8", torch.bool: "BOOL",
+    torch.uint8: "U8", torch.bool: "BOOL", torch.complex64: "C64",
 }
+# The other dtypes the safetensors library stores, where this torch has them.
+_CODES.update({getattr(torch, name): code for name, code in [
+    ("uint64", "U64"), ("uint32", "U32"), ("uint16", "U16"),
+    ("float8_e4m3fn", "F8_E4M3"), ("float8_e4m3fnuz", "F8_E4M3FNUZ"),
+    ("float8_e5m2", "F8_E5M2"), ("float8_e5m2fnuz", "F8_E5M2FNUZ"),
+] if hasattr(torch, name)})
 _DTYPES = {code: dtype for dtype, code in _CODES.items()}
 MAX_HEADER_BYTES = 100 * 2 ** 20
 
@@ -56,6 +62,11 @@ class TensorPayload:
         """The file's bytes as pieces: the header, then each tensor's own memory."""
         return [self.header, *(memoryview(t.reshape(-1).view(torch.uint8).numpy())
                                for t in self.tensors if t.numel())]
+
+    def write(self, out: BinaryIO) -> None:
+        """Write the file's bytes to ``out`` (a weights file is exactly this)."""
+        for chunk in self.chunks():
+            out.write(chunk)
 
 
 def read_header(data: torch.Tensor, where: str) -> tuple[dict[str, Any], int]:
