@@ -306,8 +306,8 @@ def _relu_squared(x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("kind", ["sequential", "functional"])
 def test_torch_save_of_a_whole_model_round_trips(kind: str) -> None:
-    """Layers are nn.Modules: torch.save(model) pickles them (built-in initializers pickle
-    by name; a Lambda pickles when its function is importable, as in plain PyTorch)."""
+    """Layers are nn.Modules: torch.save(model) pickles them (initializer objects pickle as
+    any object; a Lambda pickles when its function is importable, as in plain PyTorch)."""
     torch.manual_seed(0)
     if kind == "sequential":
         model = lamina.Sequential([layers.Dense(8, input_shape=(4,)),
@@ -325,4 +325,5 @@ def test_torch_save_of_a_whole_model_round_trips(kind: str) -> None:
     restored = torch.load(buffer, weights_only=False)
     torch.testing.assert_close(restored(x), model(x), rtol=0, atol=0)
     dense = next(m for m in restored.modules() if isinstance(m, layers.Dense))
-    assert dense.get_config()["kernel_initializer"] == "glorot_uniform"
+    assert dense.kernel_initializer == lamina.initializers.GlorotUniform()
+    assert dense.get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"

@@ -134,10 +134,6 @@ class MultiHeadAttention(Layer):
         self.output_dims = tuple(dims) if dims is not None else None
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self._initializer_names = {
-            "kernel_initializer": initializers.serialize(kernel_initializer),
-            "bias_initializer": initializers.serialize(bias_initializer),
-        }
         self._projections_built = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -298,7 +294,8 @@ class MultiHeadAttention(Layer):
             "use_bias": self.use_bias,
             "output_shape": list(self.output_dims) if self.output_dims else None,
             "attention_axes": None,
-            **self._initializer_names,
+            **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer,
+                                               bias_initializer=self.bias_initializer),
         }
 
     def extra_repr(self) -> str:

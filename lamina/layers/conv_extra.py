@@ -102,7 +102,6 @@ class Conv2DTranspose(BaseConv):
                 )
         self.output_padding = output_padding
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self._kernel_initializer_name = initializers.serialize(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self._transpose_cache: dict[tuple[int, ...], Any] = {}
 
@@ -168,7 +167,7 @@ class Conv2DTranspose(BaseConv):
             **super().get_config(),
             "filters": self.filters,
             "output_padding": padding,
-            "kernel_initializer": self._kernel_initializer_name,
+            **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
         }
 
@@ -229,7 +228,6 @@ class DepthwiseConv2D(BaseConv):
                          use_bias, bias_initializer, bias_regularizer, **kwargs)
         self.depth_multiplier = depth_multiplier
         self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self._depthwise_initializer_name = initializers.serialize(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
 
     def build(self, input_shape: Shape) -> None:
@@ -260,7 +258,8 @@ class DepthwiseConv2D(BaseConv):
         return {
             **super().get_config(),
             "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": self._depthwise_initializer_name,
+            **initializers.serialize_arguments(
+                self, depthwise_initializer=self.depthwise_initializer),
             "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
         }
 
@@ -329,10 +328,6 @@ class SeparableConv2D(BaseConv):
                          use_bias, bias_initializer, bias_regularizer, **kwargs)
         self.filters = filters
         self.depth_multiplier = depth_multiplier
-        self._initializer_names = {
-            "depthwise_initializer": initializers.serialize(depthwise_initializer),
-            "pointwise_initializer": initializers.serialize(pointwise_initializer),
-        }
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
@@ -369,7 +364,9 @@ class SeparableConv2D(BaseConv):
             **super().get_config(),
             "filters": self.filters,
             "depth_multiplier": self.depth_multiplier,
-            **self._initializer_names,
+            **initializers.serialize_arguments(
+                self, depthwise_initializer=self.depthwise_initializer,
+                pointwise_initializer=self.pointwise_initializer),
             "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
             "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
         }

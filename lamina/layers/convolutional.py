@@ -101,7 +101,6 @@ class BaseConv(Layer):
         self._linear = self.activation is activations.linear
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
-        self._bias_initializer_name = initializers.serialize(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self._channels_last = self.data_format == "channels_last"
         # (N, *spatial, C) <-> (N, C, *spatial), as views.
@@ -191,7 +190,7 @@ class BaseConv(Layer):
             "dilation_rate": list(self.dilation_rate),
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "bias_initializer": self._bias_initializer_name,
+            **initializers.serialize_arguments(self, bias_initializer=self.bias_initializer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }
 
@@ -253,7 +252,6 @@ class Conv(BaseConv):
         self.filters = filters
         self.groups = groups
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self._kernel_initializer_name = initializers.serialize(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self._conv = F.conv1d if self.rank == 1 else F.conv2d
         # Keras (*k, in, out) -> torch (out, in, *k).
@@ -289,7 +287,7 @@ class Conv(BaseConv):
             **super().get_config(),
             "filters": self.filters,
             "groups": self.groups,
-            "kernel_initializer": self._kernel_initializer_name,
+            **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
         }
 

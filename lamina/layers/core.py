@@ -61,8 +61,6 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self._kernel_initializer_name = initializers.serialize(kernel_initializer)
-        self._bias_initializer_name = initializers.serialize(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self._linear = self.activation is activations.linear
@@ -102,8 +100,8 @@ class Dense(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": self._kernel_initializer_name,
-            "bias_initializer": self._bias_initializer_name,
+            **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer,
+                                               bias_initializer=self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }

@@ -11,9 +11,6 @@ from lamina import initializers
 from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
 
-# Keras calls its default embedding initializer "uniform": RandomUniform(-0.05, 0.05).
-_INITIALIZER_ALIASES = {"uniform": "random_uniform"}
-
 
 class Embedding(Layer):
     """Turns integer indices into dense vectors: row ``i`` of ``embeddings`` for index ``i``.
@@ -55,13 +52,7 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim = input_dim
         self.output_dim = output_dim
-        if isinstance(embeddings_initializer, str):
-            lookup = _INITIALIZER_ALIASES.get(embeddings_initializer.lower(),
-                                              embeddings_initializer)
-        else:
-            lookup = embeddings_initializer
-        self.embeddings_initializer = initializers.get(lookup)
-        self._embeddings_initializer_name = initializers.serialize(embeddings_initializer)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = bool(mask_zero)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -93,7 +84,8 @@ class Embedding(Layer):
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": self._embeddings_initializer_name,
+            **initializers.serialize_arguments(
+                self, embeddings_initializer=self.embeddings_initializer),
             "mask_zero": self.mask_zero,
         }
 

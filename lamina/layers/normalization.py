@@ -113,12 +113,10 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
-        names = {"beta_initializer": beta_initializer, "gamma_initializer": gamma_initializer,
-                 "moving_mean_initializer": moving_mean_initializer,
-                 "moving_variance_initializer": moving_variance_initializer}
-        self._initializers = {key: initializers.get(value) for key, value in names.items()}
-        self._initializer_names = {key: initializers.serialize(value)
-                                   for key, value in names.items()}
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
 
@@ -128,17 +126,17 @@ class BatchNormalization(Layer):
         if channels is None:
             raise ShapeError(f"BatchNormalization '{self.name}': axis {self.axis} must be "
                              f"known, received input shape {tuple(input_shape)}.")
-        shape, init = (channels,), self._initializers
-        self.gamma = (self.add_weight("gamma", shape, initializer=init["gamma_initializer"],
+        shape = (channels,)
+        self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
                                       regularizer=self.gamma_regularizer)
                       if self.scale else None)
-        self.beta = (self.add_weight("beta", shape, initializer=init["beta_initializer"],
+        self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
                                      regularizer=self.beta_regularizer)
                      if self.center else None)
         self.moving_mean = self.add_weight("moving_mean", shape, trainable=False,
-                                           initializer=init["moving_mean_initializer"])
+                                           initializer=self.moving_mean_initializer)
         self.moving_variance = self.add_weight("moving_variance", shape, trainable=False,
-                                               initializer=init["moving_variance_initializer"])
+                                               initializer=self.moving_variance_initializer)
 
     def _channels_second(self, inputs: torch.Tensor) -> torch.Tensor:
         """A view with the channel axis second, the layout ``F.batch_norm`` reduces around."""
@@ -214,7 +212,11 @@ class BatchNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            **self._initializer_names,
+            **initializers.serialize_arguments(
+                self, beta_initializer=self.beta_initializer,
+                gamma_initializer=self.gamma_initializer,
+                moving_mean_initializer=self.moving_mean_initializer,
+                moving_variance_initializer=self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }
@@ -272,8 +274,6 @@ class LayerNormalization(Layer):
         super().__init__(**kwargs)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
         self.epsilon, self.center, self.scale = epsilon, bool(center), bool(scale)
-        self._initializer_names = {"beta_initializer": initializers.serialize(beta_initializer),
-                                   "gamma_initializer": initializers.serialize(gamma_initializer)}
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -318,7 +318,8 @@ class LayerNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            **self._initializer_names,
+            **initializers.serialize_arguments(self, beta_initializer=self.beta_initializer,
+                                               gamma_initializer=self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }

@@ -116,11 +116,6 @@ class RNNLayer(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self._initializer_names = {
-            "kernel_initializer": initializers.serialize(kernel_initializer),
-            "recurrent_initializer": initializers.serialize(recurrent_initializer),
-            "bias_initializer": initializers.serialize(bias_initializer),
-        }
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
@@ -264,7 +259,10 @@ class RNNLayer(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            **self._initializer_names,
+            **initializers.serialize_arguments(
+                self, kernel_initializer=self.kernel_initializer,
+                recurrent_initializer=self.recurrent_initializer,
+                bias_initializer=self.bias_initializer),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

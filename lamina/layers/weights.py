@@ -36,6 +36,9 @@ class WeightsMixin:
         ``column_major=True`` stores a 2-D weight transposed in memory (same shape).
         ``regularizer`` (a callable ``weight -> scalar``, e.g. from ``lamina.regularizers``)
         adds its penalty to :attr:`losses`.
+        ``initializer`` is anything :func:`lamina.initializers.get` takes (a name, an
+        object, a callable ``f(shape, dtype=None)``); ``None`` is Keras's default for the
+        dtype (``glorot_uniform`` for floats, zeros otherwise).
         Both Keras orders work: ``add_weight("kernel", (3, 4))`` (Keras 2) and
         ``add_weight(shape=(3, 4), name="kernel")`` / ``add_weight((3, 4))`` (Keras 3).
         A non-trainable weight is a Parameter with ``requires_grad=False``: it is still in
@@ -57,7 +60,7 @@ class WeightsMixin:
         else:
             value = torch.empty(shape, dtype=dtype)
         if not initializers.skipping():
-            initializers.get(initializer)(value)
+            initializers.fill(initializer, value, where=f"Layer '{self.name}', weight '{name}'")
         weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
         weight._lamina_trainable = bool(trainable)
         self.register_parameter(name, weight)

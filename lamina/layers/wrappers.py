@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from lamina import initializers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
 
@@ -71,7 +72,8 @@ class Bidirectional(Layer):
                 and "batch_input_shape" not in kwargs):
             kwargs["batch_input_shape"] = layer._batch_input_shape
         super().__init__(**kwargs)
-        config = layer.get_config()
+        with initializers.kept_as_objects():  # the copies use the layer's own initializers
+            config = layer.get_config()
         config.pop("batch_input_shape", None)
         self.forward_layer = type(layer).from_config(
             {**config, "name": "forward_" + layer.name.removeprefix("forward_")})
