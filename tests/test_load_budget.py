@@ -198,6 +198,14 @@ def test_a_loaded_model_runs_under_the_bound_on_real_data(tmp_path: Path) -> Non
             assert "over_the_bound" in str(raised.value)
 
 
+def test_initializer_configs_are_not_counted_as_layers() -> None:
+    inputs = lamina.Input(shape=(3,))
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(lamina.layers.Dense(4)(inputs)))
+    config = {"model": {"class_name": "Functional", "name": model.name,
+                        "config": model.get_config()}}
+    assert bounds.count_layers(config) == (4, 2)  # the model, its input, two Dense; 2 calls
+
+
 def test_json_depth_is_counted_without_parsing() -> None:
     assert bounds.json_depth(b'{"a": [1, {"b": "[[[\\"]]"}], "c": {}}') == 3
     assert bounds.json_depth(b"[" * 100_000 + b"]" * 100_000) == 100_000

@@ -163,6 +163,12 @@ def check_json_depth(data: bytes, where: str) -> None:
         )
 
 
+#: Modules of serialized objects that are not layers (an initializer's config is a
+#: ``{"module", "class_name", "config"}`` dict too). A file that labels a layer so only
+#: escapes this early count: every layer it builds is still charged to the load budget.
+_NOT_LAYERS = (".initializers", ".regularizers", ".constraints", ".activations")
+
+
 def count_layers(config: Any) -> tuple[int, int]:
     """(layer entries, layer calls) in a config tree, at any depth, without recursion."""
     layers = calls = 0
@@ -170,7 +176,9 @@ def count_layers(config: Any) -> tuple[int, int]:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if "class_name" in node and "config" in node:
+            module = node.get("module")
+            if "class_name" in node and "config" in node and not (
+                    isinstance(module, str) and module.endswith(_NOT_LAYERS)):
                 layers += 1
                 inbound = node.get("inbound_nodes")
                 calls += len(inbound) if isinstance(inbound, list) else 0
