@@ -67,7 +67,7 @@ LAYER_UNITS = 3
 INFERENCE_UNITS = 6
 OPERATION_UNITS = 2
 FUNCTION_UNITS = 6
-SOURCE_CHARS_PER_UNIT = 6
+SOURCE_CHARS_PER_UNIT = 3
 #: Deepest nesting of config.json (a model nested in a model adds about six levels).
 MAX_CONFIG_DEPTH = 100
 
