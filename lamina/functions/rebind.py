@@ -74,16 +74,22 @@ def rebind_function(fn: Any) -> Any | None:
         return None
     cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
     closure = tuple(cells[name] for name in inner_code.co_freevars) or None
-    rebound = types.FunctionType(inner_code, fn.__globals__, fn.__name__, fn.__defaults__,
-                                 closure)
-    rebound.__kwdefaults__ = fn.__kwdefaults__
-    rebound.__dict__.update(fn.__dict__)
-    rebound.__qualname__ = fn.__qualname__
-    rebound.__module__ = fn.__module__
-    rebound.__doc__ = fn.__doc__
-    rebound.__annotations__ = dict(getattr(fn, "__annotations__", {}))
+    rebound = _copy_function(fn, inner_code, fn.__globals__, closure)
     rebound.__lamina_source__ = function_source(fn)
     return rebound
+
+
+def _copy_function(fn: Any, code: types.CodeType, namespace: dict[str, Any],
+                   closure: tuple[Any, ...] | None) -> types.FunctionType:
+    """A new function of ``code`` with ``fn``'s name, defaults, attributes and docs."""
+    copy_ = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__, closure)
+    copy_.__kwdefaults__ = fn.__kwdefaults__
+    copy_.__dict__.update(fn.__dict__)
+    copy_.__qualname__ = fn.__qualname__
+    copy_.__module__ = fn.__module__
+    copy_.__doc__ = fn.__doc__
+    copy_.__annotations__ = dict(getattr(fn, "__annotations__", {}))
+    return copy_
 
 
 class OwnedGlobals(dict):
@@ -116,13 +122,7 @@ def own_function(fn: Any, names: set[str]) -> Any:
     namespace = fn.__globals__
     if own_globals:
         namespace = OwnedGlobals(fn.__globals__, {n: fn.__globals__[n] for n in own_globals})
-    owned = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__, closure)
-    owned.__kwdefaults__ = fn.__kwdefaults__
-    owned.__dict__.update(fn.__dict__)
-    owned.__qualname__ = fn.__qualname__
-    owned.__module__ = fn.__module__
-    owned.__doc__ = fn.__doc__
-    owned.__annotations__ = dict(getattr(fn, "__annotations__", {}))
+    owned = _copy_function(fn, code, namespace, closure)
     source = function_source(fn)
     if source is not None:
         owned.__lamina_source__ = source
