@@ -245,3 +245,13 @@ def test_get_build_config_and_build_from_config_as_in_keras() -> None:
         assert fresh.built and tuple(fresh.kernel.shape) == (3, 4)
     inputs = lamina.Input(shape=(3,))
     assert lamina.Model(inputs, layers.Dense(2)(inputs)).get_build_config() is None
+
+
+def test_a_lambdas_function_is_read_only_with_a_clear_error() -> None:
+    layer = layers.Lambda(lambda x: x + 1.0, name="plus_one")
+    inputs = lamina.Input(shape=(2,))
+    model = lamina.Model(inputs, layer(inputs))
+    model(torch.zeros(1, 2))
+    with pytest.raises(AttributeError, match="'plus_one': function is read-only"):
+        layer.function = lambda x: x - 1.0
+    assert model(torch.zeros(1, 2)).tolist() == [[1.0, 1.0]]

@@ -46,6 +46,11 @@ class Lambda(Layer):
         track_captured: Track Parameters, tensors and layers the function reads through its
             closure or module globals as this layer's weights and sublayers. Default: True.
 
+    ``function`` is read-only once the layer exists: the models holding the layer run the
+    function it was made with, and the tensors the function captures are the layer's own
+    buffers (it calls its own copy of the function, so ``.to()`` and ``.double()`` move the
+    layer's state and never rebind the user's closure cells or module globals).
+
     Input shape:
         Arbitrary.
 
@@ -124,6 +129,16 @@ class Lambda(Layer):
         self._record_to_check: Any = None
         self._check_pending = self._output_shape is not None
         self._direct = self._is_direct()
+        self.__dict__["_function_fixed"] = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "function" and self.__dict__.get("_function_fixed"):
+            raise AttributeError(
+                f"Lambda '{self.name}': function is read-only. Models holding the layer run "
+                "the function it was made with (its captured state is the layer's weights); "
+                "make a new Lambda(...) for another function."
+            )
+        super().__setattr__(name, value)
 
     def _is_direct(self) -> bool:
         """The common case (no arguments, mask or training, no copy, nothing left to check)
@@ -214,7 +229,8 @@ class Lambda(Layer):
         owns = state.pop("_owns_function", False)
         super().__setstate__(state)
         if owns:
-            self.function = own_function(self.function, set(self._captured_buffers.values()))
+            self.__dict__["function"] = own_function(self.function,
+                                                     set(self._captured_buffers.values()))
             point_at(self.function, {name: self._buffers[key]
                                      for key, name in self._captured_buffers.items()})
 
