@@ -169,7 +169,7 @@ CASES: list[ResourceCase] = [
     ResourceCase("op-ones-100000-squared", _edited(_op_ones), None),
     # Item 2: bounds that hold at run time.
     ResourceCase("range-of-abs-power", probe_source("lambda x: x + len(range(abs(10 ** 9)))"),
-                 LimitExceededError, "made a range of more than 100000 items", "probe"),
+                 LimitExceededError, "made a range of more than 10000 items", "probe"),
     ResourceCase("power-of-computed-int", probe_source("lambda x: x * (9 ** int(10 ** 8))"),
                  LimitExceededError, "integer wider than 4096 bits", "probe"),
     ResourceCase("range-of-numel-times-10-to-12",
@@ -180,7 +180,7 @@ CASES: list[ResourceCase] = [
     ResourceCase("string-times-computed-count",
                  probe_source("def probe(x):\n    s = 'a'\n    n = x.numel()\n"
                               "    t = s * (n * 50000)\n    return x\n"),
-                 LimitExceededError, "sequence of more than 100000 items", "probe"),
+                 LimitExceededError, "sequence of more than 10000 items", "probe"),
     ResourceCase("string-doubled-60-times",
                  probe_source("def probe(x):\n    s = 'ab'\n    for i in range(60):\n"
                               "        s = s + s\n    return x\n"),

@@ -100,7 +100,7 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
             bound.add(node.id)
     if bound & set(captured):
         found.append(f"rebinds captured names {sorted(bound & set(captured))}")
-    readable = bound | set(allowlist.BUILTINS) | set(captured) | {BUDGET_FACTORY}
+    readable = bound | set(allowlist.BUILTINS) | set(captured) | {BUDGET_FACTORY, SLICE}
     modules = {n: k[len("module:"):] for n, k in captured.items() if k.startswith("module:")}
     for function in functions:
         if function is not top:
@@ -115,7 +115,7 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
         if not isinstance(node, PERMITTED_NODES):
             found.append(type(node).__name__)
         if isinstance(node, ast.Name):
-            if node.id.startswith("_") and node.id not in (BUDGET, BUDGET_FACTORY):
+            if node.id.startswith("_") and node.id not in (BUDGET, BUDGET_FACTORY, SLICE):
                 found.append(f"name {node.id}")
             if isinstance(node.ctx, ast.Load) and node.id not in readable:
                 found.append(f"unknown name {node.id}")
@@ -165,8 +165,9 @@ def violations(tree: ast.AST, captured: dict[str, str]) -> list[str]:
 
 #: What the compiler's run-time bounds (lamina/functions/bounds.py) add to every tree: the
 #: per-call budget, the global that makes it, its methods, and the def a lambda becomes.
-BUDGET, BUDGET_FACTORY = "__lamina_budget__", "__lamina_new_budget__"
-BUDGET_METHODS = {"mul", "add", "pow", "lshift", "mod", "items", "range"}
+BUDGET, BUDGET_FACTORY, SLICE = "__lamina_budget__", "__lamina_new_budget__", "__lamina_slice__"
+BUDGET_METHODS = {"mul", "add", "pow", "lshift", "mod", "items", "range", "sum", "contains",
+                  "tensor_method", "sliced"}
 BOUNDED_LAMBDA = "__lamina_function__"
 
 

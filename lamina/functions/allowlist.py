@@ -103,6 +103,17 @@ BUILTINS: frozenset[str] = frozenset({
     "list", "dict", "zip", "enumerate", "reversed", "sorted", "all", "any",
 })
 
+#: Builtins that make or consume sequences: a loaded function may only call them by name,
+#: where the run-time bounds apply (``bounds.py``), never pass them around.
+ITERATING_BUILTINS: frozenset[str] = frozenset({
+    "range", "list", "tuple", "dict", "sum", "sorted", "all", "any", "min", "max", "zip",
+    "enumerate", "reversed",
+})
+
+#: Tensor methods whose names Python containers also have (``list.sort`` sorts in place,
+#: ``set.add`` adds): on anything but a tensor they are refused at run time.
+TENSOR_ONLY_METHODS: frozenset[str] = frozenset({"sort", "add", "split"})
+
 #: Attributes allowed on captured layers (their weights).
 LAYER_ATTRIBUTES: frozenset[str] = frozenset({
     "kernel", "bias", "embeddings", "gamma", "beta", "moving_mean", "moving_variance",

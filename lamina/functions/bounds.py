@@ -31,6 +31,7 @@ file loads, shapes are never inferred on real tensors.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import contextvars
 import re
@@ -40,16 +41,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina.errors import LimitExceededError
+from lamina.errors import LimitExceededError, UnsafeFunctionError
+from lamina.functions.allowlist import TENSOR_ONLY_METHODS
 
 #: Units (loop iterations, items consumed or made) one call of a loaded function may spend.
-MAX_ITERATIONS = 1_000_000
+MAX_ITERATIONS = 100_000
 #: The same while its file is being loaded (shape inference on fake tensors), and the
 #: units all functions together may spend while one file loads.
 LOAD_ITERATIONS = 10_000
 LOAD_ITERATIONS_PER_FILE = 200_000
 #: Most items (or characters) in one list, tuple, string or range a loaded function makes.
-MAX_SEQUENCE = 100_000
+MAX_SEQUENCE = 10_000
 #: Widest Python integer a loaded function may compute.
 MAX_INT_BITS = 4096
 #: Most layers (at any depth) one file may describe.
@@ -75,11 +77,13 @@ MAX_CONFIG_DEPTH = 100
 RESERVED_PREFIX = "__lamina_"
 _BUDGET = "__lamina_budget__"  # the per-call Budget, a local of the rewritten function
 _NEW_BUDGET = "__lamina_new_budget__"  # the global that makes one
+_SLICE = "__lamina_slice__"  # the builtin slice, for slices the rewrite passes to the budget
 
 _SEQUENCES = frozenset({list, tuple, str})
 _INTEGERS = frozenset({int, bool})
+_NUMBERS = frozenset({int, bool, float, complex})
 #: Builtins whose first argument is an iterable they consume whole.
-_CONSUMERS = frozenset({"list", "tuple", "dict", "sum", "sorted", "all", "any", "min", "max"})
+_CONSUMERS = frozenset({"list", "tuple", "dict", "sorted", "all", "any", "min", "max"})
 
 
 class LoadBudget:
@@ -288,11 +292,55 @@ class Budget:
             self.integer(a.bit_length() + b)
         return a << b
 
+    def sum(self, iterable: Any, start: Any = 0) -> Any:
+        if not (type(start) in _NUMBERS or isinstance(start, torch.Tensor)):
+            raise self.exceeded("sums sequences with sum() (its joins are not bounded); "
+                                "join them with + instead")
+        return builtins.sum(self.items(iterable), start)
+
+    def sliced(self, value: Any, key: Any) -> Any:
+        """``value[key]`` for a key with slices, charged by the items a sequence's slice
+        copies (a tensor's slice is a view and passes untouched)."""
+        result = value[key]
+        if type(result) in _SEQUENCES:
+            self.charge(len(result))
+        return result
+
+    def contains(self, item: Any, container: Any) -> bool:
+        """``item in container``, charged by the container's length."""
+        if type(container) in _SEQUENCES:
+            self.charge(len(container))
+        return item in container
+
+    def tensor_method(self, value: Any, name: str) -> Any:
+        """``value.<name>`` for a name lists and sets also have: tensors only."""
+        # (a captured module's view, ``torch.sort`` or ``ops.add``, names its functions)
+        if not isinstance(value, torch.Tensor) and not hasattr(value, "__lamina_module__"):
+            raise self.exceeded(f"calls .{name} on a {type(value).__name__} (only tensors "
+                                "have it in a loaded function)")
+        return getattr(value, name)
+
     def mod(self, a: Any, b: Any) -> Any:
         if type(a) is str:
             raise self.exceeded("formats a string with '%' (not allowed: its width is "
                                 "unbounded)")
         return a % b
+
+
+def bounded_prod(iterable: Any, *, start: Any = 1) -> Any:
+    """``math.prod`` for loaded functions: at most :data:`MAX_SEQUENCE` factors, and an
+    integer product no wider than :data:`MAX_INT_BITS` bits."""
+    product = start
+    for count, factor in enumerate(iterable):
+        if count >= MAX_SEQUENCE:
+            raise LimitExceededError(f"math.prod over more than {MAX_SEQUENCE} factors in a "
+                                     "loaded function")
+        if type(product) in _INTEGERS and type(factor) in _INTEGERS and (
+                product.bit_length() + factor.bit_length() > MAX_INT_BITS):
+            raise LimitExceededError(f"math.prod wider than {MAX_INT_BITS} bits in a loaded "
+                                     "function")
+        product = product * factor
+    return product
 
 
 def budget_factory(where: str) -> Any:
@@ -310,6 +358,14 @@ def _budget() -> ast.Name:
 def _method(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Attribute(value=_budget(), attr=name, ctx=ast.Load()),
                     args=list(args), keywords=[])
+
+
+def _slice_object(part: ast.Slice) -> ast.Call:
+    """``a:b:c`` as the expression ``slice(a, b, c)``."""
+    bounds_ = [part.lower, part.upper, part.step]
+    return ast.Call(func=ast.Name(id=_SLICE, ctx=ast.Load()),
+                    args=[b if b is not None else ast.Constant(None) for b in bounds_],
+                    keywords=[])
 
 
 _OPERATORS = {ast.Mult: "mul", ast.Add: "add", ast.Pow: "pow", ast.LShift: "lshift",
@@ -337,11 +393,42 @@ class _Bound(ast.NodeTransformer):
         node.iter = ast.copy_location(_method("items", node.iter), node.iter)
         return node
 
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            found = _method("contains", node.left, node.comparators[0])
+            if isinstance(node.ops[0], ast.NotIn):
+                found = ast.UnaryOp(op=ast.Not(), operand=found)
+            return ast.copy_location(found, node)
+        if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            raise UnsafeFunctionError(f"line {node.lineno}: a chained comparison with 'in' is "
+                                      "not allowed in a saved function.")
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if not isinstance(node.ctx, ast.Load) or not any(
+                isinstance(part, ast.Slice) for part in parts):
+            return node
+        # A slice copies: ``s[:]`` of a list in a loop would copy without being charged.
+        key = [_slice_object(part) if isinstance(part, ast.Slice) else part for part in parts]
+        index = ast.Tuple(elts=key, ctx=ast.Load()) if isinstance(node.slice, ast.Tuple) \
+            else key[0]
+        return ast.copy_location(_method("sliced", node.value, index), node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if node.attr in TENSOR_ONLY_METHODS and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(
+                _method("tensor_method", node.value, ast.Constant(node.attr)), node)
+        return node
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "range":
+        if isinstance(node.func, ast.Name) and node.func.id in ("range", "sum"):
             node.func = ast.copy_location(
-                ast.Attribute(value=_budget(), attr="range", ctx=ast.Load()), node.func)
+                ast.Attribute(value=_budget(), attr=node.func.id, ctx=ast.Load()), node.func)
         elif (isinstance(node.func, ast.Name) and node.func.id in _CONSUMERS
               and len(node.args) == 1):
             node.args = [ast.copy_location(_method("items", node.args[0]), node.args[0])]
@@ -379,4 +466,4 @@ def bound_tree(tree: ast.Module, name: str) -> tuple[ast.Module, str]:
 
 def namespace_entries(where: str) -> dict[str, Any]:
     """What a rewritten function's globals need besides its captured values."""
-    return {_NEW_BUDGET: budget_factory(where)}
+    return {_NEW_BUDGET: budget_factory(where), _SLICE: slice}

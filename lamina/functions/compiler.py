@@ -30,6 +30,8 @@ class ModuleView:
         for attribute in allowed.MODULE_ATTRIBUTES.get(module_name, ()):
             if hasattr(module, attribute):
                 setattr(self, attribute, getattr(module, attribute))
+        if module_name == "math":
+            self.prod = bounds.bounded_prod  # math.prod makes integers of any width
         for child in allowed.MODULES:
             if child.startswith(module_name + ".") and "." not in child[len(module_name) + 1:]:
                 setattr(self, child.rsplit(".", 1)[1], ModuleView(child))

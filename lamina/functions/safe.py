@@ -68,16 +68,21 @@ class _Checker:
         self.captured = captured
         self.where = where
         self.names: set[str] = set(allowed.BUILTINS) | set(captured)
+        self.locals: set[str] = set()  # arguments and assigned names
+        self.called: set[int] = set()  # the Name nodes that are called
 
     def fail(self, node: ast.AST | None, what: str) -> UnsafeFunctionError:
         return _fail(node, what, self.where)
 
     def collect_names(self, tree: ast.AST) -> None:
+        self.called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
         for node in ast.walk(tree):
             if isinstance(node, ast.arg):
                 self.names.add(node.arg)
+                self.locals.add(node.arg)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 self.names.add(node.id)
+                self.locals.add(node.id)
 
     def check(self, node: ast.AST, depth: int = 0) -> None:
         if depth > allowed.MAX_DEPTH:
@@ -99,6 +104,11 @@ class _Checker:
         if isinstance(node.ctx, ast.Load) and node.id not in self.names:
             raise self.fail(node, f"the name '{node.id}' (not an argument, a local, a captured "
                                   "value or an allowed builtin)")
+        if (isinstance(node.ctx, ast.Load) and node.id in allowed.ITERATING_BUILTINS
+                and node.id not in self.locals and id(node) not in self.called):
+            # Run-time bounds (bounds.py) apply where these are called by name: an alias
+            # (``r = range``, a lambda's argument) would call the builtin unbounded.
+            raise self.fail(node, f"the builtin '{node.id}' other than by calling it")
 
     def identifier(self, node: ast.AST, name: str | None) -> None:
         if name is not None and name.startswith("_"):
