@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lamina.errors import CorruptArchiveError
+from lamina.utils.slots import fill
 
 #: The fields of each kind of function entry (``kind`` included).
 ENTRY_FIELDS: dict[str, frozenset[str]] = {
@@ -171,7 +172,6 @@ class _Input:
 
 def _op_call_text(name: str, template: Any, count: int) -> str:
     """``ops.name(x, 2.0)``: the call an op entry makes, its inputs named ``x``/``x[i]``."""
-    from lamina.models.symbolic import fill
 
     inputs = [_Input("x")] if count == 1 else [_Input(f"x[{i}]") for i in range(count)]
     try:

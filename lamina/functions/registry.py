@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, SerializationError, UnknownFunctionError
+from lamina.utils.slots import Slot
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 
@@ -90,11 +91,10 @@ def registered_name(fn: Any) -> str | None:
 # ---------------------------------------------------------------------- JSON of constants
 def encode_constant(value: Any, where: str) -> Any:
     """A JSON-safe form of an op argument (slots, slices, tuples, dtypes, literals)."""
-    from lamina.models.symbolic import _Slot
 
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, _Slot):
+    if isinstance(value, Slot):
         return {"__slot__": value.index}
     if isinstance(value, slice):
         return {"__slice__": [encode_constant(v, where) for v in (value.start, value.stop,
@@ -117,14 +117,13 @@ def encode_constant(value: Any, where: str) -> Any:
 
 def decode_constant(value: Any) -> Any:
     """The inverse of :func:`encode_constant`."""
-    from lamina.models.symbolic import _Slot
 
     if isinstance(value, list):
         return [decode_constant(v) for v in value]
     if not isinstance(value, dict):
         return value
     if "__slot__" in value:
-        return _Slot(int(value["__slot__"]))
+        return Slot(int(value["__slot__"]))
     if "__slice__" in value:
         return slice(*(decode_constant(v) for v in value["__slice__"]))
     if "__ellipsis__" in value:

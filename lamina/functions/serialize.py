@@ -29,6 +29,7 @@ from lamina import initializers
 from lamina.errors import SerializationError
 from lamina.functions import registry
 from lamina.functions.compiler import ModuleView, compile_function, module_view, unwrap
+from lamina.functions.op_call import OpCall
 from lamina.functions.plan import plan_captured, plan_function
 from lamina.functions.source import captured_values, function_source
 
@@ -70,7 +71,6 @@ def serialize_function(fn: Any, where: str, weight_keys: dict[int, str] | None =
             and layers the owning Lambda tracks.
         depth: Nesting of captured functions (bounded).
     """
-    from lamina.models.symbolic import OpCall
 
     if isinstance(fn, OpCall):
         return {"kind": "op", "op": fn.op.__lamina_op__, "count": fn.count,
@@ -190,7 +190,6 @@ def deserialize_function(entry: dict[str, Any], where: str,
                          custom_objects: dict[str, Any] | None = None) -> Any:
     """The function described by ``entry``: what :func:`~lamina.functions.plan.plan_function`
     says the entry runs, built (validated and compiled for the source and graph tiers)."""
-    from lamina.models.symbolic import OpCall
 
     plan = plan_function(entry, where)
     if plan.tier == "op":

@@ -18,8 +18,9 @@ from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, dtype_name, to_tensor
 from lamina.models.model import Model
-from lamina.models.symbolic import Node, SymbolicTensor, _Slot, fill, fill_masks
+from lamina.models.symbolic import Node, SymbolicTensor
 from lamina.utils import tree
+from lamina.utils.slots import Slot, fill, fill_masks
 
 
 class _Step:
@@ -38,7 +39,7 @@ class _Step:
         self.out_slots = out_slots
         self.single_output = isinstance(node.outputs, SymbolicTensor)
         self.simple = (
-            len(node.args) == 1 and type(node.args[0]) is _Slot and not node.kwargs
+            len(node.args) == 1 and type(node.args[0]) is Slot and not node.kwargs
             and self.single_output
         )
         self.takes_mask = layer._call_takes_mask
@@ -363,7 +364,7 @@ class Functional(Model):
             return [name, index, tensor.index]
 
         def encode(value: Any, node: Node) -> Any:
-            if type(value) is _Slot:
+            if type(value) is Slot:
                 return {"__ref__": ref(node.inputs[value.index])}
             if isinstance(value, (list, tuple)):
                 encoded = [encode(v, node) for v in value]

@@ -21,8 +21,9 @@ from lamina.errors import InferenceError, LoadError, ShapeError
 from lamina.functions import bounds
 from lamina.layers.calling import argument_masks
 from lamina.layers.layer import Layer, flatten_shapes, is_shape
-from lamina.models.symbolic import Node, SymbolicTensor, _Slot, _template, fill, fill_masks
+from lamina.models.symbolic import Node, SymbolicTensor, _template
 from lamina.utils import tree
+from lamina.utils.slots import Slot, fill, fill_masks
 
 #: Sizes given to unknown axes in the two inference runs (primes, so that no reshape or
 #: broadcast can confuse one with a known size or with each other).
@@ -178,7 +179,7 @@ def infer_output_shape(layer: Layer, input_shape: Any) -> Any:
 def _shape_template(shape: Any, symbols: list[SymbolicTensor]) -> Any:
     if is_shape(shape):
         symbols.append(SymbolicTensor(tuple(shape), torch.float32))
-        return _Slot(len(symbols) - 1)
+        return Slot(len(symbols) - 1)
     if isinstance(shape, dict):
         return {k: _shape_template(v, symbols) for k, v in shape.items()}
     return type(shape)(_shape_template(s, symbols) for s in shape)

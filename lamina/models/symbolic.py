@@ -13,9 +13,14 @@ from typing import Any
 import torch
 import torch.fx
 
+from lamina.functions.op_call import OpCall
 from lamina.layers.layer import Layer, dtype_name, standardize_dtype
 from lamina.ops import dispatch
 from lamina.utils import tree
+from lamina.utils.slots import Slot, fill, fill_masks
+
+__all__ = ["Input", "Node", "OpCall", "Slot", "SymbolicTensor", "fill", "fill_masks",
+           "make_input_tensor", "make_op_node"]
 
 
 class SymbolicTensor:
@@ -137,7 +142,7 @@ class Node:
     """One call of a layer in a graph: which tensors went in, how, and what came out.
 
     ``args`` and ``kwargs`` are the call's arguments with every symbolic tensor replaced
-    by ``_Slot(i)``, the position of that tensor in ``inputs``.
+    by ``Slot(i)``, the position of that tensor in ``inputs``.
     """
 
     __slots__ = ("layer", "inputs", "args", "kwargs", "outputs", "flat_outputs")
@@ -156,23 +161,11 @@ class Node:
         return f"<Node {self.layer.name}: {len(self.inputs)} in, {len(self.flat_outputs)} out>"
 
 
-class _Slot:
-    """Marks where the i-th symbolic input of a node sits in the call's arguments."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def __repr__(self) -> str:
-        return f"_Slot({self.index})"
-
-
 def _template(value: Any, found: list[SymbolicTensor]) -> Any:
     """``value`` with symbolic tensors replaced by slots (collected into ``found``)."""
     if isinstance(value, SymbolicTensor):
         found.append(value)
-        return _Slot(len(found) - 1)
+        return Slot(len(found) - 1)
     if isinstance(value, list):
         return [_template(v, found) for v in value]
     if isinstance(value, tuple):
@@ -182,71 +175,7 @@ def _template(value: Any, found: list[SymbolicTensor]) -> Any:
     return value
 
 
-def fill(template: Any, values: list[Any]) -> Any:
-    """The inverse of ``_template``: put ``values`` where the slots are."""
-    if type(template) is _Slot:
-        return values[template.index]
-    if type(template) is list:
-        return [fill(v, values) for v in template]
-    if type(template) is tuple:
-        return tuple(fill(v, values) for v in template)
-    if type(template) is dict:
-        return {k: fill(v, values) for k, v in template.items()}
-    return template
-
-
-def fill_masks(template: Any, masks: list[Any]) -> Any:
-    """Like :func:`fill` for masks: each slot's mask, None where the template holds no
-    tensor."""
-    if type(template) is _Slot:
-        return masks[template.index]
-    if type(template) in (list, tuple):
-        return type(template)(fill_masks(v, masks) for v in template)
-    if type(template) is dict:
-        return {k: fill_masks(v, masks) for k, v in template.items()}
-    return None
-
-
 # ---------------------------------------------------------------------- ops on symbols
-class OpCall:
-    """The function of a Lambda made from an ops call on symbolic tensors.
-
-    Holds the op and its arguments with the symbolic ones replaced by slots; called with
-    the node's inputs (one tensor, or a list for several), it fills them in and runs the op.
-    """
-
-    def __init__(self, op: Any, template: tuple, count: int) -> None:
-        self.op = op
-        self.template = template
-        self.count = count
-        self.__name__ = op.__name__
-
-    def __call__(self, inputs: Any) -> Any:
-        values = [inputs] if self.count == 1 else inputs
-        args, kwargs = fill(self.template, values)
-        return self.op(*args, **kwargs)
-
-    @property
-    def source(self) -> str:
-        names = ["x"] if self.count == 1 else [f"x[{i}]" for i in range(self.count)]
-        args, kwargs = fill(self.template, names)
-        parts = [_show(a) for a in args] + [f"{k}={_show(v)}" for k, v in kwargs.items()]
-        return f"ops.{self.op.__lamina_op__}({', '.join(parts)})"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str) and (value == "x" or value.startswith("x[")):
-        return value
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, slice):
-        parts = [("" if p is None else _show(p)) for p in (value.start, value.stop, value.step)]
-        return ":".join(parts).rstrip(":") if value.step is None else ":".join(parts)
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    return repr(value)
-
-
 def make_op_node(op: Any, args: tuple, kwargs: dict) -> Any:
     """Add a Lambda node that runs ``op(*args, **kwargs)``; returns its symbolic output."""
     from lamina.layers.lambda_layer import Lambda
