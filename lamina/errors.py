@@ -50,7 +50,8 @@ class CorruptArchiveError(LoadError, ValueError):
 
 class LimitExceededError(LoadError):
     """A file, or a function compiled from one, exceeds a documented bound of time or memory
-    (``lamina/functions/bounds.py``); the message names the layer and the bound."""
+    (``lamina/functions/bounds.py``, ``load_budget.py``); the message names the layer and
+    the bound."""
 
 
 class UnsafeFunctionError(SerializationError, LoadError):

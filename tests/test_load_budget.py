@@ -22,7 +22,7 @@ from resource_cases import CASES, ResourceCase, save_base
 
 import lamina
 from lamina.errors import LimitExceededError, LoadError, UnsafeFunctionError
-from lamina.functions import bounds
+from lamina.functions import load_budget
 from lamina.functions.compiler import compile_function, module_view
 from lamina.saving.inspection import check_file, describe_file
 
@@ -232,9 +232,9 @@ def test_initializer_configs_are_not_counted_as_layers() -> None:
     model = lamina.Model(inputs, lamina.layers.Dense(2)(lamina.layers.Dense(4)(inputs)))
     config = {"model": {"class_name": "Functional", "name": model.name,
                         "config": model.get_config()}}
-    assert bounds.count_layers(config) == (4, 2)  # the model, its input, two Dense; 2 calls
+    assert load_budget.count_layers(config) == (4, 2)  # the model, its input, two Dense; 2 calls
 
 
 def test_json_depth_is_counted_without_parsing() -> None:
-    assert bounds.json_depth(b'{"a": [1, {"b": "[[[\\"]]"}], "c": {}}') == 3
-    assert bounds.json_depth(b"[" * 100_000 + b"]" * 100_000) == 100_000
+    assert load_budget.json_depth(b'{"a": [1, {"b": "[[[\\"]]"}], "c": {}}') == 3
+    assert load_budget.json_depth(b"[" * 100_000 + b"]" * 100_000) == 100_000

@@ -17,7 +17,7 @@ import warnings
 from typing import Any
 
 from lamina.functions import allowlist as allowed
-from lamina.functions import bounds
+from lamina.functions import bound_rewrite, bounds, load_budget
 from lamina.functions.safe import UnsafeFunctionError, validate
 
 
@@ -122,19 +122,19 @@ def compile_function(source: str, captured: dict[str, Any], where: str) -> Any:
             kinds[name] = "layer"
         else:
             kinds[name] = "value"
-    load = bounds.current_load()
+    load = load_budget.current_load()
     if load is not None and isinstance(source, str):
-        load.charge(bounds.FUNCTION_UNITS + len(source) // bounds.SOURCE_CHARS_PER_UNIT,
+        load.charge(load_budget.FUNCTION_UNITS + len(source) // load_budget.SOURCE_CHARS_PER_UNIT,
                     f"compiling the function of {where}")
     tree = validate(source, kinds, where)
     namespace: dict[str, Any] = {
         "__builtins__": _builtins(),
         **{name: LayerView(value) if _is_layer(value) else value
            for name, value in captured.items()},
-        **bounds.namespace_entries(where),
+        **bound_rewrite.namespace_entries(where),
     }
     is_lambda = not isinstance(tree.body[0], ast.FunctionDef)
-    bounded, name = bounds.bound_tree(tree, "__lamina_function__")
+    bounded, name = bound_rewrite.bound_tree(tree, "__lamina_function__")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a SyntaxWarning is refused like a SyntaxError

@@ -19,7 +19,7 @@ import sys
 import types
 from typing import Any
 
-from lamina.functions.bounds import RESERVED_PREFIX
+from lamina.functions.bound_rewrite import RESERVED_PREFIX
 
 
 class _FileIndex:

@@ -13,7 +13,7 @@ from torch import nn
 from lamina import initializers
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.functions import registry
-from lamina.functions.rebind import OwnedGlobals, own_function, point_at, rebind_function
+from lamina.functions.rebind import own_function, point_at, rebind_function
 from lamina.functions.serialize import deserialize_function, serialize_function
 from lamina.functions.source import (
     captured_values,
@@ -196,25 +196,18 @@ class Lambda(Layer):
         closure cells and globals at the new ones, so captured tensors move with the model."""
         before = dict(self._buffers)
         super()._apply(fn, recurse)
-        code = getattr(self.function, "__code__", None)
-        cells = dict(zip(code.co_freevars, self.function.__closure__ or ())) if code else {}
-        namespace = getattr(self.function, "__globals__", None)
-        for key, old in before.items():
-            new = self._buffers[key]
-            if new is old:
-                continue
+        moved = {key: new for key, new in self._buffers.items() if new is not before[key]}
+        for key, new in moved.items():
+            old = before[key]
             self._weight_keys[id(new)] = self._weight_keys.pop(id(old), key)
             for argument, value in self.arguments.items():  # tensors passed in arguments=
                 if value is old:
                     self.arguments[argument] = new
-            name = self._captured_buffers.get(key)
-            if name is None:
-                continue
-            # Only the layer's own copy (own_function) is ever written, never the user's.
-            if name in cells and cells[name].cell_contents is old:
-                cells[name].cell_contents = new
-            elif isinstance(namespace, OwnedGlobals) and dict.get(namespace, name) is old:
-                namespace[name] = new
+        if getattr(self.function, "__lamina_owned__", False):
+            # Only the layer's own copy (own_function) is written, never the user's function.
+            captured = self._captured_buffers
+            point_at(self.function, {captured[key]: new for key, new in moved.items()
+                                     if key in captured})
         return self
 
     def __getstate__(self) -> dict[str, Any]:

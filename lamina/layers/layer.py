@@ -12,16 +12,15 @@ nothing when nothing is raised).
 
 from __future__ import annotations
 
-import functools
 import inspect
 import weakref
 from typing import Any
 
 import torch
 from torch import nn
-from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from lamina.errors import ArgumentError, LaminaError, ShapeError
+from lamina.layers.building import marks_built, shapes_to_json, symbolic_inputs
 from lamina.layers.calling import (
     HOOK_REGISTRATIONS,
     argument_masks,
@@ -33,7 +32,6 @@ from lamina.layers.weights import WeightsMixin
 from lamina.utils import tree
 from lamina.utils.naming import snake_case, unique_name
 from lamina.utils.shapes import (
-    batchless,
     dtype_name,
     flatten_shapes,
     format_shape,
@@ -100,7 +98,7 @@ class Layer(WeightsMixin, nn.Module):
         (cls._call_takes_training, cls._call_takes_mask,
          cls._call_mask_args) = call_signature(cls.call)
         if "build" in cls.__dict__:
-            cls.build = _marks_built(cls.__dict__["build"])  # type: ignore[method-assign]
+            cls.build = marks_built(cls.__dict__["build"])  # type: ignore[method-assign]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         layer = super().__new__(cls)
@@ -197,7 +195,7 @@ class Layer(WeightsMixin, nn.Module):
         """A hook was registered on this layer: models stop calling it directly."""
         self.__dict__["_lamina_hooked"] = True
         for model in list(self.__dict__.get("_lamina_models", ())):
-            model.call_layers_as_modules(model.calls_layers_as_modules)
+            model.layers_changed()
 
     @property
     def has_hooks(self) -> bool:
@@ -207,6 +205,10 @@ class Layer(WeightsMixin, nn.Module):
     def call_layers_as_modules(self, flag: bool) -> bool:
         """Models override this (see ``Functional``); a plain layer calls no layers."""
         return False
+
+    def layers_changed(self) -> None:
+        """A layer this one calls changed how it must be called (a hook): models drop
+        their direct plan (see ``Functional``); a plain layer has none."""
 
     calls_layers_as_modules = False
 
@@ -255,7 +257,7 @@ class Layer(WeightsMixin, nn.Module):
         when it is not built. Saving stores it for a top-level subclassed layer or model."""
         if not self.built or self._build_shapes is None:
             return None
-        return {"input_shape": _shapes_to_json(self._build_shapes),
+        return {"input_shape": shapes_to_json(self._build_shapes),
                 "input_dtype": [dtype_name(d) for d in self._build_dtypes]}
 
     def build_from_config(self, config: dict[str, Any] | None) -> None:
@@ -263,23 +265,7 @@ class Layer(WeightsMixin, nn.Module):
         symbolic inputs of those shapes (fake tensors: nothing is computed on data)."""
         if self.built or not config or "input_shape" not in config:
             return
-        from lamina.models.symbolic import Input  # models sit above layers
-
-        dtypes = iter(list(config.get("input_dtype") or []))
-
-        def make(node: Any) -> Any:
-            if is_shape(node):  # Keras 3 writes a plain shape: {"input_shape": [None, 3]}
-                node = {"shape": list(node)}
-            if isinstance(node, dict) and "shape" in node:
-                shape = [None if d is None else int(d) for d in node["shape"]]
-                return Input(batch_shape=(None, *shape[1:]), dtype=next(dtypes, "float32"))
-            if isinstance(node, dict) and "dict" in node:
-                return {key: make(value) for key, value in node["dict"].items()}
-            if isinstance(node, list):
-                return [make(value) for value in node]
-            raise ArgumentError(f"Layer '{self.name}': unrecognised build shape {node!r}.")
-
-        self(make(config["input_shape"]))
+        self(symbolic_inputs(config, f"Layer '{self.name}'"))
 
     def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
         """After a failure, turn a mismatch with the built shape or dtype into a ShapeError."""
@@ -398,14 +384,6 @@ class Layer(WeightsMixin, nn.Module):
         return self._build_shapes
 
 
-def _shapes_to_json(shapes: Any) -> Any:
-    if is_shape(shapes):
-        return {"shape": list(shapes)}
-    if isinstance(shapes, dict):
-        return {"dict": {k: _shapes_to_json(v) for k, v in shapes.items()}}
-    return [_shapes_to_json(s) for s in shapes]
-
-
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).
 _BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_size",
                    "batch_input_shape", "input_dim")
@@ -415,40 +393,4 @@ for _registration in HOOK_REGISTRATIONS:
     setattr(Layer, _registration, notifying_hook_registration(_registration))
 
 
-def _marks_built(build: Any) -> Any:
-    """``build`` as Keras 3 runs it: called directly (``layer.build(shape)``) or on the
-    first call, it builds once, then the layer is ``built`` and no later call builds again
-    (so ``set_weights`` after ``build`` is what the next call uses). A failed build leaves
-    no weights behind. A ``super().build(...)`` inside a build runs as written."""
-    if getattr(build, "__lamina_marks_built__", False):
-        return build
-
-    @functools.wraps(build)
-    def marked(self: Layer, *args: Any, **kwargs: Any) -> Any:
-        if self.__dict__.get("_lamina_building") or self.__dict__.get("built"):
-            return build(self, *args, **kwargs) if self.__dict__.get("_lamina_building") \
-                else None
-        known = set(self._parameters), set(self._buffers), set(self._modules)
-        self.__dict__["_lamina_building"] = True
-        try:
-            # A layer first called during shape inference (a Dense used inside a Lambda,
-            # say) must still get real weights, not fake ones.
-            with unset_fake_temporarily():
-                result = build(self, *args, **kwargs)
-        except Exception:
-            for store, before in zip((self._parameters, self._buffers, self._modules), known):
-                for key in set(store) - before:
-                    del store[key]
-            raise
-        finally:
-            del self.__dict__["_lamina_building"]
-        shape = args[0] if args else next(iter(kwargs.values()), None)
-        self._build_shapes = batchless(shape) if shape is not None else None
-        self.built = True
-        return result
-
-    marked.__lamina_marks_built__ = True  # type: ignore[attr-defined]
-    return marked
-
-
-Layer.build = _marks_built(Layer.build)  # type: ignore[method-assign]
+Layer.build = marks_built(Layer.build)  # type: ignore[method-assign]

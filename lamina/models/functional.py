@@ -181,8 +181,11 @@ class Functional(Model):
         hook registered on one of its layers sets nothing elsewhere."""
         previous = self.calls_layers_as_modules
         self.__dict__["calls_layers_as_modules"] = bool(flag)
-        self._fast_plan = None  # rebuilt (or not) by the next full run
+        self.layers_changed()
         return previous
+
+    def layers_changed(self) -> None:
+        self._fast_plan = None  # rebuilt (or not) by the next full run
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)

@@ -18,7 +18,7 @@ from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from torch.overrides import TorchFunctionMode
 
 from lamina.errors import InferenceError, LoadError, ShapeError
-from lamina.functions import bounds
+from lamina.functions import load_budget
 from lamina.layers.calling import argument_masks
 from lamina.layers.layer import Layer, flatten_shapes, is_shape
 from lamina.models.symbolic import Node, SymbolicTensor, _template
@@ -117,16 +117,16 @@ def _spec_of(first: Any, second: Any) -> Any:
 def infer_spec(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> tuple[Any, Any]:
     """Output (shape, dtype) structure and output mask shape structure of one layer call.
 
-    While a file loads (``bounds.loading_file``), only fake tensors are used, each of their
+    While a file loads (``load_budget.loading_file``), only fake tensors are used, each of their
     operations is charged to the load's budget, and a layer that cannot be inferred that
     way is an error: nothing from a file ever runs on real data at load.
     """
     errors = []
-    load = bounds.current_load()
+    load = load_budget.current_load()
     for how in (_FAKE, _SYMBOLIC, _REAL) if load is None else (_FAKE, _SYMBOLIC):
         try:
             if load is not None:
-                load.charge(bounds.INFERENCE_UNITS, f"inferring layer '{layer.name}'")
+                load.charge(load_budget.INFERENCE_UNITS, f"inferring layer '{layer.name}'")
             with _charged(load):
                 first, second = _run_twice(layer, template, symbols, how)
             return _spec_of(first[0], second[0]), _spec_of(first[1], second[1])
@@ -147,17 +147,17 @@ def infer_spec(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> 
 class _ChargedOperations(TorchFunctionMode):
     """Charges each torch call of a load-time inference to the load's budget."""
 
-    def __init__(self, load: bounds.LoadBudget) -> None:
+    def __init__(self, load: load_budget.LoadBudget) -> None:
         super().__init__()
         self.load = load
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (),
                            kwargs: dict | None = None) -> Any:
-        self.load.charge(bounds.OPERATION_UNITS, func)
+        self.load.charge(load_budget.OPERATION_UNITS, func)
         return func(*args, **(kwargs or {}))
 
 
-def _charged(load: bounds.LoadBudget | None) -> Any:
+def _charged(load: load_budget.LoadBudget | None) -> Any:
     return contextlib.nullcontext() if load is None else _ChargedOperations(load)
 
 

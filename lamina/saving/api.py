@@ -12,7 +12,7 @@ import torch
 
 from lamina import initializers
 from lamina.errors import CorruptArchiveError, LoadError, SerializationError
-from lamina.functions import bounds
+from lamina.functions import load_budget
 from lamina.functions.serialize import loading_options
 from lamina.layers.layer import Layer
 from lamina.saving import archive, weights_file
@@ -155,10 +155,10 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         # Every weight the config creates must be in the file: creating more bytes of
         # weights than the file holds is refused before the allocation (a memory bomb).
         budget = stored.size(archive.WEIGHTS)
-        bounds.check_layer_count(entry, stored.size(archive.CONFIG), where)
+        load_budget.check_layer_count(entry, stored.size(archive.CONFIG), where)
         try:
             with loading_options(safe_mode=safe_mode), initializers.skipped(budget), \
-                    bounds.loading_file(where):
+                    load_budget.loading_file(where):
                 model = deserialize_layer(entry, custom_objects)
                 build_from_record(model, entry)
         except LoadError:

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import torch
 
 from lamina.errors import CorruptArchiveError, LoadError
-from lamina.functions import bounds
+from lamina.functions import load_budget
 from lamina.saving.atomic import atomic_write
 from lamina.saving.safetensors_io import TensorPayload, decode, unique_tensors
 from lamina.saving.zip_writer import BackgroundCRC, write_stored_zip
@@ -152,7 +152,7 @@ class Archive:
     def json(self, name: str) -> dict[str, Any]:
         """A JSON member as a dict (constants such as NaN refused)."""
         data = self.read(name, MAX_JSON_BYTES)
-        bounds.check_json_depth(data, f"'{self.path}': {name}")
+        load_budget.check_json_depth(data, f"'{self.path}': {name}")
         try:
             value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant,
                                parse_float=_finite_float)

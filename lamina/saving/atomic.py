@@ -19,6 +19,7 @@ to do, never the temporary file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -202,10 +203,8 @@ def _origin() -> str:
     is checked only by a process that sees the same pids (not another container sharing
     the directory, nor another machine over NFS)."""
     parts = [socket.gethostname()]
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the host name alone
         parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
-    except OSError:
-        pass
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]
 
 

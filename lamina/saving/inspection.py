@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lamina.errors import CorruptArchiveError, LaminaError, LoadError
-from lamina.functions import bounds
+from lamina.functions import load_budget
 from lamina.functions.plan import lambda_entries, plan_captured, plan_function
 from lamina.saving import archive
 
@@ -66,7 +66,7 @@ def _describe(path: str | os.PathLike, width: int) -> str:
     model = config.get("model")
     if not isinstance(model, dict):
         raise CorruptArchiveError(f"{where}: config.json has no model entry.")
-    bounds.check_layer_count(model, config_bytes, where)  # as load_model does
+    load_budget.check_layer_count(model, config_bytes, where)  # as load_model does
     lambdas = list(lambda_entries(model))
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, color_system=None,

@@ -11,7 +11,7 @@ import heapq
 from typing import Any
 
 from lamina.errors import SerializationError
-from lamina.functions import bounds
+from lamina.functions import load_budget
 from lamina.layers import lambda_shapes
 from lamina.layers.layer import Layer
 from lamina.saving.registry import find_object, get_object, registered_name
@@ -92,9 +92,9 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
         raise SerializationError(
             f"A layer entry's 'name' and 'class_name' must be strings, received "
             f"{entry.get('name')!r} and {entry['class_name']!r}.")
-    load = bounds.current_load()
+    load = load_budget.current_load()
     if load is not None:
-        load.charge(bounds.LAYER_UNITS, f"layer '{entry.get('name')}'")
+        load.charge(load_budget.LAYER_UNITS, f"layer '{entry.get('name')}'")
     cls = layer_class(entry["class_name"], custom_objects)
     config = dict(entry["config"])
     if "batch_input_shape" in config and config["batch_input_shape"] is not None:
