@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError
+from lamina.utils.config_equality import ConfigEquality
 
 
 def _factor(value: Any, name: str, owner: str) -> float:
@@ -26,7 +27,7 @@ def _factor(value: Any, name: str, owner: str) -> float:
     return float(value)
 
 
-class Regularizer:
+class Regularizer(ConfigEquality):
     """Base class: a callable penalty with a JSON-safe config.
 
     Subclasses implement ``__call__(x)`` and ``get_config()``; ``from_config`` passes the
@@ -42,16 +43,6 @@ class Regularizer:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Regularizer:
         return cls(**config)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 class L1L2(Regularizer):

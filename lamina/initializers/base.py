@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError
+from lamina.utils.config_equality import ConfigEquality
 from lamina.utils.shapes import standardize_dtype
 
 
@@ -49,7 +50,7 @@ def seed_argument(seed: Any, owner: str) -> int | None:
     return int(seed)
 
 
-class Initializer:
+class Initializer(ConfigEquality):
     """Base class, Keras's: ``__call__(shape, dtype=None)`` returns a new tensor.
 
     lamina's own initializers implement ``_fill(tensor)``, which fills a contiguous tensor
@@ -75,16 +76,6 @@ class Initializer:
 
     def clone(self) -> Initializer:
         return type(self).from_config(self.get_config())
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
