@@ -317,7 +317,7 @@ def _assert_close(name: str, what: str, actual: Any, expected: Any) -> None:
 
 
 def _symbolic_inputs(shapes: Any, dtypes: Any) -> Any:
-    from lamina.models.symbolic import Input
+    from lamina.layers.input_layer import Input
 
     if _is_one_shape(shapes):
         return Input(batch_shape=_batchless(shapes), dtype=dtypes)

@@ -144,7 +144,7 @@ TABLE_MODULES = {"core", "embedding", "lambda_layer", "merging", "reshaping", "i
 
 
 def test_the_table_covers_every_layer() -> None:
-    concrete = {getattr(layers, name) for name in layers.__all__}
+    concrete = {getattr(layers, name) for name in layers.__all__ if name != "Input"}
     concrete = {cls for cls in concrete if cls.__module__.rsplit(".", 1)[1] in TABLE_MODULES}
     concrete.add(L.GlobalAveragePooling1D)
     assert concrete - {p.values[0].cls for p in SPECS} == {L.Layer, L.InputLayer}

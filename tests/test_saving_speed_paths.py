@@ -22,7 +22,7 @@ from safetensors.torch import load as load_safetensors
 import lamina
 from lamina import layers
 from lamina.errors import CorruptArchiveError, ShapeError
-from lamina.models import inference
+from lamina.layers import inference
 from lamina.saving import zip_writer
 
 
@@ -220,7 +220,7 @@ def test_loading_uses_the_recorded_lambda_output_spec(tmp_path: Path,
     members = _members(path)
     config = json.loads(members["config.json"])
     spec = {"shape": [None, 4], "dtype": "float32"}
-    assert _entry(config, "square")["inferred"] == {"input": spec, "output": spec}
+    assert _entry(config, "square")["build_config"]["inferred"] == {"input": spec, "output": spec}
     infer_calls.clear()
     loaded = lamina.load_model(path)
     assert "square" not in infer_calls
@@ -231,7 +231,7 @@ def test_loading_uses_the_recorded_lambda_output_spec(tmp_path: Path,
     assert doubled.dtype == torch.float64
     torch.testing.assert_close(doubled.float(), model(x))
     # Without the record the same file infers (the spy does see the Lambda).
-    del _entry(config, "square")["inferred"]
+    del _entry(config, "square")["build_config"]["inferred"]
     unrecorded = tmp_path / "unrecorded.lamina"
     _rezip(unrecorded, {**members, "config.json": json.dumps(config).encode()})
     lamina.load_model(unrecorded)
@@ -247,7 +247,7 @@ def _tampered(tmp_path: Path, edit: dict[str, Any]) -> Path:
     model.save(path)
     members = _members(path)
     config = json.loads(members["config.json"])
-    _entry(config, "twice")["inferred"]["output"].update(edit)
+    _entry(config, "twice")["build_config"]["inferred"]["output"].update(edit)
     _rezip(path, {**members, "config.json": json.dumps(config).encode()})
     return path
 
@@ -281,7 +281,7 @@ def test_a_malformed_recorded_spec_is_a_corrupt_archive(tmp_path: Path, inferred
     path = _tampered(tmp_path, {})
     members = _members(path)
     config = json.loads(members["config.json"])
-    _entry(config, "twice")["inferred"] = inferred
+    _entry(config, "twice")["build_config"]["inferred"] = inferred
     _rezip(path, {**members, "config.json": json.dumps(config).encode()})
     with pytest.raises(CorruptArchiveError, match="'twice'.*recorded"):
         lamina.load_model(path)
@@ -297,7 +297,8 @@ def test_a_lambda_capturing_a_layer_records_nothing_and_round_trips(
     expected = model(x).detach()
     path = tmp_path / "model.lamina"
     model.save(path)
-    assert "inferred" not in _entry(json.loads(_members(path)["config.json"]), "mix")
+    entry = _entry(json.loads(_members(path)["config.json"]), "mix")
+    assert "inferred" not in entry.get("build_config", {})
     infer_calls.clear()
     loaded = lamina.load_model(path)
     assert "mix" in infer_calls  # built by running the function, as it must be
@@ -310,7 +311,8 @@ def test_a_lambda_with_several_inputs_records_nothing(tmp_path: Path) -> None:
     model = lamina.Model([a, b], out)
     path = tmp_path / "model.lamina"
     model.save(path)
-    assert "inferred" not in _entry(json.loads(_members(path)["config.json"]), "product")
+    entry = _entry(json.loads(_members(path)["config.json"]), "product")
+    assert "inferred" not in entry.get("build_config", {})
     xs = [torch.randn(4, 3), torch.randn(4, 3)]
     torch.testing.assert_close(lamina.load_model(path)(xs), xs[0] * xs[1], rtol=0, atol=0)
 

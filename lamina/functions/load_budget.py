@@ -7,7 +7,7 @@ calls (and no more than the config's size makes plausible). While building, insi
 :func:`loading_file`: :data:`LOAD_UNITS` units of work for rebuilding layers, compiling
 functions and inferring shapes on fake tensors (:class:`LoadBudget`), and loop iterations
 of the file's functions (``bounds.Budget`` reads :func:`current_load`). While a file loads,
-shapes are never inferred on real tensors (``models/inference.py``).
+shapes are never inferred on real tensors (``layers/inference.py``).
 """
 
 from __future__ import annotations

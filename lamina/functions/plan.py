@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lamina.errors import CorruptArchiveError
-from lamina.utils.slots import fill
+from lamina.symbolic import fill
 
 #: The fields of each kind of function entry (``kind`` included).
 ENTRY_FIELDS: dict[str, frozenset[str]] = {

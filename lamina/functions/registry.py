@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, SerializationError, UnknownFunctionError
-from lamina.utils.slots import Slot
+from lamina.symbolic import Slot
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 

@@ -29,9 +29,9 @@ from lamina import initializers
 from lamina.errors import SerializationError
 from lamina.functions import registry
 from lamina.functions.compiler import ModuleView, compile_function, module_view, unwrap
-from lamina.functions.op_call import OpCall
 from lamina.functions.plan import plan_captured, plan_function
 from lamina.functions.source import captured_values, function_source
+from lamina.symbolic import OpCall
 
 _MAX_NESTING = 8
 _DEFAULT_OPTIONS = {"safe_mode": True, "allow_bytecode": False}

@@ -1,11 +1,13 @@
 """lamina's layers: every one a ``torch.nn.Module`` with Keras's semantics and weight layout."""
 
+# Ops on symbolic tensors become Lambda nodes once layers exist (ops sit below layers).
+from lamina.layers import op_layer  # noqa: E402, F401, I001
 from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Dropout, Identity
 from lamina.layers.embedding import Embedding, Masking
-from lamina.layers.input_layer import InputLayer
+from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
 from lamina.layers.layer import Layer
 from lamina.layers.merging import (
@@ -77,6 +79,7 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "Identity",
+    "Input",
     "InputLayer",
     "LSTM",
     "Lambda",

@@ -11,7 +11,8 @@ from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from lamina import initializers
 from lamina.errors import ArgumentError, ShapeError
-from lamina.layers.layer import Layer, _is_symbolic, to_tensor
+from lamina.layers.layer import Layer, to_tensor
+from lamina.ops.dispatch import holds_symbolic
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
@@ -137,7 +138,7 @@ class MultiHeadAttention(Layer):
         self._projections_built = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and _is_symbolic(args[0]) and (len(args) > 1 or "value" in kwargs):
+        if args and holds_symbolic(args[0]) and (len(args) > 1 or "value" in kwargs):
             # A model passes ``mask=`` for a node's first argument only. Recorded as
             # ``mha([query, value, key])``, the node's first argument holds all three, so
             # the model hands over all their masks (see ``call``).

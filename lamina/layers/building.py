@@ -2,8 +2,8 @@
 first call, and from a saved build config.
 
 :func:`marks_built` wraps every ``Layer`` subclass's ``build`` (``Layer.__init_subclass__``);
-:func:`shapes_to_json` and :func:`symbolic_inputs` are the two directions of
-``get_build_config`` / ``build_from_config``.
+:func:`shapes_to_json` and :func:`shapes_from_json` (with :func:`symbolic_inputs`) are
+the two directions of ``get_build_config`` / ``build_from_config``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from lamina.errors import ArgumentError
-from lamina.utils.shapes import batchless, is_shape
+from lamina.symbolic import SymbolicTensor
+from lamina.utils.shapes import batchless, is_shape, standardize_dtype
 
 
 def marks_built(build: Any) -> Any:
@@ -62,23 +63,33 @@ def shapes_to_json(shapes: Any) -> Any:
     return [shapes_to_json(s) for s in shapes]
 
 
+def shapes_from_json(node: Any, where: str) -> Any:
+    """The build shapes (batch axis free) :func:`shapes_to_json` wrote, or Keras 3's plain
+    ones (``[None, 3]``), checked."""
+    if is_shape(node):
+        node = {"shape": list(node)}
+    if isinstance(node, dict) and isinstance(node.get("shape"), list):
+        shape = node["shape"]
+        if not all(d is None or (type(d) is int and d >= 0) for d in shape):
+            raise ArgumentError(f"{where}: unrecognised build shape {node!r}.")
+        return (None, *shape[1:])
+    if isinstance(node, dict) and isinstance(node.get("dict"), dict):
+        return {key: shapes_from_json(value, where) for key, value in node["dict"].items()}
+    if isinstance(node, list):
+        return [shapes_from_json(value, where) for value in node]
+    raise ArgumentError(f"{where}: unrecognised build shape {node!r}.")
+
+
 def symbolic_inputs(config: dict[str, Any], where: str) -> Any:
     """Symbolic inputs (batch axis free) of a build config's shapes and dtypes: lamina's
     JSON shapes or Keras 3's plain ones (``{"input_shape": [None, 3]}``)."""
-    from lamina.models.symbolic import Input  # models sit above layers
-
     dtypes = iter(list(config.get("input_dtype") or []))
 
-    def make(node: Any) -> Any:
-        if is_shape(node):
-            node = {"shape": list(node)}
-        if isinstance(node, dict) and "shape" in node:
-            shape = [None if d is None else int(d) for d in node["shape"]]
-            return Input(batch_shape=(None, *shape[1:]), dtype=next(dtypes, "float32"))
-        if isinstance(node, dict) and "dict" in node:
-            return {key: make(value) for key, value in node["dict"].items()}
-        if isinstance(node, list):
-            return [make(value) for value in node]
-        raise ArgumentError(f"{where}: unrecognised build shape {node!r}.")
+    def make(shape: Any) -> Any:
+        if is_shape(shape):
+            return SymbolicTensor(shape, standardize_dtype(next(dtypes, "float32")))
+        if isinstance(shape, dict):
+            return {key: make(value) for key, value in shape.items()}
+        return [make(value) for value in shape]
 
-    return make(config["input_shape"])
+    return make(shapes_from_json(config["input_shape"], where))

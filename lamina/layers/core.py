@@ -127,6 +127,7 @@ class Activation(Layer):
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.activation(inputs)
@@ -164,6 +165,7 @@ class Dropout(Layer):
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
         self.seed = seed
         self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor, training: bool = False) -> torch.Tensor:
         if not training or self.rate == 0:
@@ -193,6 +195,10 @@ class Identity(Layer):
     """
 
     supports_masking = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._build_at_init()
 
     def call(self, inputs: Any) -> Any:
         return inputs

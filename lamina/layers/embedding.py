@@ -124,6 +124,7 @@ class Masking(Layer):
                                 f"mask_value={mask_value!r}.")
         super().__init__(**kwargs)
         self.mask_value = float(mask_value)
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         keep = torch.any(inputs != self.mask_value, dim=-1, keepdim=True)

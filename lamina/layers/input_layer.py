@@ -1,11 +1,13 @@
-"""``InputLayer``: the entry point of a graph, holding the symbolic input tensor."""
+"""``Input`` and ``InputLayer``: the entry point of a graph, holding the symbolic input tensor."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lamina.errors import ArgumentError
-from lamina.layers.layer import Layer, dtype_name
+from lamina.layers.layer import Layer
+from lamina.symbolic import Node, SymbolicTensor
+from lamina.utils.shapes import dtype_name
 
 
 class InputLayer(Layer):
@@ -48,11 +50,12 @@ class InputLayer(Layer):
                 f"InputLayer '{self.name}': every axis must be a non-negative int or None, "
                 f"received shape={batch_shape[1:]!r} (batch {batch_shape[0]!r})."
             )
-        from lamina.models.symbolic import make_input_tensor
-
         self.batch_shape = batch_shape
         self.built = True
-        self.output = make_input_tensor(self, batch_shape, self.dtype)
+        node = Node(self, [], (), {})
+        self.output = SymbolicTensor(batch_shape, self.dtype, node, 0, name=self.name)
+        node.outputs = self.output
+        node.flat_outputs = [self.output]
 
     def call(self, inputs: Any) -> Any:
         return inputs
@@ -63,3 +66,29 @@ class InputLayer(Layer):
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "batch_shape": list(self.batch_shape),
                 "dtype": dtype_name(self.dtype)}
+
+
+def Input(  # noqa: N802 - Keras's public name
+    shape: tuple[int | None, ...] | None = None,
+    batch_size: int | None = None,
+    dtype: Any = "float32",
+    name: str | None = None,
+    batch_shape: tuple[int | None, ...] | None = None,
+) -> SymbolicTensor:
+    """A symbolic input of a Functional model.
+
+    Args:
+        shape: The shape of one sample, without the batch axis (``None`` for unknown axes).
+        batch_size: A fixed batch size, or ``None`` (any). Default: ``None``.
+        dtype: The dtype of the input. Default: ``"float32"``.
+        name: The input's name (the key for dict inputs). Default: unique ``input_layer``.
+        batch_shape: The full shape, batch axis included (instead of shape and batch_size).
+
+    Example:
+        >>> x = Input(shape=(3,))
+        >>> x.shape
+        (None, 3)
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                       batch_shape=batch_shape)
+    return layer.output

@@ -21,7 +21,7 @@ from lamina.functions.source import (
     mutates_arguments,
     short_description,
 )
-from lamina.layers import lambda_shapes
+from lamina.layers import inference, lambda_shapes
 from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
 from lamina.utils import tree
 
@@ -122,9 +122,10 @@ class Lambda(Layer):
         owned = own_function(function, set(self._captured_buffers.values()))
         if owned is not None:
             self.function = function = owned
-        # (input spec, output spec) of the last symbolic call (saved with the model); a
-        # loaded record spares inference and is checked on the first real call.
-        self.inferred_record: Any = None
+        # (input spec, output spec) of the last symbolic call (saved with the model in the
+        # build config); a loaded record spares inference and is checked on the first
+        # real call.
+        self._inferred_record: Any = None
         self._loaded_record = False
         self._record_to_check: Any = None
         self._check_pending = self._output_shape is not None
@@ -283,15 +284,29 @@ class Lambda(Layer):
             return (batch, *spec)
         return [(batch, *s) for s in spec]
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        inferred = super().compute_output_shape(input_shape)
-        if self._output_shape is None:
-            return inferred
-        return self.reconcile_shapes(input_shape, inferred)
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """The function's symbolic outputs: from a loaded build config's record when it
+        describes this call (checked on the first real call), else inferred on fake
+        tensors; a declared ``output_shape`` is checked against the inferred one and wins."""
+        alone = next(self.children(), None) is None  # captured layers build by inferring
+        if self._loaded_record and alone:
+            recorded = lambda_shapes.matching_output(self._inferred_record, args, kwargs)
+            if recorded is not None:
+                self._record_to_check = self._inferred_record
+                self._check_pending, self._direct = True, False
+                return recorded
+        outputs = super().compute_output_spec(*args, **kwargs)
+        if self._output_shape is not None:
+            outputs = self._declared_outputs(inference.shapes_of(args[0]), outputs)
+        if alone:
+            self._inferred_record = lambda_shapes.record_of(args, kwargs, outputs)
+            self._loaded_record = False
+        return outputs
 
-    def reconcile_shapes(self, input_shape: Any, inferred: Any) -> Any:
+    def _declared_outputs(self, input_shape: Any, outputs: Any) -> Any:
         """The declared output shape, once checked against the inferred one."""
         declared = self._declared_shape(input_shape)
+        inferred = inference.shapes_of(outputs)
         expected, actual = flatten_shapes(declared), flatten_shapes(inferred)
         if len(expected) != len(actual) or any(
             len(e) != len(a) or any(d is not None and g is not None and d != g
@@ -303,28 +318,26 @@ class Lambda(Layer):
                 f"{declared} but its function gives {inferred} for input shape "
                 f"{input_shape}. Fix output_shape, or leave it out to have it inferred."
             )
-        return declared
+        leaves = tree.flatten(outputs)
+        for tensor, shape in zip(leaves, expected):
+            tensor.shape = tuple(shape)
+        return outputs
 
-    def recorded_output(self, template: tuple, symbols: list) -> Any:
-        """The output spec a loaded config recorded for this symbolic call, if it describes
-        it (then checked on the first real call); captured layers are built by inferring."""
-        record = self.inferred_record if self._loaded_record else None
-        spec = None if record is None or next(self.children(), None) is not None else (
-            lambda_shapes.matching_output(record, template, symbols))
-        if spec is not None:
-            self._record_to_check = record
-            self._check_pending, self._direct = True, False
-        return spec
+    def get_build_config(self) -> dict[str, Any] | None:
+        """The base build config, plus the record of the last symbolic call (``inferred``:
+        its input and output specs), which spares inference when the model loads."""
+        config = super().get_build_config()
+        if config is not None and self._inferred_record is not None:
+            config["inferred"] = lambda_shapes.to_json(self._inferred_record)
+        return config
 
-    def note_inferred(self, template: tuple, symbols: list, spec: Any, masks: Any) -> None:
-        """Keep the specs of an inferred call, to be saved (not with captured layers)."""
-        if next(self.children(), None) is None:
-            self.inferred_record = lambda_shapes.record_of(template, symbols, spec, masks)
-
-    def restore_record(self, value: Any) -> None:
-        """Take a record read from a saved config (checked strictly)."""
-        self.inferred_record = lambda_shapes.from_json(value, f"Layer '{self.name}'")
-        self._loaded_record = True
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Take the record a saved build config holds (checked strictly); the layer is
+        built by its first call, as it has no weights of its own to create."""
+        if config and "inferred" in config:
+            self._inferred_record = lambda_shapes.from_json(config["inferred"],
+                                                            f"Layer '{self.name}'")
+            self._loaded_record = True
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if self._mask is None:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, SerializationError, ShapeError
+from lamina.symbolic import SymbolicTensor
 from lamina.utils.shapes import dtype_name, flatten_shapes, is_shape, standardize_dtype
 
 Spec = tuple[tuple[int | None, ...], torch.dtype]
@@ -28,25 +29,30 @@ RECORDED_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "uint8
                              "int16", "int32", "int64", "bool"})
 
 
-def _one_plain_tensor(template: tuple, symbols: list) -> bool:
-    """A call on one tensor, with nothing else and no mask: the calls a record describes."""
-    return (len(symbols) == 1 and len(template[0]) == 1 and not template[1]
-            and symbols[0]._keras_mask is None)
-
-
-def record_of(template: tuple, symbols: list, spec: Any, masks: Any) -> Record | None:
-    """The (input spec, output spec) record of one inferred call, when it can have one."""
-    if (_one_plain_tensor(template, symbols) and masks is None and _is_spec(spec)
-            and {dtype_name(symbols[0].dtype), dtype_name(spec[1])} <= RECORDED_DTYPES):
-        return (tuple(symbols[0].shape), symbols[0].dtype), spec
+def _one_plain_tensor(args: tuple, kwargs: dict) -> Any:
+    """The one symbolic input of a call on one tensor, with nothing else and no mask (the
+    calls a record describes), else None."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], SymbolicTensor) \
+            and args[0]._keras_mask is None:
+        return args[0]
     return None
 
 
-def matching_output(record: Record, template: tuple, symbols: list) -> Spec | None:
-    """The recorded output spec when this call's input is the recorded one, else None."""
-    if _one_plain_tensor(template, symbols) and record[0] == (tuple(symbols[0].shape),
-                                                              symbols[0].dtype):
-        return record[1]
+def record_of(args: tuple, kwargs: dict, outputs: Any) -> Record | None:
+    """The (input spec, output spec) record of one inferred call, when it can have one."""
+    symbol = _one_plain_tensor(args, kwargs)
+    if (symbol is not None and isinstance(outputs, SymbolicTensor)
+            and outputs._keras_mask is None
+            and {dtype_name(symbol.dtype), dtype_name(outputs.dtype)} <= RECORDED_DTYPES):
+        return (tuple(symbol.shape), symbol.dtype), (tuple(outputs.shape), outputs.dtype)
+    return None
+
+
+def matching_output(record: Record, args: tuple, kwargs: dict) -> SymbolicTensor | None:
+    """The recorded output when this call's input is the recorded one, else None."""
+    symbol = _one_plain_tensor(args, kwargs)
+    if symbol is not None and record[0] == (tuple(symbol.shape), symbol.dtype):
+        return SymbolicTensor(*record[1])
     return None
 
 

@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from lamina.errors import ArgumentError, LaminaError, ShapeError
-from lamina.layers.building import marks_built, shapes_to_json, symbolic_inputs
+from lamina.layers import inference
+from lamina.layers.building import marks_built, shapes_from_json, shapes_to_json, symbolic_inputs
 from lamina.layers.calling import (
     HOOK_REGISTRATIONS,
     argument_masks,
@@ -29,6 +30,7 @@ from lamina.layers.calling import (
     notifying_hook_registration,
 )
 from lamina.layers.weights import WeightsMixin
+from lamina.ops.dispatch import holds_symbolic
 from lamina.utils import tree
 from lamina.utils.naming import snake_case, unique_name
 from lamina.utils.shapes import (
@@ -48,12 +50,6 @@ __all__ = [
 ]
 
 Shape = tuple[int | None, ...]
-
-
-def _is_symbolic(value: Any) -> bool:
-    from lamina.ops.dispatch import _holds_symbolic
-
-    return _holds_symbolic(value)
 
 
 class Layer(WeightsMixin, nn.Module):
@@ -89,6 +85,9 @@ class Layer(WeightsMixin, nn.Module):
 
     #: Whether the layer passes its input mask through (``compute_mask`` returns it).
     supports_masking: bool = False
+    #: Whether ``call`` returns tensors that carry their own masks (``_keras_mask``), as
+    #: models do, instead of the layer's ``compute_mask`` giving them.
+    outputs_carry_masks: bool = False
     _call_takes_training: bool = False
     _call_takes_mask: bool = False
     _call_mask_args: tuple[tuple[str, int | None], ...] = ()
@@ -150,10 +149,8 @@ class Layer(WeightsMixin, nn.Module):
             first = args[0]
             if type(first) in (list, tuple) and all(type(v) is torch.Tensor for v in first):
                 return nn.Module.__call__(self, *args, **kwargs)
-            if _is_symbolic(first):
-                from lamina.models.inference import symbolic_call
-
-                return symbolic_call(self, first, args[1:], kwargs)
+            if holds_symbolic(first):
+                return inference.symbolic_call(self, first, args[1:], kwargs)
             args = (to_tensor(first, self.dtype), *args[1:])
         return nn.Module.__call__(self, *args, **kwargs)
 
@@ -250,6 +247,24 @@ class Layer(WeightsMixin, nn.Module):
             if dtypes is not None:
                 self._build_dtypes = list(dtypes)
             self.build(input_shape)
+        elif "_lamina_config_shapes" in self.__dict__:
+            self._check_config_shapes(input_shape)
+
+    def _check_config_shapes(self, input_shape: Any) -> None:
+        """A layer built from a build config is first called with the shapes it records
+        (batch axis aside): a config whose build shapes and graph disagree is refused
+        before it runs, instead of weights of one shape meeting inputs of another."""
+        built_for = self.__dict__.pop("_lamina_config_shapes")
+        expected, received = flatten_shapes(built_for), flatten_shapes(input_shape)
+        if len(expected) != len(received) or any(
+            e is not None and (g is None or len(e) != len(g)
+                               or any(d is not None and d != h for d, h in zip(e[1:], g[1:])))
+            for e, g in zip(expected, received)
+        ):
+            raise ShapeError(
+                f"Layer '{self.name}' ({type(self).__name__}) was built from its build config "
+                f"for input shape {built_for}, but is called with {input_shape}: the config "
+                "is inconsistent. Save the model again from its original code.")
 
     def get_build_config(self) -> dict[str, Any] | None:
         """Keras 3's: what :meth:`build_from_config` needs to create this layer's weights
@@ -261,11 +276,32 @@ class Layer(WeightsMixin, nn.Module):
                 "input_dtype": [dtype_name(d) for d in self._build_dtypes]}
 
     def build_from_config(self, config: dict[str, Any] | None) -> None:
-        """Create the weights :meth:`get_build_config` describes, by calling the layer on
-        symbolic inputs of those shapes (fake tensors: nothing is computed on data)."""
+        """Create the weights :meth:`get_build_config` describes (Keras 3's): a layer with
+        its own ``build`` builds for those shapes; a layer without one that holds layers (a
+        subclassed model) is called on symbolic inputs of those shapes (fake tensors:
+        nothing is computed on data); any other layer has nothing to build."""
         if self.built or not config or "input_shape" not in config:
             return
-        self(symbolic_inputs(config, f"Layer '{self.name}'"))
+        where = f"Layer '{self.name}'"
+        if self.declares("build"):
+            dtypes = [standardize_dtype(d) for d in config.get("input_dtype") or []]
+            shapes = shapes_from_json(config["input_shape"], where)
+            self.ensure_built(shapes, dtypes)
+            self.__dict__["_lamina_config_shapes"] = shapes
+        elif next(self.children(), None) is not None:
+            self(symbolic_inputs(config, where))
+
+    def _build_at_init(self) -> None:
+        """Keras 3's: a layer whose class has no ``build`` of its own (nothing to create) is
+        built on creation; stateless layers call this at the end of ``__init__``."""
+        if not self.declares("build"):
+            self.built = True
+
+    @classmethod
+    def declares(cls, method: str) -> bool:
+        """Whether this class overrides the base layer's ``method`` (``build``,
+        ``compute_output_shape``, ``compute_mask``, ...)."""
+        return getattr(cls, method) is not getattr(Layer, method)
 
     def _raise_if_incompatible(self, inputs: Any, error: Exception) -> None:
         """After a failure, turn a mismatch with the built shape or dtype into a ShapeError."""
@@ -304,14 +340,27 @@ class Layer(WeightsMixin, nn.Module):
                 ) from error
 
     # ------------------------------------------------------------------ shapes and masks
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras 3's one output hook: the symbolic outputs (shape, dtype and mask, as
+        :class:`~lamina.symbolic.SymbolicTensor`) of a call on symbolic arguments, without
+        data. Symbolic calls, ``compute_output_shape``, summaries and saving ask it.
+
+        By default a layer that declares ``compute_output_shape`` is asked that (and
+        ``compute_mask``); any other runs on fake tensors (no data, see
+        ``layers/inference.py``). ``Lambda``, ``Functional`` and ``Sequential`` override it.
+        """
+        return inference.output_spec(self, args, kwargs, self.declares("compute_output_shape"))
+
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape for ``input_shape`` (batch axis included, unknown axes ``None``).
 
-        By default it is inferred by running the layer on fake tensors (no real data).
+        By default the shapes of :meth:`compute_output_spec` for float32 inputs of that shape.
         """
-        from lamina.models.inference import infer_output_shape
-
-        return infer_output_shape(self, input_shape)
+        self.ensure_built(input_shape)
+        symbols = inference.symbols_for_shapes(input_shape)
+        if self.declares("compute_output_spec"):
+            return inference.shapes_of(self.compute_output_spec(symbols))
+        return inference.shapes_of(inference.output_spec(self, (symbols,), {}, False))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The output mask: the input mask when ``supports_masking``, else ``None``."""

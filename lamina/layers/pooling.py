@@ -33,6 +33,7 @@ class _GlobalPooling1D(Layer):
         self.data_format = data_format
         self.keepdims = bool(keepdims)
         self._steps_axis = 1 if data_format == "channels_last" else 2
+        self._build_at_init()
 
     def _check_rank(self, shape: Any) -> None:
         if len(shape) != 3:
@@ -148,6 +149,7 @@ class _GlobalPooling2D(Layer):
         self.data_format = data_format
         self.keepdims = bool(keepdims)
         self._axes = (1, 2) if data_format == "channels_last" else (2, 3)
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return self._reduce(inputs, dim=self._axes, keepdim=self.keepdims)

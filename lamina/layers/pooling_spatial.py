@@ -52,6 +52,7 @@ class Pooling(Layer):
                  ("average", 1): F.avg_pool1d, ("average", 2): F.avg_pool2d}
         self._pool = pools[self._kind, self.rank]
         self._padding_cache: dict[tuple[int, ...], tuple[tuple[int, ...], bool]] = {}
+        self._build_at_init()
 
     def _padding_for(self, spatial: tuple[int, ...]) -> tuple[tuple[int, ...], bool]:
         """torch's ``padding`` and ``ceil_mode`` giving TensorFlow's padding for ``spatial``."""

@@ -37,6 +37,7 @@ class _SpatialDropout(Layer):
         self.rate, self.seed, self.data_format = float(rate), seed, data_format
         self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
         self._mask_axes = (0, self.rank + 1) if data_format == "channels_last" else (0, 1)
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor, training: bool = False) -> torch.Tensor:
         if not training or self.rate == 0:
@@ -145,6 +146,7 @@ class GaussianNoise(Layer):
         super().__init__(**kwargs)
         self.stddev, self.seed = float(stddev), seed
         self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor, training: bool = False) -> torch.Tensor:
         if not training or self.stddev == 0:
@@ -195,6 +197,7 @@ class ActivityRegularization(Layer):
         super().__init__(**kwargs)
         self.l1, self.l2 = float(l1), float(l2)
         self._penalty = L1L2(l1=self.l1, l2=self.l2)
+        self._build_at_init()
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         penalty = self._penalty(inputs)

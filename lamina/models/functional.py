@@ -16,11 +16,11 @@ import torch
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer, dtype_name, to_tensor
+from lamina.layers.layer import Layer
 from lamina.models.model import Model
-from lamina.models.symbolic import Node, SymbolicTensor
+from lamina.symbolic import Node, Slot, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree
-from lamina.utils.slots import Slot, fill, fill_masks
+from lamina.utils.shapes import dtype_name, to_tensor
 
 
 class _Step:
@@ -44,7 +44,7 @@ class _Step:
         )
         self.takes_mask = layer._call_takes_mask
         self.takes_training = layer._call_takes_training
-        self.is_model = getattr(layer, "_outputs_carry_masks", False)
+        self.is_model = layer.outputs_carry_masks
 
 
 def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
@@ -197,6 +197,14 @@ class Functional(Model):
         """Every layer of the graph, inputs first, in the order they run."""
         return list(self._layers)
 
+    def summary_rows(self) -> list[tuple[Layer, Any, list[str]]]:
+        """One row per layer call, in the order they run, with the layers feeding it."""
+        rows = [(t.node.layer, t.shape, []) for t in self._flat_inputs]
+        for node in self._nodes:
+            rows.append((node.layer, tree.map_structure(lambda t: t.shape, node.outputs),
+                         [t.node.layer.name for t in node.inputs]))
+        return rows
+
     @property
     def inputs(self) -> list[SymbolicTensor]:
         return list(self._flat_inputs)
@@ -223,6 +231,27 @@ class Functional(Model):
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         return self._run(inputs, training, mask)
+
+    def compute_output_spec(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        """The graph run on symbolic values: each node's layer is asked its
+        ``compute_output_spec`` in turn (no data), masks carried by the symbolic tensors."""
+        if mask is not None:
+            return super().compute_output_spec(inputs, training=training, mask=mask)
+        values: list[Any] = [None] * self._slot_count
+        flat = self._flat_values(inputs)
+        values[: len(flat)] = flat
+        for step in self._plan:
+            node_values = [values[s] for s in step.in_slots]
+            args = fill(step.args, node_values)
+            kwargs = fill(step.kwargs, node_values) if step.kwargs else {}
+            if training is not None and step.takes_training and "training" not in kwargs:
+                kwargs["training"] = training
+            outputs = step.layer.compute_output_spec(*args, **kwargs)
+            for slot, value in zip(step.out_slots, [outputs] if step.single_output
+                                   else tree.flatten(outputs)):
+                values[slot] = value
+        outputs = [values[s] for s in self._output_slots]
+        return outputs[0] if self._single_output else tree.pack_as(self._outputs, outputs)
 
     def _flat_values(self, inputs: Any) -> list[Any]:
         if len(self._flat_inputs) == 1:
@@ -385,7 +414,7 @@ class Functional(Model):
 
         layer_entries = []
         for layer in self._layers:
-            entry = serialize_layer(layer)
+            entry = serialize_layer(layer, build_config=True)
             entry["inbound_nodes"] = [
                 {"args": encode(list(n.args), n), "kwargs": encode(n.kwargs, n)}
                 for n in per_layer.get(layer.name, [])

@@ -12,6 +12,7 @@ from torch import nn
 
 from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
+from lamina.models.summary import render_summary
 from lamina.training.trainer import Trainer
 
 
@@ -37,7 +38,7 @@ class Model(Trainer, Layer):
         ((2, 1), ['hidden', 'out'])
     """
 
-    _outputs_carry_masks = True
+    outputs_carry_masks = True
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
@@ -98,13 +99,17 @@ class Model(Trainer, Layer):
             print_fn: Called with the whole summary as one string instead of printing it.
             line_length: Total width of the table. Default: the terminal's, at most 120.
         """
-        from lamina.models.summary import render_summary
-
         text = render_summary(self, width=line_length)
         if print_fn is None:
             print(text)
         else:
             print_fn(text)
+
+    def summary_rows(self) -> list[tuple[Layer, Any, list[str]]]:
+        """(layer, output shape or ``None`` when unknown, names of the layers it is
+        connected to) per row of :meth:`summary`: a subclassed model lists its layers."""
+        return [(layer, getattr(type(layer), "output_shape", None) and layer.output_shape, [])
+                for layer in self.layers]
 
     def save(self, path: str, include_optimizer: bool = True,
              allow_bytecode: bool = False) -> None:

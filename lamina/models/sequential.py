@@ -11,7 +11,7 @@ from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.models.functional import Functional
 from lamina.models.model import Model
-from lamina.models.symbolic import SymbolicTensor
+from lamina.symbolic import SymbolicTensor
 
 
 class Sequential(Functional):
@@ -128,6 +128,17 @@ class Sequential(Functional):
         self._stack = stack
         self._stack_outputs = outputs
 
+    def build(self, input_shape: Any = None) -> None:
+        """Keras's: give a model with no input yet an input of ``input_shape`` (batch axis
+        included) and run its layers on it symbolically."""
+        if self._input is not None or input_shape is None:
+            return
+        if not self._stack:
+            raise ArgumentError(f"Sequential '{self.name}' has no layers; add some first.")
+        dtype = self._build_dtypes[0] if self._build_dtypes else "float32"
+        entry = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]), dtype=dtype)
+        self._rebuild(entry.output, self._stack)
+
     # ------------------------------------------------------------------ running
     def forward(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         if not self.built:
@@ -176,6 +187,14 @@ class Sequential(Functional):
             return model
         return self._stack[index]
 
+    def summary_rows(self) -> list[tuple[Layer, Any, list[str]]]:
+        """One row per stacked layer (the input layer left out, as in Keras)."""
+        if not self.built:
+            return [(layer, None, []) for layer in self._stack]
+        stacked = {id(layer) for layer in self._stack}
+        return [(layer, shape, []) for layer, shape, _ in super().summary_rows()
+                if id(layer) in stacked]
+
     @property
     def input_shape(self) -> Any:
         return None if self._input is None else self._input.shape
@@ -190,8 +209,8 @@ class Sequential(Functional):
 
         entries = []
         if self._input is not None:
-            entries.append(serialize_layer(self._input.node.layer))
-        entries.extend(serialize_layer(layer) for layer in self._stack)
+            entries.append(serialize_layer(self._input.node.layer, build_config=True))
+        entries.extend(serialize_layer(layer, build_config=True) for layer in self._stack)
         return {"name": self.name, "trainable": self.trainable, "layers": entries}
 
     @classmethod

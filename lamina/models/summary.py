@@ -1,4 +1,5 @@
-"""``Model.summary()``: a Keras-like table drawn with ``rich``."""
+"""``Model.summary()``: a Keras-like table drawn with ``rich``, from the model's
+``summary_rows()`` (a "Connected to" column when any row has sources)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-from lamina.layers.layer import Layer
-from lamina.utils import tree
 
 
 def _fmt_shape(shape: Any) -> str:
@@ -34,33 +32,11 @@ def _fmt_bytes(count: int) -> str:
     return f"{size:.2f} GB"
 
 
-def _rows(model: Any) -> list[tuple[Layer, str, list[str]]]:
-    """(layer, output shape text, inbound layer names) per layer call in the model."""
-    nodes = getattr(model, "_nodes", None)
-    if nodes is None or not getattr(model, "built", False):
-        return [(layer, _fmt_shape(getattr(layer, "output_shape", None)
-                                   if not isinstance(layer, Layer) or hasattr(
-                                       type(layer), "output_shape") else None), [])
-                for layer in model.layers]
-    rows = []
-    for tensor in model._flat_inputs:
-        rows.append((tensor.node.layer, _fmt_shape(tensor.shape), []))
-    for node in nodes:
-        shapes = tree.map_structure(lambda t: t.shape, node.outputs)
-        sources = [f"{t.node.layer.name}" for t in node.inputs]
-        rows.append((node.layer, _fmt_shape(shapes), sources))
-    return rows
-
-
 def render_summary(model: Any, width: int | None = None) -> str:
     """The summary of ``model`` as text (what ``Model.summary`` prints)."""
-    from lamina.models.sequential import Sequential
-
     width = width or min(shutil.get_terminal_size((100, 20)).columns, 120)
-    rows = _rows(model)
-    if isinstance(model, Sequential):
-        rows = [r for r in rows if r[0] in model.layers]
-    connected = not isinstance(model, Sequential) and hasattr(model, "_nodes")
+    rows = [(layer, _fmt_shape(shape), sources) for layer, shape, sources in model.summary_rows()]
+    connected = any(sources for _, _, sources in rows)
     table = Table(show_lines=False, expand=False, title_justify="left")
     table.add_column("Layer (type)", overflow="fold")
     table.add_column("Output Shape", overflow="fold")

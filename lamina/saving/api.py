@@ -17,8 +17,6 @@ from lamina.functions.serialize import loading_options
 from lamina.layers.layer import Layer
 from lamina.saving import archive, weights_file
 from lamina.saving.serialization import (
-    build_from_record,
-    build_record,
     check_rebuildable,
     deserialize_layer,
     serialize_layer,
@@ -76,7 +74,7 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
             f"save_model expects a lamina layer or model, received {type(model).__name__}."
         )
     with loading_options(allow_bytecode=allow_bytecode):
-        entry = {**serialize_layer(model), **build_record(model)}
+        entry = serialize_layer(model, build_config=True)
     tiers = function_tiers(entry)
     check_rebuildable(model)
     weights, aliases = archive.tensors_payload(_state(model))
@@ -160,7 +158,6 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
             with loading_options(safe_mode=safe_mode), initializers.skipped(budget), \
                     load_budget.loading_file(where):
                 model = deserialize_layer(entry, custom_objects)
-                build_from_record(model, entry)
         except LoadError:
             raise
         except RecursionError:

@@ -12,7 +12,6 @@ from typing import Any
 
 from lamina.errors import SerializationError
 from lamina.functions import load_budget
-from lamina.layers import lambda_shapes
 from lamina.layers.layer import Layer
 from lamina.saving.registry import find_object, get_object, registered_name
 from lamina.utils import tree
@@ -39,32 +38,32 @@ def class_name_of(layer: Layer) -> str:
     return registered_name(cls) or f"Custom>{cls.__name__}"
 
 
-def serialize_layer(layer: Layer) -> dict[str, Any]:
-    """``{"class_name", "name", "config"}`` for one layer (configs nest for models), and a
-    Lambda's inferred output spec (see ``layers/lambda_shapes.py``)."""
+def serialize_layer(layer: Layer, build_config: bool = False) -> dict[str, Any]:
+    """``{"class_name", "name", "config"}`` for one layer (configs nest for models), with
+    ``"build_config"`` (the layer's ``get_build_config()``, when it has one) if asked: a
+    model's layers and a saved top-level layer have one; a layer another layer holds (a
+    wrapper's, a Lambda's captured one) is built by its holder."""
     entry = {"class_name": class_name_of(layer), "name": layer.name,
              "config": layer.get_config()}
-    record = getattr(layer, "inferred_record", None)
-    if record is not None:
-        entry["inferred"] = lambda_shapes.to_json(record)
+    built = layer.get_build_config() if build_config else None
+    if built is not None:
+        entry["build_config"] = built
     return entry
 
 
-def build_record(layer: Layer) -> dict[str, Any]:
-    """For a top-level subclassed layer or model: its build config (the input shapes and
-    dtypes it was built for), so loading can create its weights before filling them."""
-    config = layer.get_build_config()
-    if config is None:
-        return {}
-    return {"build_input_shape": config["input_shape"],
-            "build_input_dtype": config["input_dtype"]}
-
-
-def build_from_record(layer: Layer, entry: dict[str, Any]) -> None:
-    """Create a subclassed layer's weights as :func:`build_record` describes."""
+def _build_config_of(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """An entry's build config; files of the first release kept its parts elsewhere (a
+    top-level layer's ``build_input_shape``/``build_input_dtype``, a Lambda's recorded
+    spec as ``inferred``), read here as the build config they were."""
+    if "build_config" in entry:
+        return entry["build_config"]
+    legacy: dict[str, Any] = {}
     if "build_input_shape" in entry:
-        layer.build_from_config({"input_shape": entry["build_input_shape"],
-                                 "input_dtype": list(entry.get("build_input_dtype", []))})
+        legacy["input_shape"] = entry["build_input_shape"]
+        legacy["input_dtype"] = list(entry.get("build_input_dtype", []))
+    if "inferred" in entry:
+        legacy["inferred"] = entry["inferred"]
+    return legacy or None
 
 
 def layer_class(class_name: str, custom_objects: dict[str, Any] | None = None) -> type:
@@ -106,8 +105,12 @@ def deserialize_layer(entry: dict[str, Any], custom_objects: dict[str, Any] | No
             layer = cls.from_config(config, custom_objects=custom_objects)
         else:
             layer = cls.from_config(config)
-        if "inferred" in entry and hasattr(layer, "restore_record"):
-            layer.restore_record(entry["inferred"])
+        build_config = _build_config_of(entry)
+        if build_config is not None:
+            if not isinstance(build_config, dict):
+                raise SerializationError(f"Layer '{layer.name}': its build_config must be an "
+                                         f"object, received {build_config!r}.")
+            layer.build_from_config(build_config)
         return layer
     except (TypeError, ValueError) as error:
         if isinstance(error, SerializationError):

@@ -10,20 +10,23 @@ two runs depends on an unknown axis and is ``None``. Where fake execution is uns
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from torch.overrides import TorchFunctionMode
 
+from lamina import symbolic
 from lamina.errors import InferenceError, LoadError, ShapeError
 from lamina.functions import load_budget
 from lamina.layers.calling import argument_masks
-from lamina.layers.layer import Layer, flatten_shapes, is_shape
-from lamina.models.symbolic import Node, SymbolicTensor, _template
+from lamina.symbolic import Node, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree
-from lamina.utils.slots import Slot, fill, fill_masks
+from lamina.utils.shapes import flatten_shapes, is_shape
+
+if TYPE_CHECKING:
+    from lamina.layers.layer import Layer
 
 #: Sizes given to unknown axes in the two inference runs (primes, so that no reshape or
 #: broadcast can confuse one with a known size or with each other).
@@ -86,7 +89,7 @@ def _call_with_masks(layer: Layer, template: tuple, symbols: list[SymbolicTensor
                                lambda t: fill_masks(t, masks))
         kwargs = {**kwargs, **dict(found)}
     outputs = layer(*args, **kwargs)
-    if getattr(layer, "_outputs_carry_masks", False):
+    if layer.outputs_carry_masks:
         out_masks = tree.map_structure(lambda t: getattr(t, "_keras_mask", None), outputs)
     else:
         out_masks = layer.compute_mask(inputs, input_mask)
@@ -167,87 +170,65 @@ def describe(layer: Layer) -> str:
     return source if isinstance(source, str) else type(layer).__name__
 
 
-def infer_output_shape(layer: Layer, input_shape: Any) -> Any:
-    """Output shape(s) of ``layer`` for ``input_shape``, by inference on fake tensors."""
-    symbols: list[SymbolicTensor] = []
-    structure = _shape_template(input_shape, symbols)
-    layer.ensure_built(input_shape)
-    spec, _ = infer_spec(layer, ((structure,), {}), symbols)
-    return _shapes_only(spec)
-
-
-def _shape_template(shape: Any, symbols: list[SymbolicTensor]) -> Any:
+def symbols_for_shapes(shape: Any) -> Any:
+    """Symbolic float32 inputs of ``shape`` (a shape, or a list/tuple/dict of shapes)."""
     if is_shape(shape):
-        symbols.append(SymbolicTensor(tuple(shape), torch.float32))
-        return Slot(len(symbols) - 1)
+        return SymbolicTensor(tuple(shape), torch.float32)
     if isinstance(shape, dict):
-        return {k: _shape_template(v, symbols) for k, v in shape.items()}
-    return type(shape)(_shape_template(s, symbols) for s in shape)
+        return {k: symbols_for_shapes(v) for k, v in shape.items()}
+    return type(shape)(symbols_for_shapes(s) for s in shape)
 
 
-def _with_shapes(spec: Any, shapes: Any) -> Any:
-    """``spec`` (shape, dtype) leaves with their shapes replaced by ``shapes``."""
-    leaves = [(tuple(shape), dtype) for shape, (_, dtype) in
-              zip(flatten_shapes(shapes), tree.flatten(_as_leaves(spec)))]
-    return leaves[0] if is_shape(shapes) else tree.pack_as(_shape_structure(shapes), leaves)
+def shapes_of(outputs: Any) -> Any:
+    """The shapes of a structure of symbolic tensors (``None`` leaves kept)."""
+    return tree.map_structure(lambda s: None if s is None else s.shape, outputs)
 
 
-def _shapes_only(spec: Any) -> Any:
-    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], torch.dtype):
-        return spec[0]
-    if isinstance(spec, dict):
-        return {k: _shapes_only(v) for k, v in spec.items()}
-    if isinstance(spec, (list, tuple)):
-        return type(spec)(_shapes_only(s) for s in spec)
-    return spec
-
-
-# ---------------------------------------------------------------------- calling
-def _overrides(layer: Layer, method: str) -> bool:
-    return getattr(type(layer), method) is not getattr(Layer, method)
-
-
-def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
-    """Call ``layer`` on symbolic tensors: build it, infer outputs, add a node."""
+def output_spec(layer: Layer, args: tuple, kwargs: dict, declared: bool) -> Any:
+    """What ``Layer.compute_output_spec`` returns by default: symbolic outputs (shape,
+    dtype, ``_keras_mask``) of ``layer(*args, **kwargs)`` on symbolic arguments, without
+    data. ``declared``: the layer's class declares ``compute_output_shape``, which is asked
+    (and ``compute_mask``) instead of running the layer on fake tensors."""
     symbols: list[SymbolicTensor] = []
-    template = _template(((inputs, *args), kwargs), symbols)
-    kwargs = template[1]
-    if kwargs.get("training") is not None and not isinstance(kwargs["training"], bool):
-        raise ShapeError(f"Layer '{layer.name}': training must be a bool or None in a graph.")
-    input_shapes = tree.map_structure(lambda s: s.shape, inputs)
-    layer.ensure_built(input_shapes, [s.dtype for s in tree.flatten(inputs)])
-    reconcile = getattr(layer, "reconcile_shapes", None)
-    if (reconcile is None and _overrides(layer, "compute_output_shape")
-            and len(symbols) == len(tree.flatten(inputs))):
-        spec = _declared_spec(layer, input_shapes, symbols)
+    template = symbolic.template((args, kwargs), symbols)
+    if declared and len(symbols) == len(tree.flatten(args[0])):
+        spec = _declared_spec(layer, tree.map_structure(lambda s: s.shape, args[0]), symbols)
         masks = _declared_masks(layer, template, symbols)
-    elif (recorded := _recorded_output(layer, template, symbols)) is not None:
-        spec, masks = recorded, None  # a Lambda loaded with its inferred spec
     else:
         spec, masks = infer_spec(layer, template, symbols)
-        if reconcile is not None and getattr(layer, "_output_shape", None) is not None:
-            spec = _with_shapes(spec, reconcile(input_shapes, _shapes_only(spec)))
-        note = getattr(layer, "note_inferred", None)
-        if note is not None:
-            note(template, symbols, spec, masks)
-    node = Node(layer, symbols, template[0], kwargs)
     out_specs = tree.flatten(_as_leaves(spec))
     flat_masks = tree.flatten(_as_leaves(masks)) if masks is not None else []
     outputs = []
     for index, (shape, dtype) in enumerate(out_specs):
-        tensor = SymbolicTensor(shape, dtype, node, index)
+        tensor = SymbolicTensor(shape, dtype)
         mask = flat_masks[index] if index < len(flat_masks) else None
         if mask is not None:
             tensor._keras_mask = SymbolicTensor(tuple(mask.value[0]), torch.bool)
         outputs.append(tensor)
-    node.flat_outputs = outputs
-    node.outputs = tree.pack_as(_as_leaves(spec), outputs)
-    return node.outputs
+    return tree.pack_as(_as_leaves(spec), outputs)
 
 
-def _recorded_output(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> Any:
-    recorded = getattr(layer, "recorded_output", None)
-    return None if recorded is None else recorded(template, symbols)
+def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
+    """Call ``layer`` on symbolic tensors: build it, ask ``compute_output_spec``, add a node."""
+    training = kwargs.get("training")
+    if training is not None and not isinstance(training, bool):
+        raise ShapeError(f"Layer '{layer.name}': training must be a bool or None in a graph.")
+    layer.ensure_built(tree.map_structure(lambda s: s.shape, inputs),
+                       [s.dtype for s in tree.flatten(inputs)])
+    outputs = layer.compute_output_spec(inputs, *args, **kwargs)
+    symbols: list[SymbolicTensor] = []
+    template = symbolic.template(((inputs, *args), kwargs), symbols)
+    node = Node(layer, symbols, template[0], template[1])
+    flat = tree.flatten(outputs)
+    for index, tensor in enumerate(flat):
+        if not isinstance(tensor, SymbolicTensor):
+            raise InferenceError(
+                f"Layer '{layer.name}': compute_output_spec returned {tensor!r}, not symbolic "
+                "tensors (lamina.symbolic.SymbolicTensor).")
+        tensor.node, tensor.index = node, index
+    node.flat_outputs = flat
+    node.outputs = outputs
+    return outputs
 
 
 class _Leaf:
@@ -301,7 +282,7 @@ def output_dtype(layer: Layer, input_dtype: torch.dtype) -> torch.dtype:
 def _declared_masks(layer: Layer, template: tuple, symbols: list[SymbolicTensor]) -> Any:
     """Output masks of a layer with a declared output shape, without running its call."""
     input_masks = [s._keras_mask for s in symbols]
-    if _overrides(layer, "compute_mask"):
+    if layer.declares("compute_mask"):
         runs = [_masks_at(layer, template, symbols, size) for size in SENTINELS]
         return _spec_of(runs[0], runs[1])
     if layer.supports_masking and input_masks and input_masks[0] is not None:
