@@ -251,7 +251,7 @@ class DepthwiseConv2D(BaseConv):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         channels = input_shape[-1 if self._channels_last else 1]
-        return self._output_shape(
+        return self._conv_output_shape(
             input_shape, None if channels is None else channels * self.depth_multiplier)
 
     def get_config(self) -> dict[str, Any]:
@@ -357,7 +357,7 @@ class SeparableConv2D(BaseConv):
         return self._from_torch_output(outputs)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._output_shape(input_shape, self.filters)
+        return self._conv_output_shape(input_shape, self.filters)
 
     def get_config(self) -> dict[str, Any]:
         return {

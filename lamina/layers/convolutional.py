@@ -164,7 +164,7 @@ class BaseConv(Layer):
             outputs = outputs.permute(self._to_channels_last)
         return outputs if self._linear else self.activation(outputs)
 
-    def _output_shape(self, input_shape: Shape, channels: int | None) -> Shape:
+    def _conv_output_shape(self, input_shape: Shape, channels: int | None) -> Shape:
         self._check_rank(input_shape)
         spatial_in = input_shape[1:-1] if self._channels_last else input_shape[2:]
         spatial = tuple(output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
@@ -280,7 +280,7 @@ class Conv(BaseConv):
         return self._from_torch_output(outputs)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._output_shape(input_shape, self.filters)
+        return self._conv_output_shape(input_shape, self.filters)
 
     def get_config(self) -> dict[str, Any]:
         return {
