@@ -40,7 +40,7 @@ import torch
 from lamina.errors import ArgumentError, ExportError, LaminaError, MissingDependencyError
 from lamina.layers.calling import called_as_modules
 from lamina.training.data import to_tensors
-from lamina.training.jit import importable_globals, layers_at
+from lamina.training.jit import layers_at
 from lamina.utils import tree
 
 FORMATS = ("onnx", "torch")
@@ -209,7 +209,7 @@ def _capture(model: torch.nn.Module, sample: Any) -> torch.export.ExportedProgra
             errors = []
             for strict in (True, False):
                 try:
-                    with _quiet(), called_as_modules(model), importable_globals(model):
+                    with _quiet(), called_as_modules(model):
                         return torch.export.export(model, (sample,), dynamic_shapes=(dynamic,),
                                                    strict=strict)
                 except Exception as error:  # every capture failure is reported below

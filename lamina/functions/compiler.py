@@ -127,6 +127,9 @@ def compile_function(source: str, captured: dict[str, Any], where: str) -> Any:
         load.charge(load_budget.FUNCTION_UNITS + len(source) // load_budget.SOURCE_CHARS_PER_UNIT,
                     f"compiling the function of {where}")
     tree = validate(source, kinds, where)
+    # No "__name__": torch.compile reads globals that have one through the module it names
+    # (importlib.import_module), and no module holds these; globals without one, it reads
+    # as the dict itself (torch/_dynamo/symbolic_convert.py, get_globals_source_and_value).
     namespace: dict[str, Any] = {
         "__builtins__": _builtins(),
         **{name: LayerView(value) if _is_layer(value) else value

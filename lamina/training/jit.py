@@ -4,7 +4,13 @@ Each step function is compiled once; the batch axis of its inputs is marked dyna
 smaller last batch reuses the compiled graph instead of compiling another. Lambda layers
 compile like plain code: a function loaded from a ``.lamina`` file is an ordinary Python
 function (its captured modules are plain objects), so Dynamo traces it as it would the
-original.
+original. Its globals have no ``__name__``, so Dynamo reads them as the dict they are.
+
+Dynamo reads the globals of a function whose ``__name__`` is set through the module of
+that name (``importlib.import_module``; see ``get_globals_source_and_value`` in
+``torch/_dynamo/symbolic_convert.py``). Code run with ``exec`` in a namespace that names a
+module nobody registered cannot be compiled: lamina says which layer and how to fix it
+(:class:`UnimportableModuleError`), and never registers modules itself.
 
 A Lambda that Dynamo cannot trace whole (``print``, ``.item()``, ``.numpy()``, an ``if`` on
 a tensor's value) makes a *graph break*: torch runs that part in Python and compiles the
@@ -17,16 +23,19 @@ layer with a :class:`GraphBreakWarning`. Breaks outside the model's layers (insi
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import logging
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from lamina.errors import LaminaError
+from lamina.layers.lambda_layer import Lambda
+from lamina.layers.layer import Layer
 from lamina.utils import tree
 
 # Dynamo reads ``.grad`` of intermediate tensors when it resumes after a graph break and
@@ -44,6 +53,11 @@ class GraphBreakWarning(UserWarning):
     """A layer's code cannot be compiled whole by ``torch.compile``; it runs, more slowly."""
 
 
+class UnimportableModuleError(LaminaError, ImportError):
+    """A layer's code was run in a namespace named after a module that cannot be imported,
+    so ``torch.compile`` cannot read its globals; the message names the layer."""
+
+
 def import_inductor_quietly() -> None:
     """Import torch's inductor backend without the DeprecationWarning it raises inside torch.
 
@@ -52,57 +66,9 @@ def import_inductor_quietly() -> None:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # Imported here, on first use of the backend: inductor takes most of a second to
+        # import, which a model that is never compiled should not pay.
         import torch._inductor.compile_fx  # noqa: F401
-
-
-class _GlobalsView:
-    """A function's globals as attributes: a stand-in for a module that cannot be imported."""
-
-    def __init__(self, namespace: dict[str, Any]) -> None:
-        object.__setattr__(self, "__dict__", namespace)  # the live dict, not a copy
-
-
-_VIEWS: dict[str, _GlobalsView] = {}
-
-
-@contextlib.contextmanager
-def importable_globals(model: torch.nn.Module) -> Iterator[None]:
-    """Make the modules of the model's layer code importable while Dynamo traces it.
-
-    Dynamo reads the globals of a function it inlines through the module named by their
-    ``__name__``, and fails when no such module can be imported: code run with ``exec``
-    in a namespace of its own (a README, a test that loads a file by path). Such a name
-    gets a stand-in in ``sys.modules`` that reads the function's own globals; the same
-    stand-in every time, as Dynamo's guards keep referring to it.
-    """
-    added = []
-    for namespace in _code_namespaces(model):
-        name = namespace.get("__name__")
-        if not isinstance(name, str) or name in sys.modules:
-            continue
-        view = _VIEWS.get(name)
-        if view is None or view.__dict__ is not namespace:
-            view = _VIEWS[name] = _GlobalsView(namespace)
-        sys.modules[name] = view  # type: ignore[assignment]
-        added.append(name)
-    try:
-        yield
-    finally:
-        for name in added:
-            if sys.modules.get(name) is _VIEWS.get(name):
-                del sys.modules[name]
-
-
-def _code_namespaces(model: torch.nn.Module) -> list[dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    for module in model.modules():
-        code_owner = getattr(module, "function", None) if _layer_code(module) is not None \
-            else None
-        for function in (code_owner, getattr(type(module), "call", None)):
-            namespace = getattr(function, "__globals__", None)
-            if isinstance(namespace, dict):
-                found[id(namespace)] = namespace
-    return list(found.values())
 
 
 def backend_name(jit: bool | str) -> str:
@@ -125,7 +91,13 @@ class CompiledStep:
         for leaf in tree.flatten(args):
             if isinstance(leaf, torch.Tensor) and leaf.dim():
                 torch._dynamo.maybe_mark_dynamic(leaf, 0)
-        result = self.compiled(*args)
+        try:
+            result = self.compiled(*args)
+        except (torch._dynamo.exc.TorchDynamoException, ImportError) as error:
+            unimportable = _unimportable_code(self.watch.model)
+            if unimportable:
+                raise UnimportableModuleError(_explain_unimportable(unimportable)) from error
+            raise
         if self.watch.messages:
             self.watch.report()
         return result
@@ -141,6 +113,8 @@ class _Collector(logging.Handler):
 
 
 def _graph_break_loggers() -> list[logging.Logger]:
+    # Imported here, when a compiled step first runs: torch._dynamo takes about a second to
+    # import, which ``import lamina`` should not pay for every model that never compiles.
     from torch._dynamo import convert_frame, symbolic_convert
 
     return [module.graph_break_log for module in (symbolic_convert, convert_frame)
@@ -159,7 +133,6 @@ class BreakWatch:
         self._depth = 0
         self._restore: list[tuple[logging.Logger, int, bool]] = []
         self._warnings: Any = None
-        self._globals: Any = None
 
     @property
     def messages(self) -> list[str]:
@@ -178,8 +151,6 @@ class BreakWatch:
             self._warnings = warnings.catch_warnings()
             self._warnings.__enter__()
             warnings.filterwarnings("ignore", message=_NON_LEAF_GRAD, category=UserWarning)
-            self._globals = importable_globals(self.model)
-            self._globals.__enter__()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -191,7 +162,6 @@ class BreakWatch:
             logger.setLevel(level)
             logger.propagate = propagate
         self._restore = []
-        self._globals.__exit__(*exc_info)
         self._warnings.__exit__(*exc_info)
         if exc_info[0] is None and self.messages:
             self.report()
@@ -229,19 +199,61 @@ def _reason(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else "unknown reason"
 
 
-def _layer_code(module: torch.nn.Module) -> Any:
-    from lamina.layers.lambda_layer import Lambda
-    from lamina.layers.layer import Layer
-    from lamina.models.model import Model
-
+def _layer_function(module: torch.nn.Module) -> Any:
+    """The code that is the layer's own: a Lambda's function (a module's ``forward``), the
+    ``call`` of another layer class; ``None`` for a model (a layer with ``layers``), whose
+    ``call`` only runs its layers, and for modules that are not layers."""
     if isinstance(module, Lambda):
         function = module.function
-        if isinstance(function, torch.nn.Module):
-            function = type(function).forward
-        return getattr(function, "__code__", None)
-    if isinstance(module, Layer) and not isinstance(module, Model):
-        return getattr(type(module).call, "__code__", None)
+        return type(function).forward if isinstance(function, torch.nn.Module) else function
+    if isinstance(module, Layer) and not hasattr(type(module), "layers"):
+        return type(module).call
     return None
+
+
+def _layer_code(module: torch.nn.Module) -> Any:
+    return getattr(_layer_function(module), "__code__", None)
+
+
+def _unimportable_code(model: torch.nn.Module) -> list[tuple[Any, str]]:
+    """The layers of ``model`` (models too: Dynamo inlines a subclassed model's ``call``)
+    whose code has globals named after a module that is neither in ``sys.modules`` nor
+    importable, with that name."""
+    found = []
+    for module in model.modules():
+        own_call = getattr(type(module), "call", None) if isinstance(module, Layer) else None
+        for function in (_layer_function(module), own_call):
+            namespace = getattr(function, "__globals__", None)
+            name = namespace.get("__name__") if isinstance(namespace, dict) else None
+            if isinstance(name, str) and not _importable(name):
+                found.append((module, name))
+                break
+    return found
+
+
+def _importable(name: str) -> bool:
+    if name in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package that is missing, a bad name
+        return False
+
+
+def _explain_unimportable(found: list[tuple[Any, str]]) -> str:
+    subjects = ", ".join(_subject([layer]) for layer, _ in found)
+    names = ", ".join(sorted({f"'{name}'" for _, name in found}))
+    whose = "its" if len(found) == 1 else "their"
+    return (
+        f"{subjects} cannot be compiled by torch.compile (compile(jit=...)): {whose} code "
+        f"runs in a namespace whose __name__ is {names}, but no module of that name can be "
+        "imported, and torch.compile reads the globals of such code through the module its "
+        "__name__ names (importlib.import_module). Define the code in a module Python can "
+        "import, or in the script being run; when you run a source file yourself "
+        "(importlib.util.module_from_spec, exec), register the module in sys.modules "
+        "first, as importlib's recipe for importing a source file does; or compile the "
+        "model without jit."
+    )
 
 
 def _attribute(model: torch.nn.Module, message: str) -> tuple[list[Any], str] | None:
@@ -268,17 +280,17 @@ def layers_at(model: torch.nn.Module, locations: list[tuple[str, int]]
     return None
 
 
-def _describe(layers: list[Any], where: str, reason: str) -> str:
-    from lamina.layers.lambda_layer import Lambda
-
+def _subject(layers: list[Any]) -> str:
     first = layers[0]
     names = ", ".join(f"'{layer.name}'" for layer in layers)
     if isinstance(first, Lambda):
-        subject = f"Lambda {names} ({first.source})"
-    else:
-        subject = f"Layer {names} ({type(first).__name__})"
+        return f"Lambda {names} ({first.source})"
+    return f"Layer {names} ({type(first).__name__})"
+
+
+def _describe(layers: list[Any], where: str, reason: str) -> str:
     return (
-        f"{subject} breaks the graph that compile(jit=True) builds, at {where}: "
+        f"{_subject(layers)} breaks the graph that compile(jit=True) builds, at {where}: "
         f"{reason.rstrip('.')}. The model still trains and predicts, with that part run "
         "outside the compiled graph, which is slower. To compile it whole, avoid Python side "
         "effects (print, .item(), .numpy(), an if on a tensor's value) in that code."
