@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	$(PY) -m lamina demo
 
+# The import floors (pyproject.toml's import-linter contracts) first, then the suite.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 # Keras 3 only for the benchmarks (its torch backend), never for demo or test.

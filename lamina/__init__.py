@@ -13,10 +13,9 @@ from lamina import backend, callbacks, distributed, layers, losses, metrics, ops
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
 from lamina.saving import load_model, save_model
-from lamina.saving.registry import custom_object_scope, register_serializable
+from lamina.utils.object_registry import custom_object_scope, register_serializable
 from lamina.variables import Variable
-
-__version__ = "0.1.0"
+from lamina.version import __version__
 
 __all__ = [
     "Input",

@@ -9,8 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lamina.errors import LaminaError, LoadError
+from lamina.export import export_model, onnx_difference
+from lamina.saving import load_model
+from lamina.saving.inspection import check_file, describe_file, one_line, visible
+
 
 def _run_demo(args: argparse.Namespace) -> int:
+    # Deferred: the demo imports scikit-learn, which no other command needs.
     from lamina import demo
 
     if args.threads:
@@ -25,9 +31,6 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from lamina.errors import LoadError
-    from lamina.saving.inspection import describe_file, one_line, visible
-
     try:
         print(describe_file(args.file))
     except LoadError as error:  # describe_file raises nothing else, whatever the file holds
@@ -37,8 +40,6 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from lamina.saving.inspection import check_file, visible
-
     ok, message = check_file(args.file)
     if ok:
         print(message)
@@ -50,9 +51,6 @@ def _run_check(args: argparse.Namespace) -> int:
 def _run_export(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from lamina.errors import LaminaError, LoadError
-    from lamina.export import export_model, onnx_difference
-    from lamina.saving import load_model
 
     try:
         model = load_model(args.file, compile=False)

@@ -39,6 +39,8 @@ import torch
 
 from lamina.errors import ArgumentError, ExportError, LaminaError, MissingDependencyError
 from lamina.layers.calling import called_as_modules
+from lamina.layers.lambda_layer import Lambda
+from lamina.layers.layer import Layer
 from lamina.training.data import to_tensors
 from lamina.training.jit import layers_at
 from lamina.utils import tree
@@ -282,8 +284,6 @@ def _export_error(model: torch.nn.Module, step: str, errors: list[BaseException]
     for error in errors:
         layer = _blamed_layer(model, error)
         if layer is not None:
-            from lamina.layers.lambda_layer import Lambda
-
             lambda_layer = isinstance(layer, Lambda)
             subject = f"Lambda '{layer.name}' ({layer.source})" if lambda_layer else \
                 f"layer '{layer.name}' ({type(layer).__name__})"
@@ -330,9 +330,6 @@ def _blamed_layer(model: torch.nn.Module, error: BaseException) -> Any:
     """The layer whose code an error came from: a layer's frame in the traceback, a graph
     node an ONNX translator was working on, or a location in Dynamo's record of the
     user's frames or in the message."""
-    from lamina.layers.layer import Layer
-    from lamina.models.model import Model
-
     locations: list[tuple[str, int]] = []
     for link in _chain(error):
         stack = getattr(link, "real_stack", None)  # Dynamo's record of the user's frames
@@ -343,7 +340,8 @@ def _blamed_layer(model: torch.nn.Module, error: BaseException) -> Any:
         frames = list(traceback.walk_tb(link.__traceback__))
         for frame, line in reversed(frames):
             owner = frame.f_locals.get("self")
-            if isinstance(owner, Layer) and not isinstance(owner, Model) and any(
+            # A layer, not a model (a model is a layer with layers): the innermost culprit.
+            if isinstance(owner, Layer) and not hasattr(type(owner), "layers") and any(
                     owner is module for module in model.modules()):
                 return owner
             node = frame.f_locals.get("node")  # the graph node a translator was working on

@@ -13,21 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lamina.errors import ArgumentError, DataError, ShapeError
+from lamina.utils.shapes import array_to_tensor
 
 EPSILON = 1e-7
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none")
-
-
-def _as_tensor(value: Any) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value
-    tensor = torch.from_numpy(np.ascontiguousarray(np.asarray(value)))
-    return tensor.float() if tensor.dtype == torch.float64 else tensor
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -81,9 +74,10 @@ class Loss:
         return total if self.reduction == "sum" else total / max(values.numel(), 1)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
-        y_pred = _as_tensor(y_pred)
-        y_true = self.check_targets(_as_tensor(y_true), tuple(y_pred.shape), check_values=False)
-        weight = None if sample_weight is None else _as_tensor(sample_weight).to(y_pred.dtype)
+        y_pred = array_to_tensor(y_pred)
+        y_true = self.check_targets(array_to_tensor(y_true), tuple(y_pred.shape),
+                                    check_values=False)
+        weight = None if sample_weight is None else array_to_tensor(sample_weight).to(y_pred.dtype)
         return self.compute(y_true, y_pred, weight)
 
     # ------------------------------------------------------------------ checking targets

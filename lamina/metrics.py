@@ -24,7 +24,7 @@ import torch
 
 from lamina import losses
 from lamina.errors import ArgumentError
-from lamina.losses import _as_tensor
+from lamina.utils.shapes import array_to_tensor
 
 
 class Metric:
@@ -79,14 +79,14 @@ class Mean(Metric):
         self.count = torch.zeros(())
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        values = _as_tensor(values).detach()
+        values = array_to_tensor(values).detach()
         if self.total.device != values.device:
             self.total, self.count = self.total.to(values.device), self.count.to(values.device)
         if sample_weight is None:
             self.total.add_(values.sum())
             self.count.add_(values.numel())
             return
-        weight = _as_tensor(sample_weight).to(values.dtype)
+        weight = array_to_tensor(sample_weight).to(values.dtype)
         if weight.dim() < values.dim():
             weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
         weight = torch.broadcast_to(weight, values.shape)
@@ -113,8 +113,8 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", "metric"))
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        y_pred = _as_tensor(y_pred).detach()
-        y_true = _as_tensor(y_true)
+        y_pred = array_to_tensor(y_pred).detach()
+        y_true = array_to_tensor(y_true)
         super().update_state(self.fn(y_true, y_pred, **self.fn_kwargs), sample_weight)
 
 
@@ -186,11 +186,11 @@ class _Thresholded(Metric):
         self.counts = torch.zeros(3)  # true positives, false positives, false negatives
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        y_pred = _as_tensor(y_pred).detach()
-        y_true = _fit_rank(_as_tensor(y_true), y_pred)
+        y_pred = array_to_tensor(y_pred).detach()
+        y_true = _fit_rank(array_to_tensor(y_true), y_pred)
         predicted, actual = y_pred > self.threshold, y_true > 0.5
         weight = torch.ones_like(y_pred, dtype=torch.float32) if sample_weight is None else (
-            torch.broadcast_to(_as_tensor(sample_weight).float().reshape(
+            torch.broadcast_to(array_to_tensor(sample_weight).float().reshape(
                 -1, *([1] * (y_pred.dim() - 1))), y_pred.shape))
         if self.counts.device != y_pred.device:
             self.counts = self.counts.to(y_pred.device)
@@ -270,12 +270,12 @@ class AUC(Metric):
         self.buckets = torch.zeros(2, self.num_thresholds)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        y_pred = _as_tensor(y_pred).detach()
+        y_pred = array_to_tensor(y_pred).detach()
         if self.from_logits:
             y_pred = torch.sigmoid(y_pred)
-        y_true = _fit_rank(_as_tensor(y_true), y_pred).to(torch.float32).reshape(-1)
+        y_true = _fit_rank(array_to_tensor(y_true), y_pred).to(torch.float32).reshape(-1)
         weight = torch.ones(y_true.shape, device=y_pred.device) if sample_weight is None else (
-            torch.broadcast_to(_as_tensor(sample_weight).float().reshape(
+            torch.broadcast_to(array_to_tensor(sample_weight).float().reshape(
                 -1, *([1] * (y_pred.dim() - 1))), y_pred.shape).reshape(-1))
         # A score counts for threshold j when it is > j / (n - 1): bucket ceil(p * (n-1)) - 1.
         scaled = torch.ceil(y_pred.float().reshape(-1).clamp(0.0, 1.0) * (self.num_thresholds - 1))

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina.layers.layer import Layer, standardize_dtype, to_tensor
+from lamina.layers.input_layer import Input
+from lamina.layers.layer import Layer
 from lamina.utils import tree
+from lamina.utils.shapes import standardize_dtype, to_tensor
 
 
 def run_layer_test(
@@ -317,8 +319,6 @@ def _assert_close(name: str, what: str, actual: Any, expected: Any) -> None:
 
 
 def _symbolic_inputs(shapes: Any, dtypes: Any) -> Any:
-    from lamina.layers.input_layer import Input
-
     if _is_one_shape(shapes):
         return Input(batch_shape=_batchless(shapes), dtype=dtypes)
     return [Input(batch_shape=_batchless(s), dtype=d)

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.layers.layer import standardize_dtype
+from lamina.utils.shapes import standardize_dtype
 
 
 class Variable(nn.Parameter):

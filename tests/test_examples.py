@@ -17,8 +17,11 @@ def _readme_blocks() -> list[str]:
 
 
 def test_readme_python_blocks_run_in_order(capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's blocks build on each other, like a notebook: run them in one namespace."""
-    namespace: dict = {"__name__": "readme_example"}
+    """The README's blocks build on each other, like a notebook: run them in one namespace.
+    It has no __name__, as none names a module that holds it: torch.compile reads the
+    globals of code with a __name__ through the module it names, and those without one as
+    the dict they are."""
+    namespace: dict = {}
     blocks = _readme_blocks()
     assert len(blocks) >= 3
     for index, block in enumerate(blocks):

@@ -222,7 +222,6 @@ def test_a_file_of_the_first_release_keeps_its_lambda_record(infer_calls: list[s
 
 
 def test_a_subclassed_model_of_the_first_release_builds_from_its_record() -> None:
-    @lamina.register_serializable("tests")
     class Block(lamina.Model):  # the class tests/data/make_records_before.py saved
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
@@ -231,7 +230,9 @@ def test_a_subclassed_model_of_the_first_release_builds_from_its_record() -> Non
         def call(self, inputs: torch.Tensor) -> torch.Tensor:
             return self.inner(inputs) * 3.0
 
-    model = lamina.load_model(DATA / "subclassed_before.lamina")
+    # Saved as "tests>Block"; given here, not registered (test_custom_objects has a Block).
+    model = lamina.load_model(DATA / "subclassed_before.lamina",
+                              custom_objects={"tests>Block": Block})
     assert model.built and tuple(model.inner.kernel.shape) == (3, 2)
     torch.testing.assert_close(model(torch.tensor(RECORDS["input"])),
                                torch.tensor(RECORDS["block_output"]))

@@ -17,10 +17,11 @@ loader ignores could only mislead a reader of the file (a ``"source"`` beside a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 from lamina.errors import CorruptArchiveError
+from lamina.functions.graph import graph_to_source
+from lamina.functions.registry import decode_constant
 from lamina.symbolic import fill
 
 #: The fields of each kind of function entry (``kind`` included).
@@ -116,8 +117,6 @@ def plan_function(entry: Any, where: str) -> FunctionPlan:
                                       f"got {_short(entry['source'])}.")
         return FunctionPlan(kind, entry["source"], captured=captured)
     if kind == "graph":
-        from lamina.functions.graph import graph_to_source
-
         source, _ = graph_to_source(entry, where)
         return FunctionPlan(kind, source, captured=captured)
     code = entry["code"]
@@ -151,8 +150,6 @@ def _check_fields(entry: dict[str, Any], allowed: frozenset[str], required: tupl
 
 
 def _plan_op(entry: dict[str, Any], where: str) -> FunctionPlan:
-    from lamina.functions.registry import decode_constant
-
     name, count = entry["op"], entry["count"]
     if not isinstance(name, str):
         raise CorruptArchiveError(f"{where}: an op entry's 'op' must be a name, got "
@@ -204,45 +201,3 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 # ---------------------------------------------------------------------- config trees
-def lambda_entries(tree: Any) -> Iterator[tuple[list[str], dict[str, Any]]]:
-    """``(path, layer entry)`` for every Lambda anywhere in a config tree.
-
-    Every dict is visited (models' ``layers``, wrappers' ``layer``/``backward_layer``,
-    layers captured by functions, any place a custom class keeps one), so no Lambda the
-    loader could build is missed. ``path`` holds the names of the layer entries on the way
-    down, the tree's own first. A layer entry counts as a Lambda when its class is
-    ``Lambda`` or a registered subclass of it, or when its config holds a function entry.
-    Iterative: a deep tree cannot exhaust the stack.
-    """
-    stack: list[tuple[Any, list[str]]] = [(tree, [])]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            if "class_name" in node and isinstance(node.get("config"), dict):
-                path = [*path, _name(node.get("name"))]
-                if is_lambda_entry(node):
-                    yield path, node
-            stack.extend((child, path) for child in reversed(list(node.values())))
-        elif isinstance(node, list):
-            stack.extend((child, path) for child in reversed(node))
-
-
-def is_lambda_entry(node: dict[str, Any]) -> bool:
-    """Whether a layer entry builds a Lambda (or a layer holding a function entry)."""
-    class_name = node.get("class_name")
-    if class_name == "Lambda":
-        return True
-    function = node["config"].get("function")
-    if isinstance(function, dict) and "kind" in function:
-        return True
-    if isinstance(class_name, str):
-        from lamina.layers.lambda_layer import Lambda
-        from lamina.saving.registry import find_object
-
-        found = find_object(class_name)
-        return isinstance(found, type) and issubclass(found, Lambda)
-    return False
-
-
-def _name(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)

@@ -15,7 +15,7 @@ import copy
 import types
 from typing import Any
 
-from lamina.functions.safe import _Rebind
+from lamina.functions.safe import AugmentedRebind
 from lamina.functions.source import function_node, function_source
 
 
@@ -51,7 +51,7 @@ def rebind_function(fn: Any) -> Any | None:
     for argument in ast.walk(inner.args):
         if isinstance(argument, ast.arg):
             argument.annotation = None
-    inner = _Rebind().visit(inner)
+    inner = AugmentedRebind().visit(inner)
     # Defined inside a function whose parameters are the original's free variables, so the
     # new code object reads them from the same closure cells.
     outer = ast.FunctionDef(

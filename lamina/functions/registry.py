@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 
+from lamina import ops
 from lamina.errors import ArgumentError, SerializationError, UnknownFunctionError
+from lamina.functions.allowlist import OPS
 from lamina.symbolic import Slot
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -61,9 +63,6 @@ def get_registered(name: str, custom_objects: dict[str, Any] | None = None) -> C
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name.startswith("ops>"):
-        from lamina import ops
-        from lamina.functions.allowlist import OPS
-
         # Only the allowlisted ops: never set_epsilon / set_learning_phase from a file.
         op = getattr(ops, name[4:], None) if name[4:] in OPS else None
         if op is not None and hasattr(op, "__lamina_op__"):
@@ -81,8 +80,6 @@ def registered_name(fn: Any) -> str | None:
         return name
     op = getattr(fn, "__lamina_op__", None)
     if op is not None:
-        from lamina import ops
-
         if getattr(ops, op, None) is fn:
             return f"ops>{op}"
     return None

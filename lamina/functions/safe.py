@@ -52,7 +52,7 @@ def _strip_annotations(tree: ast.AST) -> None:
             node.returns = None
 
 
-class _Rebind(ast.NodeTransformer):
+class AugmentedRebind(ast.NodeTransformer):
     """``x -= m`` becomes ``x = x - m``: a new tensor, never a write into the old one."""
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.Assign:
@@ -306,7 +306,7 @@ def validate(source: str, captured: dict[str, str], where: str = "function") -> 
             checker.check(top.args)
     except RecursionError:
         raise _fail(None, "an expression nested too deeply", where) from None
-    rewritten = _Rebind().visit(tree)
+    rewritten = AugmentedRebind().visit(tree)
     return ast.fix_missing_locations(rewritten)
 
 

@@ -41,6 +41,7 @@ from lamina.initializers.random import (
     TruncatedNormal,
     VarianceScaling,
 )
+from lamina.utils.object_registry import find_object, registered_name
 from lamina.utils.shapes import dtype_name
 
 __all__ = [
@@ -84,8 +85,6 @@ def get(identifier: Any) -> Any:
     if isinstance(identifier, str):
         found = _BY_NAME.get(identifier) or _LOWER.get(identifier.lower())
         if found is None:
-            from lamina.saving.registry import find_object
-
             found = find_object(identifier)
         if found is None or not callable(found):
             raise ArgumentError(
@@ -103,8 +102,6 @@ def get(identifier: Any) -> Any:
 
 
 def _registered_name(obj: Any) -> str | None:
-    from lamina.saving.registry import registered_name
-
     return registered_name(obj)
 
 
@@ -154,8 +151,6 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
                                  f"'class_name' and 'config'. Received: {config!r}")
     class_name, arguments = config["class_name"], config.get("config") or {}
     registered = config.get("registered_name")
-    from lamina.saving.registry import find_object
-
     found: Any = None
     if isinstance(registered, str) and registered != class_name:
         found = find_object(registered, custom_objects)

@@ -9,12 +9,13 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensor
 
 from lamina import initializers
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.functions import registry
+from lamina.functions.compiler import ModuleView, unwrap
 from lamina.functions.rebind import own_function, point_at, rebind_function
-from lamina.functions.serialize import deserialize_function, serialize_function
 from lamina.functions.source import (
     captured_values,
     mutated_captures,
@@ -22,6 +23,11 @@ from lamina.functions.source import (
     short_description,
 )
 from lamina.layers import inference, lambda_shapes
+from lamina.layers.function_config import (
+    deserialize_function,
+    module_names,
+    serialize_function,
+)
 from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
 from lamina.utils import tree
 
@@ -148,8 +154,6 @@ class Lambda(Layer):
                     or self._copies_inputs or self._check_pending)
 
     def _track(self, values: dict[str, Any], kind: str) -> None:
-        from lamina.functions.compiler import unwrap
-
         for name, value in values.items():
             value = unwrap(value)  # a loaded function sees its captured layers through views
             key = name if name.isidentifier() and not hasattr(self, name) else f"{kind}_{name}"
@@ -427,13 +431,10 @@ def _parameters_of(function: Any) -> set[str]:
 def _is_harmless(value: Any) -> bool:
     """Values a Lambda may read that need no tracking and can be saved: literals, the
     allowlisted modules, functions, classes."""
-    from lamina.functions.compiler import ModuleView
-    from lamina.functions.serialize import _module_names
-
     if isinstance(value, (*_LITERALS, ModuleView)) or isinstance(value, type):
         return True
     if inspect.ismodule(value):
-        return id(value) in _module_names()
+        return id(value) in module_names()
     if callable(value):
         return True
     if isinstance(value, (tuple, list, frozenset, set)):
@@ -444,8 +445,6 @@ def _is_harmless(value: Any) -> bool:
 
 
 def _is_fake(outputs: Any) -> bool:
-    from torch._subclasses.fake_tensor import FakeTensor
-
     first = tree.flatten(outputs)[0]
     return isinstance(first, FakeTensor) or (
         isinstance(first, torch.Tensor) and first.device.type == "meta"

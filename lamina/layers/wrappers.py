@@ -9,6 +9,7 @@ import torch
 from lamina import initializers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
+from lamina.layers.serialization import deserialize_layer, serialize_layer
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
@@ -162,8 +163,6 @@ class Bidirectional(Layer):
         return masks if self.merge_mode is None else output_mask
 
     def get_config(self) -> dict[str, Any]:
-        from lamina.saving.serialization import serialize_layer
-
         return {**super().get_config(), "layer": serialize_layer(self.forward_layer),
                 "merge_mode": self.merge_mode,
                 "backward_layer": serialize_layer(self.backward_layer)}
@@ -171,8 +170,6 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, Any] | None = None) -> Bidirectional:
-        from lamina.saving.serialization import deserialize_layer
-
         config = dict(config)
         config["layer"] = deserialize_layer(config["layer"], custom_objects)
         if config.get("backward_layer") is not None:
@@ -256,15 +253,11 @@ class TimeDistributed(Layer):
         return (input_shape[0], input_shape[1], *inner[1:])
 
     def get_config(self) -> dict[str, Any]:
-        from lamina.saving.serialization import serialize_layer
-
         return {**super().get_config(), "layer": serialize_layer(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, Any] | None = None) -> TimeDistributed:
-        from lamina.saving.serialization import deserialize_layer
-
         return cls(**{**config, "layer": deserialize_layer(config["layer"], custom_objects)})
 
     def extra_repr(self) -> str:

@@ -17,6 +17,8 @@ from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
+from lamina.layers.serialization import serialize_layer
+from lamina.models.graph_config import rebuild_graph
 from lamina.models.model import Model
 from lamina.symbolic import Node, Slot, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree
@@ -410,8 +412,6 @@ class Functional(Model):
                 f"{value!r} ({type(value).__name__}), which a config cannot hold."
             )
 
-        from lamina.saving.serialization import serialize_layer
-
         layer_entries = []
         for layer in self._layers:
             entry = serialize_layer(layer, build_config=True)
@@ -430,8 +430,6 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Functional:
-        from lamina.saving.serialization import rebuild_graph
-
         inputs, outputs = rebuild_graph(config, custom_objects)
         return cls(inputs, outputs, name=config.get("name"),
                    trainable=config.get("trainable", True))

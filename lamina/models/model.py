@@ -11,8 +11,10 @@ from typing import Any
 from torch import nn
 
 from lamina.errors import ArgumentError
+from lamina.export import export_model
 from lamina.layers.layer import Layer
 from lamina.models.summary import render_summary
+from lamina.saving import load_weights, save_model, save_weights
 from lamina.training.trainer import Trainer
 
 
@@ -42,6 +44,7 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            # Deferred: Functional subclasses Model, so it exists only after this module.
             from lamina.models.functional import Functional
 
             return super().__new__(Functional)
@@ -114,21 +117,15 @@ class Model(Trainer, Layer):
     def save(self, path: str, include_optimizer: bool = True,
              allow_bytecode: bool = False) -> None:
         """Save to one ``.lamina`` file (see :func:`lamina.save_model`)."""
-        from lamina.saving import save_model
-
         save_model(self, path, include_optimizer=include_optimizer,
                    allow_bytecode=allow_bytecode)
 
     def save_weights(self, path: str) -> None:
         """Save every weight to a safetensors file (see :func:`lamina.saving.save_weights`)."""
-        from lamina.saving import save_weights
-
         save_weights(self, path)
 
     def load_weights(self, path: str) -> None:
         """Load weights saved by :meth:`save_weights`; all are checked before any is set."""
-        from lamina.saving import load_weights
-
         load_weights(self, path)
 
     def export(self, path: str, format: str = "onnx", inputs: Any = None,
@@ -140,8 +137,6 @@ class Model(Trainer, Layer):
         and a ``torch.export`` file is not safe to load from untrusted sources. See
         :func:`lamina.export.export_model` for the arguments.
         """
-        from lamina.export import export_model
-
         return export_model(self, path, format=format, inputs=inputs,
                             opset_version=opset_version)
 
@@ -149,6 +144,7 @@ class Model(Trainer, Layer):
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Model:
         """Rebuild a model; ``Model.from_config`` of a Functional config gives a Functional."""
         if cls is Model and "layers" in config:
+            # Deferred: Functional subclasses Model, so it exists only after this module.
             from lamina.models.functional import Functional
 
             return Functional.from_config(config, custom_objects=custom_objects)

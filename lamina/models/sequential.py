@@ -8,10 +8,13 @@ import torch
 
 from lamina.errors import ArgumentError, ArgumentTypeError
 from lamina.layers.input_layer import InputLayer
+from lamina.layers.lambda_layer import Lambda
 from lamina.layers.layer import Layer
+from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.models.functional import Functional
 from lamina.models.model import Model
 from lamina.symbolic import SymbolicTensor
+from lamina.utils.shapes import to_tensor
 
 
 class Sequential(Functional):
@@ -54,8 +57,6 @@ class Sequential(Functional):
         if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, InputLayer):
             layer = layer.node.layer
         if isinstance(layer, torch.nn.Module) and not isinstance(layer, Layer):
-            from lamina.layers.lambda_layer import Lambda
-
             layer = Lambda(layer)
         if not isinstance(layer, Layer):
             raise ArgumentTypeError(
@@ -146,8 +147,6 @@ class Sequential(Functional):
         return super().forward(inputs, training=training, mask=mask)
 
     def _build_from_data(self, inputs: Any) -> None:
-        from lamina.layers.layer import to_tensor
-
         if not self._stack:
             raise ArgumentError(f"Sequential '{self.name}' has no layers; add some first.")
         sample = to_tensor(inputs)
@@ -205,8 +204,6 @@ class Sequential(Functional):
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
-        from lamina.saving.serialization import serialize_layer
-
         entries = []
         if self._input is not None:
             entries.append(serialize_layer(self._input.node.layer, build_config=True))
@@ -216,8 +213,6 @@ class Sequential(Functional):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None
                     ) -> Sequential:
-        from lamina.saving.serialization import deserialize_layer
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             model.add(deserialize_layer(entry, custom_objects))

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, ShapeError
-from lamina.ops.core import _as_tensor, _binary
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.operands import as_tensor, binary
 
 Branch = Any | Callable[[], Any]
 
@@ -82,7 +82,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     tuple of 1-D index tensors, one per axis (numpy semantics).
     """
     if not isinstance(condition, torch.Tensor):
-        condition = _as_tensor(condition)
+        condition = as_tensor(condition)
     if condition.dtype is not torch.bool:
         condition = condition.bool()
     if x is None and y is None:
@@ -93,7 +93,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
             f"received x={'None' if x is None else 'a value'}, "
             f"y={'None' if y is None else 'a value'}."
         )
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return torch.where(condition, x, y)
 
 
@@ -109,7 +109,7 @@ def switch(condition: Any, then_expression: Branch, else_expression: Branch) -> 
         return _evaluate(then_expression) if condition else _evaluate(else_expression)
     if condition.dtype is not torch.bool:
         condition = condition.bool()
-    then_value, else_value = _binary(_evaluate(then_expression), _evaluate(else_expression))
+    then_value, else_value = binary(_evaluate(then_expression), _evaluate(else_expression))
     value_ndim = then_value.ndim if isinstance(then_value, torch.Tensor) else else_value.ndim
     missing = value_ndim - condition.ndim
     if missing < 0:

@@ -1,13 +1,6 @@
 """Conversion, dtypes, shapes, constants and tensor creation.
 
-Also holds the private conversion helpers the other op modules share, so every op turns
-scalars and numpy arrays into tensors by the same rule:
-
-* a torch tensor is used as it is;
-* alone, a scalar or numpy array becomes a tensor, and float64 becomes float32 (Keras's
-  default ``floatx``);
-* next to a tensor, a Python scalar stays a scalar (torch treats it as weakly typed) and
-  a numpy array becomes a tensor of its own dtype, so torch's type promotion decides.
+Scalars and numpy arrays become tensors by the rule of ``operands.py``, shared by every op.
 """
 
 from __future__ import annotations
@@ -18,74 +11,12 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from lamina.errors import ArgumentError
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.operands import as_tensor, torch_dtype
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_DTYPES: dict[str, torch.dtype] = {
-    name: getattr(torch, name)
-    for name in (
-        "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
-        "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
-    )
-}  # fmt: skip
-_PYTHON_SCALARS = (int, float, complex)
 _epsilon = 1e-7
-
-
-def _as_tensor(value: Any) -> torch.Tensor:
-    """Convert a scalar, numpy array or nested list that stands alone into a tensor."""
-    tensor = torch.as_tensor(value)
-    if tensor.dtype is torch.float64:
-        tensor = tensor.to(torch.float32)
-    return tensor
-
-
-def _operand(value: Any, like: torch.Tensor) -> Any:
-    """Prepare ``value`` to meet the tensor ``like`` in a binary op."""
-    if isinstance(value, _PYTHON_SCALARS):
-        return value
-    return torch.as_tensor(value, device=like.device)
-
-
-def _binary(x: Any, y: Any) -> tuple[Any, Any]:
-    """Operands for a Python operator: tensors, or a tensor and a Python scalar."""
-    if isinstance(x, torch.Tensor):
-        return (x, y) if isinstance(y, torch.Tensor) else (x, _operand(y, x))
-    if isinstance(y, torch.Tensor):
-        return _operand(x, y), y
-    return _as_tensor(x), _as_tensor(y)
-
-
-def _binary_tensors(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Operands for torch functions that take no scalars (``maximum``, ``logical_and``)."""
-    x, y = _binary(x, y)
-    # A scalar gets the dtype torch would give the scalar operation, so an int tensor and
-    # 0.5 meet as float32, and a float16 tensor and 0.5 stay float16.
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(x, dtype=torch.result_type(y, x), device=y.device)
-    elif not isinstance(y, torch.Tensor):
-        y = torch.as_tensor(y, dtype=torch.result_type(x, y), device=x.device)
-    return x, y
-
-
-def _torch_dtype(dtype: str | torch.dtype | Any) -> torch.dtype:
-    """Map a Keras dtype name (``"float32"``), numpy dtype or torch dtype to a torch dtype."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    found = _DTYPES.get(dtype) if isinstance(dtype, str) else None
-    if found is None:
-        try:
-            found = _DTYPES.get(np.dtype(dtype).name)
-        except TypeError:
-            found = None
-    if found is None:
-        raise ArgumentError(
-            f"Unknown dtype {dtype!r}. Use a name such as {', '.join(sorted(_DTYPES))}, "
-            "a numpy dtype or a torch.dtype."
-        )
-    return found
 
 
 def _shape_query(fn: F) -> F:
@@ -133,12 +64,12 @@ def convert_to_tensor(x: Any, dtype: str | torch.dtype | None = None) -> torch.T
             float32 for Python floats and float64 numpy arrays.
     """
     if isinstance(x, torch.Tensor):
-        return x if dtype is None else x.to(_torch_dtype(dtype))
+        return x if dtype is None else x.to(torch_dtype(dtype))
     if dtype is not None:
-        return torch.as_tensor(x, dtype=_torch_dtype(dtype))
+        return torch.as_tensor(x, dtype=torch_dtype(dtype))
     if isinstance(x, (list, tuple)) and x and isinstance(x[0], torch.Tensor):
         return torch.stack(list(x))
-    return _as_tensor(x)
+    return as_tensor(x)
 
 
 @symbolic_op
@@ -150,8 +81,8 @@ def cast(x: Any, dtype: str | torch.dtype) -> torch.Tensor:
         [0, 1, -2]
     """
     if isinstance(x, torch.Tensor):
-        return x.to(_torch_dtype(dtype))
-    return torch.as_tensor(x, dtype=_torch_dtype(dtype))
+        return x.to(torch_dtype(dtype))
+    return torch.as_tensor(x, dtype=torch_dtype(dtype))
 
 
 @_shape_query
@@ -185,25 +116,25 @@ def ndim(x: Any) -> int:
 @symbolic_op
 def ones_like(x: torch.Tensor, dtype: str | torch.dtype | None = None) -> torch.Tensor:
     """A tensor of ones with the shape (and, unless ``dtype`` is given, dtype) of ``x``."""
-    return torch.ones_like(x, dtype=None if dtype is None else _torch_dtype(dtype))
+    return torch.ones_like(x, dtype=None if dtype is None else torch_dtype(dtype))
 
 
 @symbolic_op
 def zeros_like(x: torch.Tensor, dtype: str | torch.dtype | None = None) -> torch.Tensor:
     """A tensor of zeros with the shape (and, unless ``dtype`` is given, dtype) of ``x``."""
-    return torch.zeros_like(x, dtype=None if dtype is None else _torch_dtype(dtype))
+    return torch.zeros_like(x, dtype=None if dtype is None else torch_dtype(dtype))
 
 
 @symbolic_op
 def ones(shape: Sequence[int], dtype: str | torch.dtype = "float32") -> torch.Tensor:
     """A tensor of ones of the given shape."""
-    return torch.ones(tuple(shape), dtype=_torch_dtype(dtype))
+    return torch.ones(tuple(shape), dtype=torch_dtype(dtype))
 
 
 @symbolic_op
 def zeros(shape: Sequence[int], dtype: str | torch.dtype = "float32") -> torch.Tensor:
     """A tensor of zeros of the given shape."""
-    return torch.zeros(tuple(shape), dtype=_torch_dtype(dtype))
+    return torch.zeros(tuple(shape), dtype=torch_dtype(dtype))
 
 
 @symbolic_op
@@ -218,7 +149,7 @@ def arange(
     """
     if stop is None:
         start, stop = 0, start
-    return torch.arange(start, stop, step, dtype=None if dtype is None else _torch_dtype(dtype))
+    return torch.arange(start, stop, step, dtype=None if dtype is None else torch_dtype(dtype))
 
 
 @symbolic_op
@@ -226,10 +157,10 @@ def linspace(
     start: float, stop: float, num: int = 50, endpoint: bool = True, dtype: Any = None
 ) -> torch.Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop`` (excluded if not ``endpoint``)."""
-    torch_dtype = None if dtype is None else _torch_dtype(dtype)
+    wanted = None if dtype is None else torch_dtype(dtype)
     if endpoint:
-        return torch.linspace(start, stop, num, dtype=torch_dtype)
-    return torch.linspace(start, stop, num + 1, dtype=torch_dtype)[:-1]
+        return torch.linspace(start, stop, num, dtype=wanted)
+    return torch.linspace(start, stop, num + 1, dtype=wanted)[:-1]
 
 
 @symbolic_op
@@ -251,7 +182,7 @@ def random_normal(
             generator is used (see ``torch.manual_seed``). Default: ``None``.
     """
     generator = None if seed is None else torch.Generator().manual_seed(seed)
-    out = torch.empty(tuple(shape), dtype=_torch_dtype(dtype))
+    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype))
     return out.normal_(mean, stddev, generator=generator)
 
 
@@ -266,7 +197,7 @@ def random_uniform(
     """Samples from a uniform distribution on ``[minval, maxval)``; ``seed`` as in
     :func:`random_normal`."""
     generator = None if seed is None else torch.Generator().manual_seed(seed)
-    out = torch.empty(tuple(shape), dtype=_torch_dtype(dtype))
+    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype))
     return out.uniform_(minval, maxval, generator=generator)
 
 

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from lamina.errors import ArgumentError, ShapeError
-from lamina.ops.core import _as_tensor
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.operands import as_tensor
 
 # numpy's pad modes and the torch names for the same thing.
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
@@ -21,7 +21,7 @@ _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate",
 def reshape(x: Any, shape: Sequence[int]) -> torch.Tensor:
     """Give ``x`` the full ``shape`` (batch axis included); one entry may be -1."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.reshape(x, tuple(shape))
 
 
@@ -34,7 +34,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> torch.Tensor:
         torch.Size([4, 3, 2])
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if axes is None:
         return x.permute(tuple(range(x.ndim - 1, -1, -1)))
     return x.permute(tuple(axes))
@@ -44,7 +44,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> torch.Tensor:
 def permute_dimensions(x: Any, pattern: Sequence[int]) -> torch.Tensor:
     """Reorder the axes of ``x``: output axis ``i`` is input axis ``pattern[i]``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return x.permute(tuple(pattern))
 
 
@@ -52,7 +52,7 @@ def permute_dimensions(x: Any, pattern: Sequence[int]) -> torch.Tensor:
 def expand_dims(x: Any, axis: int | Sequence[int] = -1) -> torch.Tensor:
     """Insert size-1 axes at ``axis`` (an int or several, positions in the output)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if isinstance(axis, int):
         return torch.unsqueeze(x, axis)
     rank = x.ndim + len(axis)
@@ -70,7 +70,7 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> torch.Tensor:
             would silently keep it).
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if axis is None:
         return torch.squeeze(x)
     dims = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -99,7 +99,7 @@ def stack(tensors: Sequence[torch.Tensor], axis: int = 0) -> torch.Tensor:
 def flatten(x: Any) -> torch.Tensor:
     """``x`` as a 1-D tensor."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.reshape(x, (-1,))
 
 
@@ -107,7 +107,7 @@ def flatten(x: Any) -> torch.Tensor:
 def batch_flatten(x: Any) -> torch.Tensor:
     """``(batch, d1, d2, ...)`` to ``(batch, d1 * d2 * ...)``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     # flatten(x, 1) rather than reshape(batch, -1), which is ambiguous for an empty batch.
     return torch.flatten(x, 1) if x.ndim > 1 else torch.reshape(x, (-1, 1))
 
@@ -123,7 +123,7 @@ def repeat(x: Any, n: int) -> torch.Tensor:
         [[[1, 2], [1, 2]], [[3, 4], [3, 4]]]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.repeat_interleave(torch.unsqueeze(x, 1), n, dim=1)
 
 
@@ -131,7 +131,7 @@ def repeat(x: Any, n: int) -> torch.Tensor:
 def repeat_elements(x: Any, rep: int, axis: int) -> torch.Tensor:
     """Repeat each slice of ``x`` along ``axis`` ``rep`` times (``[a, b]`` -> ``[a, a, b, b]``)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.repeat_interleave(x, rep, dim=axis)
 
 
@@ -139,7 +139,7 @@ def repeat_elements(x: Any, rep: int, axis: int) -> torch.Tensor:
 def tile(x: Any, n: int | Sequence[int]) -> torch.Tensor:
     """Repeat the whole of ``x`` ``n[i]`` times along axis ``i`` (an int tiles the last axis)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.tile(x, (n,) if isinstance(n, int) else tuple(n))
 
 
@@ -167,7 +167,7 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
         ShapeError: ``indices_or_sections`` is an int that does not divide the axis size.
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if isinstance(indices_or_sections, int) and x.shape[axis] % indices_or_sections:
         raise ShapeError(
             f"split: axis {axis} of a tensor of shape {tuple(x.shape)} cannot be split "
@@ -183,7 +183,7 @@ def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[torch.Tensor]
     ``num``, if given, is the expected number of slices (Keras's argument).
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if num is not None and x.shape[axis] != num:
         raise ShapeError(
             f"unstack: axis {axis} of a tensor of shape {tuple(x.shape)} has "
@@ -210,7 +210,7 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float =
         [[0, 1, 2], [0, 0, 0]]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if mode not in _PAD_MODES:
         raise ArgumentError(f"pad: unknown mode {mode!r}; expected one of {sorted(_PAD_MODES)}.")
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))

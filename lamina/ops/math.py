@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from lamina.ops.core import _as_tensor, _binary, _binary_tensors
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.operands import as_tensor, binary, binary_tensors
 
 _NUMBERS = (int, float)
 
@@ -20,35 +20,35 @@ _NUMBERS = (int, float)
 @symbolic_op
 def add(x: Any, y: Any) -> torch.Tensor:
     """``x + y``."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x + y
 
 
 @symbolic_op
 def subtract(x: Any, y: Any) -> torch.Tensor:
     """``x - y``."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x - y
 
 
 @symbolic_op
 def multiply(x: Any, y: Any) -> torch.Tensor:
     """``x * y``."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x * y
 
 
 @symbolic_op
 def divide(x: Any, y: Any) -> torch.Tensor:
     """True division ``x / y`` (integers divide to floats)."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x / y
 
 
 @symbolic_op
 def floor_divide(x: Any, y: Any) -> torch.Tensor:
     """Floor division ``x // y``, rounding towards minus infinity like Python."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x // y
 
 
@@ -60,21 +60,21 @@ def mod(x: Any, y: Any) -> torch.Tensor:
         >>> mod(torch.tensor([7, -7]), 3).tolist()
         [1, 2]
     """
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x % y
 
 
 @symbolic_op
 def power(x: Any, y: Any) -> torch.Tensor:
     """``x ** y`` elementwise, both operands broadcast."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x**y
 
 
 @symbolic_op
 def pow(x: Any, a: Any) -> torch.Tensor:
     """Keras-2 ``K.pow``: ``x`` raised to the power ``a`` (the same as :func:`power`)."""
-    x, a = _binary(x, a)
+    x, a = binary(x, a)
     return x**a
 
 
@@ -82,7 +82,7 @@ def pow(x: Any, a: Any) -> torch.Tensor:
 def negative(x: Any) -> torch.Tensor:
     """``-x``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.neg(x)
 
 
@@ -90,7 +90,7 @@ def negative(x: Any) -> torch.Tensor:
 def square(x: Any) -> torch.Tensor:
     """``x ** 2``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.square(x)
 
 
@@ -98,7 +98,7 @@ def square(x: Any) -> torch.Tensor:
 def sqrt(x: Any) -> torch.Tensor:
     """Square root."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.sqrt(x)
 
 
@@ -106,7 +106,7 @@ def sqrt(x: Any) -> torch.Tensor:
 def exp(x: Any) -> torch.Tensor:
     """``e ** x``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.exp(x)
 
 
@@ -114,7 +114,7 @@ def exp(x: Any) -> torch.Tensor:
 def log(x: Any) -> torch.Tensor:
     """Natural logarithm."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.log(x)
 
 
@@ -122,7 +122,7 @@ def log(x: Any) -> torch.Tensor:
 def abs(x: Any) -> torch.Tensor:
     """Absolute value."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.abs(x)
 
 
@@ -130,7 +130,7 @@ def abs(x: Any) -> torch.Tensor:
 def sign(x: Any) -> torch.Tensor:
     """-1, 0 or 1 by the sign of each element."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.sign(x)
 
 
@@ -143,7 +143,7 @@ def round(x: Any) -> torch.Tensor:
         [0.0, 2.0, 2.0, -0.0]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.round(x)
 
 
@@ -151,7 +151,7 @@ def round(x: Any) -> torch.Tensor:
 def floor(x: Any) -> torch.Tensor:
     """Largest integer not above each element."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.floor(x)
 
 
@@ -159,7 +159,7 @@ def floor(x: Any) -> torch.Tensor:
 def ceil(x: Any) -> torch.Tensor:
     """Smallest integer not below each element."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.ceil(x)
 
 
@@ -167,7 +167,7 @@ def ceil(x: Any) -> torch.Tensor:
 def cos(x: Any) -> torch.Tensor:
     """Cosine."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.cos(x)
 
 
@@ -175,7 +175,7 @@ def cos(x: Any) -> torch.Tensor:
 def sin(x: Any) -> torch.Tensor:
     """Sine."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.sin(x)
 
 
@@ -191,7 +191,7 @@ def clip(x: Any, min_value: Any = None, max_value: Any = None) -> torch.Tensor:
         [-1.0, 0.5, 2.0]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if min_value is None and max_value is None:
         return x.clone()
     if (min_value is None or isinstance(min_value, _NUMBERS)) and (
@@ -214,77 +214,77 @@ def _tensor_bound(bound: Any, x: torch.Tensor) -> torch.Tensor | None:
 @symbolic_op
 def maximum(x: Any, y: Any) -> torch.Tensor:
     """Elementwise maximum of ``x`` and ``y`` (broadcasting)."""
-    x, y = _binary_tensors(x, y)
+    x, y = binary_tensors(x, y)
     return torch.maximum(x, y)
 
 
 @symbolic_op
 def minimum(x: Any, y: Any) -> torch.Tensor:
     """Elementwise minimum of ``x`` and ``y`` (broadcasting)."""
-    x, y = _binary_tensors(x, y)
+    x, y = binary_tensors(x, y)
     return torch.minimum(x, y)
 
 
 @symbolic_op
 def equal(x: Any, y: Any) -> torch.Tensor:
     """``x == y`` elementwise, as a bool tensor."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x == y
 
 
 @symbolic_op
 def not_equal(x: Any, y: Any) -> torch.Tensor:
     """``x != y`` elementwise, as a bool tensor."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x != y
 
 
 @symbolic_op
 def greater(x: Any, y: Any) -> torch.Tensor:
     """``x > y`` elementwise, as a bool tensor."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x > y
 
 
 @symbolic_op
 def greater_equal(x: Any, y: Any) -> torch.Tensor:
     """``x >= y`` elementwise, as a bool tensor."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x >= y
 
 
 @symbolic_op
 def less(x: Any, y: Any) -> torch.Tensor:
     """``x < y`` elementwise, as a bool tensor."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x < y
 
 
 @symbolic_op
 def less_equal(x: Any, y: Any) -> torch.Tensor:
     """``x <= y`` elementwise, as a bool tensor."""
-    x, y = _binary(x, y)
+    x, y = binary(x, y)
     return x <= y
 
 
 @symbolic_op
 def logical_and(x: Any, y: Any) -> torch.Tensor:
     """Elementwise AND of the truth values of ``x`` and ``y``."""
-    x, y = _binary_tensors(x, y)
+    x, y = binary_tensors(x, y)
     return torch.logical_and(x, y)
 
 
 @symbolic_op
 def logical_or(x: Any, y: Any) -> torch.Tensor:
     """Elementwise OR of the truth values of ``x`` and ``y``."""
-    x, y = _binary_tensors(x, y)
+    x, y = binary_tensors(x, y)
     return torch.logical_or(x, y)
 
 
 @symbolic_op
 def logical_xor(x: Any, y: Any) -> torch.Tensor:
     """Elementwise exclusive OR of the truth values of ``x`` and ``y``."""
-    x, y = _binary_tensors(x, y)
+    x, y = binary_tensors(x, y)
     return torch.logical_xor(x, y)
 
 
@@ -292,5 +292,5 @@ def logical_xor(x: Any, y: Any) -> torch.Tensor:
 def logical_not(x: Any) -> torch.Tensor:
     """Elementwise NOT of the truth value of ``x``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.logical_not(x)

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina.ops.core import _as_tensor, _torch_dtype
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.operands import as_tensor, torch_dtype
 
 Axis = int | tuple[int, ...] | list[int] | None
 
@@ -34,7 +34,7 @@ def relu(
         [-1.0, 1.0, 3.0, 6.0]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if alpha == 0.0 and max_value is None and threshold == 0.0:
         return torch.relu(x)
     if alpha != 0.0:
@@ -53,7 +53,7 @@ def relu(
 def elu(x: Any, alpha: float = 1.0) -> torch.Tensor:
     """Exponential linear unit: ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return F.elu(x, alpha)
 
 
@@ -61,7 +61,7 @@ def elu(x: Any, alpha: float = 1.0) -> torch.Tensor:
 def gelu(x: Any, approximate: bool = False) -> torch.Tensor:
     """Gaussian error linear unit; ``approximate=True`` uses the tanh approximation."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
@@ -69,7 +69,7 @@ def gelu(x: Any, approximate: bool = False) -> torch.Tensor:
 def sigmoid(x: Any) -> torch.Tensor:
     """Logistic sigmoid ``1 / (1 + exp(-x))``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.sigmoid(x)
 
 
@@ -77,7 +77,7 @@ def sigmoid(x: Any) -> torch.Tensor:
 def tanh(x: Any) -> torch.Tensor:
     """Hyperbolic tangent."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.tanh(x)
 
 
@@ -85,7 +85,7 @@ def tanh(x: Any) -> torch.Tensor:
 def softplus(x: Any) -> torch.Tensor:
     """``log(1 + exp(x))``, computed stably."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return F.softplus(x)
 
 
@@ -93,7 +93,7 @@ def softplus(x: Any) -> torch.Tensor:
 def softsign(x: Any) -> torch.Tensor:
     """``x / (1 + |x|)``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return F.softsign(x)
 
 
@@ -101,7 +101,7 @@ def softsign(x: Any) -> torch.Tensor:
 def silu(x: Any) -> torch.Tensor:
     """Sigmoid linear unit (swish): ``x * sigmoid(x)``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return F.silu(x)
 
 
@@ -109,7 +109,7 @@ def silu(x: Any) -> torch.Tensor:
 def softmax(x: Any, axis: Axis = -1) -> torch.Tensor:
     """Softmax over ``axis`` (an int or a tuple of axes normalised together)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if isinstance(axis, int):
         return torch.softmax(x, axis)
     return torch.exp(x - torch.logsumexp(x, _all_axes(x, axis), keepdim=True))
@@ -119,7 +119,7 @@ def softmax(x: Any, axis: Axis = -1) -> torch.Tensor:
 def log_softmax(x: Any, axis: Axis = -1) -> torch.Tensor:
     """Logarithm of :func:`softmax`, computed stably."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if isinstance(axis, int):
         return torch.log_softmax(x, axis)
     return x - torch.logsumexp(x, _all_axes(x, axis), keepdim=True)
@@ -141,7 +141,7 @@ def l2_normalize(x: Any, axis: Axis = None) -> torch.Tensor:
         [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if isinstance(axis, int):
         # max(sum(x**2), 1e-12) under the root is max(norm, 1e-6): F.normalize's formula,
         # without its Python layers (torch.norm's dispatch, expand_as): 9 us, not 15.
@@ -172,5 +172,5 @@ def one_hot(
     if not isinstance(indices, torch.Tensor):
         indices = torch.as_tensor(indices)
     classes = torch.arange(num_classes, device=indices.device)
-    out = (indices.unsqueeze(-1) == classes).to(_torch_dtype(dtype))
+    out = (indices.unsqueeze(-1) == classes).to(torch_dtype(dtype))
     return out if axis == -1 else out.movedim(-1, axis)

@@ -11,15 +11,15 @@ from typing import Any
 
 import torch
 
-from lamina.ops.core import _as_tensor
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.operands import as_tensor
 
 Axis = int | tuple[int, ...] | list[int] | None
 
 
 def _inexact(x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if x.is_floating_point() or x.is_complex():
         return x
     return x.to(torch.float32)
@@ -40,7 +40,7 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """Sum over ``axis``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.sum(x, dim=axis, keepdim=keepdims)
 
 
@@ -48,7 +48,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """Maximum over ``axis`` (ties share the gradient equally)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     # amax reads an empty dim tuple as "all axes"; it has no None.
     return torch.amax(x, dim=() if axis is None else axis, keepdim=keepdims)
 
@@ -57,7 +57,7 @@ def max(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """Minimum over ``axis`` (ties share the gradient equally)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.amin(x, dim=() if axis is None else axis, keepdim=keepdims)
 
 
@@ -65,7 +65,7 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
 def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """Product over ``axis``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     if isinstance(axis, int):
         return torch.prod(x, dim=axis, keepdim=keepdims)
     if axis is None:
@@ -94,7 +94,7 @@ def std(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """``log(sum(exp(x), axis))``, computed stably."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     dim = tuple(range(x.ndim)) if axis is None else axis
     return torch.logsumexp(x, dim=dim, keepdim=keepdims)
 
@@ -113,7 +113,7 @@ def norm(x: Any, ord: Any = None, axis: Axis = None, keepdims: bool = False) -> 
 def any(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """Whether any element along ``axis`` is true (non-zero)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.any(x, dim=axis, keepdim=keepdims)
 
 
@@ -121,7 +121,7 @@ def any(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
 def all(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     """Whether every element along ``axis`` is true (non-zero)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.all(x, dim=axis, keepdim=keepdims)
 
 
@@ -136,7 +136,7 @@ def argmax(x: Any, axis: int | None = -1, keepdims: bool = False) -> torch.Tenso
         [1, 0]
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.argmax(x, dim=axis, keepdim=keepdims)
 
 
@@ -144,7 +144,7 @@ def argmax(x: Any, axis: int | None = -1, keepdims: bool = False) -> torch.Tenso
 def argmin(x: Any, axis: int | None = -1, keepdims: bool = False) -> torch.Tensor:
     """Index of the minimum along ``axis`` (Keras-2 default: the last axis)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.argmin(x, dim=axis, keepdim=keepdims)
 
 
@@ -152,7 +152,7 @@ def argmin(x: Any, axis: int | None = -1, keepdims: bool = False) -> torch.Tenso
 def cumsum(x: Any, axis: int = 0) -> torch.Tensor:
     """Cumulative sum along ``axis`` (Keras-2 default: the first axis)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.cumsum(x, dim=axis)
 
 
@@ -160,7 +160,7 @@ def cumsum(x: Any, axis: int = 0) -> torch.Tensor:
 def cumprod(x: Any, axis: int = 0) -> torch.Tensor:
     """Cumulative product along ``axis`` (Keras-2 default: the first axis)."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.cumprod(x, dim=axis)
 
 
@@ -168,7 +168,7 @@ def cumprod(x: Any, axis: int = 0) -> torch.Tensor:
 def sort(x: Any, axis: int = -1) -> torch.Tensor:
     """The values of ``x`` sorted ascending along ``axis``."""
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     return torch.sort(x, dim=axis).values
 
 
@@ -182,6 +182,6 @@ def top_k(x: Any, k: int, sorted: bool = True) -> tuple[torch.Tensor, torch.Tens
         ([7, 4], [2, 0])
     """
     if not isinstance(x, torch.Tensor):
-        x = _as_tensor(x)
+        x = as_tensor(x)
     values, indices = torch.topk(x, k, dim=-1, sorted=sorted)
     return values, indices

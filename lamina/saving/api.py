@@ -11,16 +11,16 @@ from typing import Any
 import torch
 
 from lamina import initializers
-from lamina.errors import CorruptArchiveError, LoadError, SerializationError
+from lamina.errors import CorruptArchiveError, LaminaError, LoadError, SerializationError
 from lamina.functions import load_budget
-from lamina.functions.serialize import loading_options
+from lamina.functions.plan import plan_function
+from lamina.layers.function_config import loading_options
 from lamina.layers.layer import Layer
+from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.saving import archive, weights_file
-from lamina.saving.serialization import (
-    check_rebuildable,
-    deserialize_layer,
-    serialize_layer,
-)
+from lamina.saving.lambda_entries import lambda_entries
+from lamina.saving.rebuildable import check_rebuildable
+from lamina.version import __version__
 
 
 def _state(model: Layer) -> dict[str, torch.Tensor]:
@@ -40,9 +40,6 @@ def function_tiers(entry: Any) -> dict[str, str]:
     it would refuse. Saved in ``metadata.json`` for people: loading never reads it back, and
     ``lamina inspect`` only notes when it disagrees with the config.
     """
-    from lamina.errors import LaminaError
-    from lamina.functions.plan import lambda_entries, plan_function
-
     tiers: dict[str, str] = {}
     for path, node in lambda_entries(entry):
         try:
@@ -93,7 +90,7 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
             members[archive.OPTIMIZER], config["optimizer_aliases"] = archive.tensors_payload(
                 optimizer_tensors)
     metadata = {
-        "lamina_version": _lamina_version(),
+        "lamina_version": __version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -107,12 +104,6 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
     members[archive.CONFIG] = config_bytes
     members[archive.METADATA] = json.dumps(metadata, indent=1).encode("utf-8")
     archive.write_archive(path, members)
-
-
-def _lamina_version() -> str:
-    from lamina import __version__
-
-    return __version__
 
 
 def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = None,

@@ -24,9 +24,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from lamina.errors import CorruptArchiveError, LaminaError, LoadError
-from lamina.functions import load_budget
-from lamina.functions.plan import lambda_entries, plan_captured, plan_function
+from lamina.functions import allowlist, load_budget, registry
+from lamina.functions.plan import plan_captured, plan_function
+from lamina.functions.registry import decode_constant
 from lamina.saving import archive
+from lamina.saving.api import function_tiers, load_model
+from lamina.saving.lambda_entries import lambda_entries
 
 _INDENT = "    "
 _REFUSED = "refused at load"
@@ -225,8 +228,6 @@ def _lambda_lines(layer_path: list[str], entry: dict[str, Any]) -> list[str]:
 
 
 def _argument_lines(config: dict[str, Any]) -> list[str]:
-    from lamina.functions.registry import decode_constant
-
     lines = []
     if config.get("arguments") is not None:
         try:
@@ -279,8 +280,6 @@ def _function_lines(label: str, entry: Any, where: str, indent: str) -> list[str
 
 def _resolution(plan: Any) -> str:
     """Where a name-based entry resolves in this process (a dict look-up, nothing runs)."""
-    from lamina.functions import registry
-
     if plan.tier not in ("op", "registered"):
         return ""
     name = f"ops>{plan.name}" if plan.tier == "op" else plan.name
@@ -294,9 +293,6 @@ def _resolution(plan: Any) -> str:
 
 
 def _captured_lines(variable: str, entry: Any, where: str, indent: str) -> list[str]:
-    from lamina.functions import allowlist
-    from lamina.functions.registry import decode_constant
-
     try:
         kind = plan_captured(entry, f"{where} (captured '{variable}')")
     except LaminaError as error:
@@ -325,8 +321,6 @@ def _captured_lines(variable: str, entry: Any, where: str, indent: str) -> list[
 
 def _tier_label_lines(recorded: Any, model: dict[str, Any]) -> list[str]:
     """A note when metadata.json's tiers (a label lamina writes, never reads) disagree."""
-    from lamina.saving.api import function_tiers
-
     if recorded is None or recorded == function_tiers(model):
         return []
     return [" metadata.json's function_tiers do not match config.json; they are a label "
@@ -354,8 +348,6 @@ def one_line(error: BaseException) -> str:
 
 def check_file(path: str | os.PathLike) -> tuple[bool, str]:
     """Whether the file loads in safe mode, and why not (one line) when it does not."""
-    from lamina.saving.api import load_model
-
     try:
         model = load_model(path, safe_mode=True)  # as load_model's defaults: compiled too
     except LaminaError as error:

@@ -9,18 +9,6 @@ prediction loops), ``steps.py`` (what compile sets up and the per-batch steps),
 through ``torch.compile`` for ``compile(jit=True)``, and graph-break warnings).
 """
 
-from __future__ import annotations
-
-from typing import Any
+from lamina.training.trainer import Trainer
 
 __all__ = ["Trainer"]
-
-
-def __getattr__(name: str) -> Any:
-    # Loaded on use: importing lamina.training.callbacks (as lamina.callbacks does) must not
-    # pull in the trainer, which needs lamina.layers, which may need lamina.models.
-    if name == "Trainer":
-        from lamina.training.trainer import Trainer
-
-        return Trainer
-    raise AttributeError(f"module 'lamina.training' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lamina.training.callbacks import CallbackList, History
+from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.data import ArrayData, StreamData
 from lamina.training.distributed import SYNCS_PER_EPOCH, ProcessGroup
 from lamina.training.progress import ProgressDisplay
@@ -29,8 +29,6 @@ _PREDICT_BATCH_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
 
 
 def _overrides(callbacks: CallbackList | None, hooks: tuple[str, ...]) -> bool:
-    from lamina.training.callbacks import Callback
-
     return callbacks is not None and any(
         getattr(type(c), h) is not getattr(Callback, h) or h in c.__dict__
         for c in callbacks.callbacks for h in hooks)

@@ -19,7 +19,7 @@ import torch
 
 from lamina import losses, metrics
 from lamina.errors import ArgumentError, CorruptArchiveError
-from lamina.saving.registry import get_object, registered_name
+from lamina.utils.object_registry import get_object, registered_name
 
 _LOSS_CLASSES = {cls.__name__: cls for cls in (
     losses.MeanSquaredError, losses.MeanAbsoluteError, losses.Huber, losses.KLDivergence,

@@ -23,6 +23,7 @@ from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
 from lamina.training.progress import ProgressDisplay, resolve_verbose
 from lamina.training.saving_state import restore_saving_state, saving_state
 from lamina.training.steps import CompileState, resolve_device
+from lamina.utils import tree
 
 
 class Trainer:
@@ -297,8 +298,6 @@ def _single_batch(x: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
 
 
 def _batch_length(x: Any) -> int:
-    from lamina.utils import tree
-
     leaves = [leaf for leaf in tree.flatten(to_tensors(x)) if isinstance(leaf, torch.Tensor)]
     return max(1, len(leaves[0])) if leaves else 1
 

@@ -29,6 +29,15 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+def array_to_tensor(value: Any) -> torch.Tensor:
+    """A tensor as it is; anything numpy takes (arrays, lists, scalars) as one tensor, with
+    float64 as float32 (what losses and metrics do with targets and weights)."""
+    if isinstance(value, torch.Tensor):
+        return value
+    tensor = torch.from_numpy(np.ascontiguousarray(np.asarray(value)))
+    return tensor.float() if tensor.dtype == torch.float64 else tensor
+
+
 def to_tensor(value: Any, dtype: torch.dtype | None = None) -> Any:
     """numpy arrays (and nested lists/dicts of them) become tensors; floats become float32.
 

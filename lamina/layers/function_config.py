@@ -25,13 +25,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina import initializers
-from lamina.errors import SerializationError
-from lamina.functions import registry
+from lamina import backend, initializers, ops
+from lamina.errors import SerializationError, UnsafeFunctionError
+from lamina.functions import allowlist, registry
+from lamina.functions.bytecode import dump_code, load_code
 from lamina.functions.compiler import ModuleView, compile_function, module_view, unwrap
+from lamina.functions.graph import graph_namespace, trace_to_json
 from lamina.functions.plan import plan_captured, plan_function
+from lamina.functions.safe import validate
 from lamina.functions.source import captured_values, function_source
+from lamina.layers.layer import Layer
+from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.symbolic import OpCall
+from lamina.utils.shapes import standardize_dtype
+from lamina.variables import Variable
 
 _MAX_NESTING = 8
 _DEFAULT_OPTIONS = {"safe_mode": True, "allow_bytecode": False}
@@ -53,9 +60,8 @@ def loading_options(**options: bool) -> Iterator[None]:
         _OPTIONS.reset(token)
 
 
-def _module_names() -> dict[int, str]:
-    from lamina import backend, ops
-
+def module_names() -> dict[int, str]:
+    """The modules a saved function may read, by ``id``: their names in configs."""
     return {id(ops): "lamina.ops", id(backend): "lamina.backend", id(torch): "torch",
             id(torch.nn.functional): "torch.nn.functional", id(math): "math"}
 
@@ -93,9 +99,6 @@ def serialize_function(fn: Any, where: str, weight_keys: dict[int, str] | None =
 
 def _check_source(source: str, captured: dict[str, Any], where: str) -> None:
     """Refuse at save what loading would refuse, before anything is written."""
-    from lamina.errors import UnsafeFunctionError
-    from lamina.functions.safe import validate
-
     kinds = {name: (f"module:{entry['module']}" if entry["kind"] == "module" else
                     "layer" if entry["kind"] == "layer" else "value")
              for name, entry in captured.items()}
@@ -112,9 +115,6 @@ def _check_source(source: str, captured: dict[str, Any], where: str) -> None:
 def _sourceless(fn: Any, values: dict[str, Any], where: str, weight_keys: dict[int, str],
                 depth: int) -> dict[str, Any]:
     """The graph tier, else (if allowed) the bytecode tier, else a clear error."""
-    from lamina.functions.bytecode import dump_code
-    from lamina.functions.graph import trace_to_json
-
     tensors = {var: v for var, v in values.items() if isinstance(v, torch.Tensor)}
     try:
         entry = trace_to_json(fn, weight_keys, tensors, where)
@@ -133,7 +133,7 @@ def _sourceless(fn: Any, values: dict[str, Any], where: str, weight_keys: dict[i
 
 def _serialize_captured(name: str, value: Any, where: str, weight_keys: dict[int, str],
                         depth: int) -> dict[str, Any]:
-    modules = _module_names()
+    modules = module_names()
     value = unwrap(value)
     if isinstance(value, ModuleView):
         return {"kind": "module", "module": value.__lamina_module__}
@@ -144,17 +144,12 @@ def _serialize_captured(name: str, value: Any, where: str, weight_keys: dict[int
         if key is None:
             raise SerializationError(f"{where}: the captured tensor '{name}' is not tracked "
                                      "(track_captured=False); pass it through arguments=.")
-        from lamina.variables import Variable
-
         kind = "variable" if isinstance(value, Variable) else (
             "parameter" if isinstance(value, nn.Parameter) else "tensor")
         return {"kind": kind, "key": key, "shape": list(value.shape),
                 "dtype": str(value.dtype).removeprefix("torch."),
                 "trainable": bool(value.requires_grad)}
     if isinstance(value, nn.Module):
-        from lamina.layers.layer import Layer
-        from lamina.saving.serialization import serialize_layer
-
         key = weight_keys.get(id(value))
         if not isinstance(value, Layer) or key is None:
             raise SerializationError(
@@ -175,8 +170,6 @@ def _serialize_captured(name: str, value: Any, where: str, weight_keys: dict[int
 
 
 def _serialize_callable(name: str, value: Any, where: str, depth: int) -> dict[str, Any]:
-    from lamina.functions import allowlist
-
     for module_name, attributes in allowlist.MODULE_ATTRIBUTES.items():
         attribute = getattr(value, "__name__", None)
         if attribute in attributes:
@@ -202,8 +195,6 @@ def deserialize_function(entry: dict[str, Any], where: str,
             raise SerializationError(f"{where}: '{plan.code}' is not allowed.")
         return getattr(view, plan.name)
     if plan.tier == "bytecode":
-        from lamina.functions.bytecode import load_code
-
         if _option("safe_mode"):  # refuse before building anything the entry describes
             return load_code(entry, {}, True, where)
     captured = {name: _deserialize_captured(value, f"{where} (captured '{name}')",
@@ -212,20 +203,14 @@ def deserialize_function(entry: dict[str, Any], where: str,
     if plan.tier == "bytecode":
         return load_code(entry, captured, False, where)
     if plan.tier == "graph":
-        from lamina.functions.graph import graph_namespace
-
         captured = {**graph_namespace(), **captured}
     return compile_function(plan.code, captured, where)
 
 
 def _deserialize_captured(entry: dict[str, Any], where: str,
                           custom_objects: dict[str, Any] | None) -> Any:
-    from lamina.layers.layer import standardize_dtype
-
     kind = plan_captured(entry, where)
     if kind == "module":
-        from lamina.functions import allowlist
-
         if entry["module"] not in allowlist.MODULES:
             raise SerializationError(f"{where}: module {entry['module']!r} is not allowed.")
         return module_view(entry["module"])
@@ -235,15 +220,11 @@ def _deserialize_captured(entry: dict[str, Any], where: str,
         initializers.charge(tuple(shape), dtype)
         value = torch.zeros(shape, dtype=dtype)
         if kind == "variable":
-            from lamina.variables import Variable
-
             return Variable(value, trainable=bool(entry.get("trainable", True)))
         if kind == "parameter":
             return nn.Parameter(value, requires_grad=bool(entry.get("trainable", True)))
         return value
     if kind == "layer":
-        from lamina.saving.serialization import deserialize_layer
-
         return deserialize_layer(entry["layer"], custom_objects)
     if kind == "function":
         return deserialize_function(entry["function"], where, custom_objects)
