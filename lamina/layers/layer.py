@@ -2,7 +2,13 @@
 
 What a subclass writes: ``__init__`` (validate and store arguments), ``build(input_shape)``
 (create weights with :meth:`Layer.add_weight`), ``call(inputs, training=None, mask=None)``,
-optionally ``compute_output_shape`` and ``compute_mask``, and ``get_config``.
+optionally ``compute_output_shape`` (or ``compute_output_spec``) and ``compute_mask``, and
+``get_config``.
+
+The contract is Keras 3's: ``build`` runs once and sets ``built`` (a layer with no build
+of its own may be built on creation, ``_build_at_init``); ``compute_output_spec`` is the
+one hook for outputs without data (symbolic calls, ``compute_output_shape``, summaries and
+saving ask it); ``get_build_config`` / ``build_from_config`` carry what loading needs.
 
 The eager path is kept short on purpose: ``forward`` checks ``built`` once, fills in the
 training flag and the mask only for ``call`` signatures that take them (found once per
