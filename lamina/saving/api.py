@@ -81,7 +81,7 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
         "weight_aliases": aliases,
     }
     members: dict[str, Any] = {archive.WEIGHTS: weights}
-    trainer_state = getattr(model, "_saving_state", None)
+    trainer_state = getattr(model, "training_state", None)
     if callable(trainer_state):
         compile_config, optimizer_tensors = trainer_state(include_optimizer)
         if compile_config is not None:
@@ -166,7 +166,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         stored.verify()
     for copy in copies:
         copy()
-    restore = getattr(model, "_restore_saving_state", None)
+    restore = getattr(model, "restore_training_state", None)
     if compile and callable(restore) and config.get("compile_config") is not None:
         try:
             restore(config["compile_config"], optimizer_tensors,

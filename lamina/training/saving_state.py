@@ -1,7 +1,7 @@
 """The compile configuration and optimizer state, as ``model.save`` stores them.
 
-``lamina.saving`` asks the model for ``_saving_state(include_optimizer)`` and gives
-``_restore_saving_state(config, tensors, aliases)`` back at load. The config holds only
+``lamina.saving`` asks the model for ``training_state(include_optimizer)`` and gives
+``restore_training_state(config, tensors, aliases)`` back at load. The config holds only
 names and JSON numbers: losses and metrics by Keras name or lamina class name with their
 arguments, the optimizer by its ``torch.optim`` class name with its parameter groups
 (parameters listed by their ``state_dict`` names). Loading resolves those names in

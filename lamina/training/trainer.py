@@ -92,11 +92,11 @@ class Trainer:
         state = self._compile_state
         return list(state.log_names) if state is not None and state.built else ["loss"]
 
-    def _saving_state(self, include_optimizer: bool) -> tuple[Any, Any]:
+    def training_state(self, include_optimizer: bool) -> tuple[Any, Any]:
         """What ``model.save`` stores of the compile: see ``training/saving_state.py``."""
         return saving_state(self, self._compile_state, include_optimizer)
 
-    def _restore_saving_state(self, config: Any, tensors: Any, aliases: Any) -> None:
+    def restore_training_state(self, config: Any, tensors: Any, aliases: Any) -> None:
         """Compile as saved, with the saved optimizer state (``lamina.load_model``)."""
         restore_saving_state(self, config, tensors, aliases)
 
