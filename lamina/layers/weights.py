@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch._subclasses.fake_tensor import FakeTensor
 
 from lamina import initializers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.utils.shapes import standardize_dtype
+from lamina.variables import Variable
 
 
 class WeightsMixin:
@@ -30,8 +30,9 @@ class WeightsMixin:
         trainable: bool = True,
         column_major: bool = False,
         regularizer: Any = None,
-    ) -> nn.Parameter:
-        """Create, initialise and register a weight; returns the ``nn.Parameter``.
+    ) -> Variable:
+        """Create, initialise and register a weight; returns it, a :class:`~lamina.Variable`
+        (an ``nn.Parameter`` with Keras's variable API, ``path`` ``"<layer>/<name>"``).
 
         ``column_major=True`` stores a 2-D weight transposed in memory (same shape).
         ``regularizer`` (a callable ``weight -> scalar``, e.g. from ``lamina.regularizers``)
@@ -61,7 +62,8 @@ class WeightsMixin:
             value = torch.empty(shape, dtype=dtype)
         if not initializers.skipping():
             initializers.fill(initializer, value, where=f"Layer '{self.name}', weight '{name}'")
-        weight = nn.Parameter(value, requires_grad=bool(trainable) and self._trainable)
+        weight = Variable.of(value, trainable=bool(trainable) and self._trainable, name=name,
+                             path=f"{self.name}/{name}")
         weight._lamina_trainable = bool(trainable)
         self.register_parameter(name, weight)
         if regularizer is not None:
@@ -123,6 +125,22 @@ class WeightsMixin:
     def weights(self) -> list[torch.Tensor]:
         """All weights: trainable first, then non-trainable (Keras's order)."""
         return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """Keras 3's name for :attr:`weights` (each a :class:`~lamina.Variable` when the
+        layer made it with ``add_weight``)."""
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        """Keras 3's name for :attr:`trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        """Keras 3's name for :attr:`non_trainable_weights`."""
+        return self.non_trainable_weights
 
     def _persistent_buffers(self) -> list[torch.Tensor]:
         seen: set[int] = set()
