@@ -60,7 +60,8 @@ def test_assign_and_friends_match_keras() -> None:
         layer.kernel.assign_sub(0.5 * np.ones((3, 2), "float32"))
     expected = value + 0.5
     np.testing.assert_allclose(l_layer.kernel.numpy(), expected)
-    np.testing.assert_allclose(np.asarray(l_layer.kernel), k_layer.kernel.value.detach().cpu().numpy())
+    keras_kernel = k_layer.kernel.value.detach().cpu().numpy()
+    np.testing.assert_allclose(np.asarray(l_layer.kernel), keras_kernel)
     # The assigned value is what the next call uses, in both.
     data = np.ones((1, 3), "float32")
     np.testing.assert_allclose(l_layer(torch.tensor(data)).detach().numpy(),
