@@ -21,6 +21,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import torch
 from torch import nn
 
 MaskArguments = tuple[tuple[str, int | None], ...]
@@ -71,6 +72,17 @@ def argument_masks(layer: Any, args: Any, named: dict[str, Any],
 
 def carried_mask(value: Any) -> Any:
     return getattr(value, "_keras_mask", None)
+
+
+def input_masks(inputs: Any) -> Any:
+    """The masks the inputs carry, in their structure (Keras's ``previous_mask``), or
+    ``None`` when none does."""
+    if isinstance(inputs, torch.Tensor):
+        return getattr(inputs, "_keras_mask", None)
+    if isinstance(inputs, (list, tuple)):
+        masks = [getattr(value, "_keras_mask", None) for value in inputs]
+        return masks if any(mask is not None for mask in masks) else None
+    return None
 
 
 def notifying_hook_registration(name: str) -> Any:

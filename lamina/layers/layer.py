@@ -33,6 +33,7 @@ from lamina.layers.calling import (
     argument_masks,
     call_signature,
     carried_mask,
+    input_masks,
     notifying_hook_registration,
 )
 from lamina.layers.weights import WeightsMixin
@@ -97,9 +98,11 @@ class Layer(WeightsMixin, nn.Module):
     _call_takes_training: bool = False
     _call_takes_mask: bool = False
     _call_mask_args: tuple[tuple[str, int | None], ...] = ()
+    _computes_masks: bool = False  # the class overrides compute_mask (found once per class)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._computes_masks = cls.declares("compute_mask")
         (cls._call_takes_training, cls._call_takes_mask,
          cls._call_mask_args) = call_signature(cls.call)
         if "build" in cls.__dict__:
@@ -178,12 +181,32 @@ class Layer(WeightsMixin, nn.Module):
             for key, mask in argument_masks(self, (inputs, *args), kwargs, carried_mask):
                 kwargs[key] = mask
         try:
-            return self.call(inputs, *args, **kwargs)
+            outputs = self.call(inputs, *args, **kwargs)
         except LaminaError:
             raise
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
             self._raise_if_incompatible(inputs, error)
             raise
+        if self.supports_masking or self._computes_masks:
+            previous = kwargs.get("mask") if self._call_takes_mask else None
+            if previous is None:
+                previous = input_masks(inputs)
+            if previous is not None or self._computes_masks:
+                self._set_output_masks(inputs, outputs, previous)
+        return outputs
+
+    def _set_output_masks(self, inputs: Any, outputs: Any, previous: Any) -> None:
+        """Keras 3's: eager outputs carry the mask ``compute_mask`` gives (``_keras_mask``),
+        unless the call already attached one."""
+        flat = [t for t in tree.flatten(outputs) if isinstance(t, torch.Tensor)]
+        if not flat or all(getattr(t, "_keras_mask", None) is not None for t in flat):
+            return
+        masks = self.compute_mask(inputs, previous)
+        if masks is None:
+            return
+        for tensor, mask in zip(flat, tree.flatten(masks)):
+            if mask is not None and getattr(tensor, "_keras_mask", None) is None:
+                tensor._keras_mask = mask
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """The layer's computation; subclasses override it. The base returns its input."""
