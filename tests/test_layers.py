@@ -184,19 +184,30 @@ def test_gradients_match_plain_torch(spec: Spec) -> None:
     (layers.Masking, {"mask_value": "pad"}, "mask_value='pad'"),
     (layers.Reshape, {"target_shape": (-1, -1)}, "target_shape=(-1, -1)"),
     (layers.Reshape, {"target_shape": (0, 3)}, "target_shape=(0, 3)"),
-    (layers.Reshape, {"target_shape": 6}, "target_shape=6"),
     (layers.Permute, {"dims": (1, 3)}, "dims=(1, 3)"),
     (layers.Permute, {"dims": (0, 1)}, "dims=(0, 1)"),
     (layers.RepeatVector, {"n": 0}, "n=0"),
-    (layers.RepeatVector, {"n": 2.0}, "n=2.0"),
     (layers.Concatenate, {"axis": "1"}, "axis='1'"),
     (layers.Dot, {"axes": 0}, "axes=0"),
     (layers.Dot, {"axes": (1, 2, 3)}, "axes=(1, 2, 3)"),
-    (layers.Dot, {"axes": "1"}, "axes='1'"),
     (layers.GlobalAveragePooling1D, {"data_format": "NWC"}, "data_format='NWC'"),
 ])
 def test_bad_constructor_arguments_quote_the_value(cls: type, kwargs: dict, quoted: str) -> None:
     with pytest.raises(ValueError, match=re.escape(quoted)):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "quoted"), [
+    (layers.Reshape, {"target_shape": 6}, "target_shape=6"),
+    (layers.Permute, {"dims": 2}, "dims=2"),
+    (layers.RepeatVector, {"n": 2.0}, "n=2.0"),
+    (layers.RepeatVector, {"n": "3"}, "n='3'"),
+    (layers.Dot, {"axes": "1"}, "axes='1'"),
+    (layers.Dropout, {"rate": "0.5"}, "rate='0.5'"),
+])
+def test_arguments_of_the_wrong_type_are_type_errors_as_in_keras(cls: type, kwargs: dict,
+                                                                 quoted: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(quoted)):
         cls(**kwargs)
 
 

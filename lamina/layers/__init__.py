@@ -2,11 +2,21 @@
 
 # Ops on symbolic tensors become Lambda nodes once layers exist (ops sit below layers).
 from lamina.layers import op_layer  # noqa: E402, F401, I001
+from lamina.layers.activations import ELU, PReLU, LeakyReLU, ReLU, Softmax
 from lamina.layers.attention import MultiHeadAttention
+from lamina.layers.conv_1d_3d import (
+    Conv1DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+    DepthwiseConv1D,
+    SeparableConv1D,
+)
 from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Dropout, Identity
 from lamina.layers.embedding import Embedding, Masking
+from lamina.layers.global_pooling import GlobalAveragePooling3D, GlobalMaxPooling3D
+from lamina.layers.group_normalization import GroupNormalization, UnitNormalization
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
 from lamina.layers.layer import Layer
@@ -20,6 +30,17 @@ from lamina.layers.merging import (
     Multiply,
     Subtract,
 )
+from lamina.layers.merge_functions import (
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from lamina.layers.noise import AlphaDropout, GaussianDropout, SpatialDropout3D
 from lamina.layers.normalization import BatchNormalization, LayerNormalization
 from lamina.layers.pooling import (
     GlobalAveragePooling1D,
@@ -33,6 +54,7 @@ from lamina.layers.pooling_spatial import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from lamina.layers.pooling_3d import AveragePooling3D, MaxPooling3D
 from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
@@ -41,6 +63,7 @@ from lamina.layers.regularization import (
     SpatialDropout2D,
 )
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from lamina.layers.reshaping_3d import Cropping3D, UpSampling3D, ZeroPadding3D
 from lamina.layers.reshaping_spatial import (
     Cropping1D,
     Cropping2D,
@@ -55,29 +78,41 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AlphaDropout",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
+    "AveragePooling3D",
     "BatchNormalization",
     "Bidirectional",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
     "Cropping1D",
     "Cropping2D",
+    "Cropping3D",
     "Dense",
+    "DepthwiseConv1D",
     "DepthwiseConv2D",
     "Dot",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
     "GRU",
+    "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "GroupNormalization",
     "Identity",
     "Input",
     "InputLayer",
@@ -85,24 +120,42 @@ __all__ = [
     "Lambda",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "Masking",
     "MaxPooling1D",
     "MaxPooling2D",
+    "MaxPooling3D",
     "Maximum",
     "Minimum",
     "MultiHeadAttention",
     "Multiply",
+    "PReLU",
     "Permute",
+    "ReLU",
     "RepeatVector",
     "Reshape",
+    "SeparableConv1D",
     "SeparableConv2D",
     "SimpleRNN",
+    "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "SpatialDropout3D",
     "Subtract",
     "TimeDistributed",
+    "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
+    "UpSampling3D",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "ZeroPadding3D",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

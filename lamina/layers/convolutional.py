@@ -1,5 +1,8 @@
 """Convolution layers ``Conv1D`` and ``Conv2D``, and ``BaseConv``, which every convolution uses.
 
+``Conv`` is the convolution of any rank (``Conv3D`` is in ``conv_1d_3d.py``); the transposed,
+depthwise and separable convolutions are in ``conv_bases.py``.
+
 Two choices keep a lamina convolution as fast as torch's own, with Keras's layouts:
 
 - **Kernel memory.** A Keras kernel has shape ``(*kernel_size, in / groups, filters)``;
@@ -37,6 +40,11 @@ from lamina.layers.spatial import (
 )
 
 Shape = tuple[int | None, ...]
+
+#: torch's convolution of each rank.
+CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+#: The names of the spatial axes of each rank, for messages.
+SPATIAL_AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 def add_kernel(layer: Layer, name: str, shape: tuple[int, ...], memory_order: tuple[int, ...],
@@ -127,7 +135,7 @@ class BaseConv(Layer):
         return channels
 
     def _layout(self) -> str:
-        spatial = ", ".join(("steps",) if self.rank == 1 else ("height", "width"))
+        spatial = ", ".join(SPATIAL_AXES[self.rank])
         return (f"batch, {spatial}, channels" if self._channels_last
                 else f"batch, channels, {spatial}")
 
@@ -197,7 +205,8 @@ class BaseConv(Layer):
 
 # ---------------------------------------------------------------------- Conv1D / Conv2D
 class Conv(BaseConv):
-    """A convolution with Keras's arguments; ``Conv1D`` and ``Conv2D`` fix its ``rank``.
+    """A convolution with Keras's arguments; ``Conv1D``, ``Conv2D`` and ``Conv3D`` fix its
+    ``rank``.
 
     Args:
         filters: Number of output channels.
@@ -253,7 +262,7 @@ class Conv(BaseConv):
         self.groups = groups
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self._conv = F.conv1d if self.rank == 1 else F.conv2d
+        self._conv = CONVOLUTIONS[self.rank]
         # Keras (*k, in, out) -> torch (out, in, *k).
         self._kernel_order = (self.rank + 1, self.rank, *range(self.rank))
 
@@ -272,7 +281,7 @@ class Conv(BaseConv):
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = self._to_torch_input(inputs)
-        padding, explicit = self._padding_for(x.shape[2:])
+        padding, explicit = self._padding_for(tuple(x.shape[2:]))
         if explicit is not None:
             x = F.pad(x, explicit)
         outputs = self._conv(x, self.kernel.permute(self._kernel_order), self.bias,

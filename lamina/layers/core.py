@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, initializers, regularizers
-from lamina.errors import ArgumentError, ShapeError
+from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
 
 
@@ -158,7 +158,10 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
                  **kwargs: Any) -> None:
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+            raise ArgumentTypeError(f"Dropout: rate must be a number in [0, 1), "
+                                    f"received rate={rate!r}.")
+        if not 0 <= rate < 1:
             raise ArgumentError(f"Dropout: rate must be a number in [0, 1), received {rate!r}.")
         super().__init__(**kwargs)
         self.rate = float(rate)

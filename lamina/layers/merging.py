@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina.errors import ArgumentError, ShapeError
+from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer, is_shape
 
 Shape = tuple[int | None, ...]
@@ -311,7 +311,12 @@ class Dot(Merge):
     def __init__(self, axes: int | tuple[int, int] | list[int], normalize: bool = False,
                  **kwargs: Any) -> None:
         pair = [axes, axes] if isinstance(axes, int) else axes
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(
+        if not isinstance(pair, (list, tuple)):
+            raise ArgumentTypeError(
+                "Dot: axes must be a nonzero int or a pair of nonzero ints (axis 0 is the "
+                f"batch axis), received axes={axes!r}."
+            )
+        if len(pair) != 2 or not all(
             isinstance(a, int) and not isinstance(a, bool) and a != 0 for a in pair
         ):
             raise ArgumentError(

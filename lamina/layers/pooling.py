@@ -1,7 +1,8 @@
 """Global pooling: ``GlobalAveragePooling1D/2D`` and ``GlobalMaxPooling1D/2D``.
 
-The 1-D ones take a mask of shape ``(batch, steps)`` and leave the masked steps out. Window
-pooling (``MaxPooling2D``...) is in ``pooling_spatial.py``.
+The 1-D ones take a mask of shape ``(batch, steps)`` and leave the masked steps out; the 2-D
+ones are the rank-2 cases of ``GlobalPooling`` (``global_pooling.py``, with the 3-D ones).
+Window pooling (``MaxPooling2D``...) is in ``pooling_spatial.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError, ShapeError
+from lamina.layers.global_pooling import GlobalPooling
 from lamina.layers.layer import Layer
 
 Shape = tuple[int | None, ...]
@@ -132,44 +134,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         return torch.amax(inputs, dim=axis, keepdim=self.keepdims)
 
 
-class _GlobalPooling2D(Layer):
-    """What the 2-D global poolings share: data format, ``keepdims``, shapes and config."""
-
-    _reduce = staticmethod(torch.mean)
-
-    def __init__(self, data_format: str | None = None, keepdims: bool = False,
-                 **kwargs: Any) -> None:
-        data_format = "channels_last" if data_format is None else data_format
-        if data_format not in ("channels_last", "channels_first"):
-            raise ArgumentError(
-                f"{type(self).__name__}: data_format must be 'channels_last' or "
-                f"'channels_first', received data_format={data_format!r}."
-            )
-        super().__init__(**kwargs)
-        self.data_format = data_format
-        self.keepdims = bool(keepdims)
-        self._axes = (1, 2) if data_format == "channels_last" else (2, 3)
-        self._build_at_init()
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self._reduce(inputs, dim=self._axes, keepdim=self.keepdims)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if len(input_shape) != 4:
-            raise ShapeError(
-                f"{type(self).__name__} '{self.name}' expects inputs of rank 4, received "
-                f"shape {tuple(input_shape)}."
-            )
-        if self.keepdims:
-            return tuple(1 if axis in self._axes else d for axis, d in enumerate(input_shape))
-        return tuple(d for axis, d in enumerate(input_shape) if axis not in self._axes)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "data_format": self.data_format,
-                "keepdims": self.keepdims}
-
-
-class GlobalAveragePooling2D(_GlobalPooling2D):
+class GlobalAveragePooling2D(GlobalPooling):
     """The mean over the spatial axes of an image.
 
     Args:
@@ -188,10 +153,11 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
         [[3.0, 4.0]]
     """
 
+    rank = 2
     _reduce = staticmethod(torch.mean)
 
 
-class GlobalMaxPooling2D(_GlobalPooling2D):
+class GlobalMaxPooling2D(GlobalPooling):
     """The maximum over the spatial axes of an image.
 
     Args:
@@ -210,4 +176,5 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         [[6.0, 7.0]]
     """
 
+    rank = 2
     _reduce = staticmethod(torch.amax)

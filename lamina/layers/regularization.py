@@ -1,7 +1,9 @@
-"""Regularization layers: spatial dropout, ``GaussianNoise``, ``ActivityRegularization``.
+"""Regularization layers: ``SpatialDropout1D``/``2D``, ``GaussianNoise``,
+``ActivityRegularization``.
 
-The first two act only in training (``training=True`` or ``model.train()``) and return
-their input unchanged otherwise, like ``Dropout``.
+The first three act only in training (``training=True`` or ``model.train()``) and return
+their input unchanged otherwise, like ``Dropout``. Their base ``SpatialDropout``,
+``SpatialDropout3D``, ``GaussianDropout`` and ``AlphaDropout`` are in ``noise.py``.
 """
 
 from __future__ import annotations
@@ -11,52 +13,13 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError, ShapeError
+from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
-from lamina.layers.spatial import check_data_format
+from lamina.layers.noise import SpatialDropout
 from lamina.regularizers import L1L2
 
 
-class _SpatialDropout(Layer):
-    """Dropout with one decision per ``(sample, channel)``, broadcast over the other axes."""
-
-    supports_masking = True
-    rank = 1
-
-    def __init__(self, rate: float, seed: int | None, data_format: str | None,
-                 **kwargs: Any) -> None:
-        owner = type(self).__name__
-        if (not isinstance(rate, (int, float)) or isinstance(rate, bool)
-                or not 0 <= rate < 1):
-            raise ArgumentError(f"{owner}: rate must be a number in [0, 1), "
-                                f"received rate={rate!r}.")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ArgumentError(f"{owner}: seed must be an int or None, received seed={seed!r}.")
-        data_format = check_data_format(data_format, owner)
-        super().__init__(**kwargs)
-        self.rate, self.seed, self.data_format = float(rate), seed, data_format
-        self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self._mask_axes = (0, self.rank + 1) if data_format == "channels_last" else (0, 1)
-        self._build_at_init()
-
-    def call(self, inputs: torch.Tensor, training: bool = False) -> torch.Tensor:
-        if not training or self.rate == 0:
-            return inputs
-        if inputs.dim() != self.rank + 2:
-            raise ShapeError(f"{type(self).__name__} '{self.name}' expects inputs of rank "
-                             f"{self.rank + 2}, received shape {tuple(inputs.shape)}.")
-        shape = [d if axis in self._mask_axes else 1 for axis, d in enumerate(inputs.shape)]
-        keep = torch.rand(shape, generator=self._generator).to(inputs.device) >= self.rate
-        return inputs * (keep.to(inputs.dtype) / (1.0 - self.rate))
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
-
-
-class SpatialDropout1D(_SpatialDropout):
+class SpatialDropout1D(SpatialDropout):
     """Dropout of whole channels: each ``(sample, channel)`` is kept or zeroed at every step.
 
     Kept values are scaled by ``1 / (1 - rate)``, so the expected output equals the input.
@@ -81,7 +44,7 @@ class SpatialDropout1D(_SpatialDropout):
         super().__init__(rate, seed, "channels_last", **kwargs)
 
 
-class SpatialDropout2D(_SpatialDropout):
+class SpatialDropout2D(SpatialDropout):
     """Dropout of whole feature maps: each ``(sample, channel)`` image is kept or zeroed.
 
     Kept values are scaled by ``1 / (1 - rate)``.

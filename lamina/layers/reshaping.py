@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError, ShapeError
+from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
 
 Shape = tuple[int | None, ...]
@@ -94,7 +94,12 @@ class Reshape(Layer):
     """
 
     def __init__(self, target_shape: tuple[int, ...] | list[int], **kwargs: Any) -> None:
-        if not isinstance(target_shape, (tuple, list)) or not all(
+        if not isinstance(target_shape, (tuple, list)):
+            raise ArgumentTypeError(
+                "Reshape: target_shape must be a tuple of ints (the batch axis excluded), "
+                f"received target_shape={target_shape!r}."
+            )
+        if not all(
             isinstance(d, int) and not isinstance(d, bool) and (d > 0 or d == -1)
             for d in target_shape
         ) or list(target_shape).count(-1) > 1:
@@ -144,7 +149,12 @@ class Permute(Layer):
     """
 
     def __init__(self, dims: tuple[int, ...] | list[int], **kwargs: Any) -> None:
-        if not isinstance(dims, (tuple, list)) or not all(
+        if not isinstance(dims, (tuple, list)):
+            raise ArgumentTypeError(
+                "Permute: dims must be a tuple of ints, a permutation of 1..n (1-based, the "
+                f"batch axis excluded), received dims={dims!r}."
+            )
+        if not all(
             isinstance(d, int) and not isinstance(d, bool) for d in dims
         ) or sorted(dims) != list(range(1, len(dims) + 1)):
             raise ArgumentError(
@@ -198,7 +208,9 @@ class RepeatVector(Layer):
     """
 
     def __init__(self, n: int, **kwargs: Any) -> None:
-        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise ArgumentTypeError(f"RepeatVector: n must be an int, received n={n!r}.")
+        if n <= 0:
             raise ArgumentError(f"RepeatVector: n must be a positive int, received n={n!r}.")
         super().__init__(**kwargs)
         self.n = n

@@ -1,7 +1,9 @@
 """Layers that resize the steps or pixels of a sample: up-sampling, zero-padding, cropping.
 
-``UpSampling1D``/``2D`` repeat steps / rows and columns (nearest neighbour), ``ZeroPadding1D``/
-``2D`` add zeros around them and ``Cropping1D``/``2D`` cut them off. None has weights.
+``UpSampling1D``/``2D`` repeat steps / rows and columns (or, in 2-D, interpolate),
+``ZeroPadding1D``/``2D`` add zeros around them and ``Cropping1D``/``2D`` cut them off. None
+has weights. They are the 1-D and 2-D cases of ``UpSampling``, ``ZeroPadding`` and ``Cropping``
+(``spatial_resizing.py``); the 3-D ones are in ``reshaping_3d.py``.
 """
 
 from __future__ import annotations
@@ -11,72 +13,21 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina.errors import ArgumentError, ShapeError
-from lamina.layers.layer import Layer
+from lamina.errors import ArgumentError, ArgumentTypeError
+from lamina.layers.arguments import is_int
 from lamina.layers.spatial import check_choice, check_data_format, normalize_tuple
+from lamina.layers.spatial_resizing import Cropping, UpSampling, ZeroPadding, padding_pairs
 
-Shape = tuple[int | None, ...]
-
-
-def _pairs(value: Any, rank: int, name: str, owner: str) -> tuple[tuple[int, int], ...]:
-    """Keras's padding / cropping argument as ``rank`` ``(before, after)`` pairs.
-
-    An int applies to both ends of every axis, ``rank`` ints give each axis's (symmetric)
-    amount, and ``rank`` pairs give each end. For ``rank == 1`` a pair is the two ends.
-    """
-    try:
-        if rank == 1:
-            return (normalize_tuple(value, 2, name, owner, minimum=0),)
-        if isinstance(value, (tuple, list)) and len(value) == rank and all(
-                isinstance(v, (tuple, list)) for v in value):
-            return tuple(normalize_tuple(v, 2, name, owner, minimum=0) for v in value)
-        return tuple((v, v) for v in normalize_tuple(value, rank, name, owner, minimum=0))
-    except ArgumentError as error:
-        # One message for every accepted form, rather than the narrower one that failed.
-        raise ArgumentError(
-            f"{owner}: {name} must be an int >= 0, a tuple of {2 if rank == 1 else rank} "
-            f"such ints{'' if rank == 1 else f', or {rank} (before, after) pairs'}, "
-            f"received {name}={value!r}."
-        ) from error
+#: ``UpSampling2D``'s interpolations: Keras's on torch (``"lanczos3"`` and ``"lanczos5"``
+#: exist only on Keras's other backends).
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
-class _Spatial(Layer):
-    """Shared by the layers here: the spatial axes for the data format, rank checks."""
-
-    rank = 1
-
-    def _set_format(self, data_format: str) -> None:
-        self.data_format = data_format
-        first = 1 if data_format == "channels_last" else 2
-        self._spatial_axes = tuple(range(first, first + self.rank))
-
-    def _check_rank(self, shape: Any) -> None:
-        if len(shape) != self.rank + 2:
-            raise ShapeError(
-                f"{type(self).__name__} '{self.name}' expects inputs of rank {self.rank + 2}, "
-                f"received shape {tuple(shape)}."
-            )
-
-    def _resize(self, input_shape: Shape, change: Any) -> Shape:
-        """``input_shape`` with each spatial axis ``n`` replaced by ``change(index, n)``."""
-        self._check_rank(input_shape)
-        shape = list(input_shape)
-        for index, axis in enumerate(self._spatial_axes):
-            if shape[axis] is not None:
-                shape[axis] = change(index, shape[axis])
-                if shape[axis] <= 0:
-                    raise ShapeError(
-                        f"{type(self).__name__} '{self.name}': an input of shape "
-                        f"{tuple(input_shape)} leaves nothing on axis {axis}."
-                    )
-        return tuple(shape)
-
-
-class UpSampling1D(_Spatial):
+class UpSampling1D(UpSampling):
     """Repeats each time step ``size`` times.
 
     Args:
-        size: The repeat factor. Default: ``2``.
+        size: The repeat factor, a positive int. Default: ``2``.
 
     Input shape:
         ``(batch, steps, features)``.
@@ -90,29 +41,31 @@ class UpSampling1D(_Spatial):
     """
 
     def __init__(self, size: int = 2, **kwargs: Any) -> None:
-        (size,) = normalize_tuple(size, 1, "size", "UpSampling1D")
+        if not is_int(size):
+            raise ArgumentTypeError(f"UpSampling1D: size must be an int, received size={size!r}.")
+        if size <= 0:
+            raise ArgumentError(f"UpSampling1D: size must be a positive int, "
+                                f"received size={size!r}.")
         super().__init__(**kwargs)
         self.size = size
-        self._set_format("channels_last")
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return torch.repeat_interleave(inputs, self.size, dim=1)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._resize(input_shape, lambda _, n: n * self.size)
+        self._set_factors((size,), "channels_last")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": self.size}
 
 
-class UpSampling2D(_Spatial):
-    """Repeats rows ``size[0]`` times and columns ``size[1]`` times (nearest neighbour).
+class UpSampling2D(UpSampling):
+    """Scales images up by integer factors: ``size[0]`` for rows, ``size[1]`` for columns.
+
+    ``"nearest"`` repeats rows and columns; ``"bilinear"`` and ``"bicubic"`` interpolate as
+    Keras does on torch (``F.interpolate`` with ``align_corners=False``, no antialiasing).
 
     Args:
         size: An int or 2 ints: the row and column factors. Default: ``(2, 2)``.
         data_format: ``"channels_last"`` or ``"channels_first"``. Default:
             ``"channels_last"``.
-        interpolation: ``"nearest"`` (the only one supported). Default: ``"nearest"``.
+        interpolation: ``"nearest"``, ``"bilinear"`` or ``"bicubic"``. Default:
+            ``"nearest"``.
 
     Input shape:
         ``(batch, height, width, channels)`` (channels_last).
@@ -121,8 +74,11 @@ class UpSampling2D(_Spatial):
         ``(batch, height * size[0], width * size[1], channels)`` (channels_last).
 
     Example:
-        >>> UpSampling2D((1, 2))(torch.tensor([[[[1.0], [2.0]]]]))[0, :, :, 0].tolist()
+        >>> x = torch.tensor([[[[1.0], [2.0]]]])
+        >>> UpSampling2D((1, 2))(x)[0, :, :, 0].tolist()
         [[1.0, 1.0, 2.0, 2.0]]
+        >>> UpSampling2D((1, 2), interpolation="bilinear")(x)[0, :, :, 0].tolist()
+        [[1.0, 1.25, 1.75, 2.0]]
     """
 
     rank = 2
@@ -131,66 +87,63 @@ class UpSampling2D(_Spatial):
                  interpolation: str = "nearest", **kwargs: Any) -> None:
         size = normalize_tuple(size, 2, "size", "UpSampling2D")
         data_format = check_data_format(data_format, "UpSampling2D")
+        if not isinstance(interpolation, str):
+            raise ArgumentTypeError("UpSampling2D: interpolation must be a string, received "
+                                    f"interpolation={interpolation!r}.")
         interpolation = check_choice(interpolation, "interpolation", "UpSampling2D",
-                                     ("nearest",))
+                                     INTERPOLATIONS)
         super().__init__(**kwargs)
         self.size, self.interpolation = size, interpolation
-        self._set_format(data_format)
+        self._set_factors(size, data_format)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        # One broadcast copy instead of two repeat_interleave passes.
-        rows, cols = self._spatial_axes
-        shape = list(inputs.shape)
-        expanded = inputs.unsqueeze(cols + 1).unsqueeze(rows + 1)
-        sizes = list(expanded.shape)
-        sizes[rows + 1], sizes[cols + 2] = self.size
-        shape[rows] *= self.size[0]
-        shape[cols] *= self.size[1]
-        return expanded.expand(sizes).reshape(shape)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._resize(input_shape, lambda i, n: n * self.size[i])
+        if self.interpolation == "nearest":
+            return super().call(inputs)
+        channels_last = self.data_format == "channels_last"
+        x = inputs.permute(0, 3, 1, 2) if channels_last else inputs
+        size = (x.shape[2] * self.size[0], x.shape[3] * self.size[1])
+        outputs = F.interpolate(x, size=size, mode=self.interpolation, align_corners=False)
+        return outputs.permute(0, 2, 3, 1) if channels_last else outputs
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": list(self.size),
                 "data_format": self.data_format, "interpolation": self.interpolation}
 
 
-class ZeroPadding1D(_Spatial):
+class ZeroPadding1D(ZeroPadding):
     """Adds zero steps at the start and the end of the time axis.
 
     Args:
         padding: An int (both ends) or ``(start, end)``. Default: ``1``.
+        data_format: ``"channels_last"`` (inputs ``(batch, steps, features)``) or
+            ``"channels_first"`` (inputs ``(batch, features, steps)``). Default:
+            ``"channels_last"``.
 
     Input shape:
-        ``(batch, steps, features)``.
+        ``(batch, steps, features)`` (channels_last).
 
     Output shape:
-        ``(batch, start + steps + end, features)``.
+        ``(batch, start + steps + end, features)`` (channels_last).
 
     Example:
         >>> ZeroPadding1D((1, 2))(torch.tensor([[[5.0]]])).flatten().tolist()
         [0.0, 5.0, 0.0, 0.0]
     """
 
-    def __init__(self, padding: Any = 1, **kwargs: Any) -> None:
-        pairs = _pairs(padding, 1, "padding", "ZeroPadding1D")
+    def __init__(self, padding: Any = 1, data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        pairs = padding_pairs(padding, 1, "padding", "ZeroPadding1D")
+        data_format = check_data_format(data_format, "ZeroPadding1D")
         super().__init__(**kwargs)
         self.padding = pairs[0]
-        self._set_format("channels_last")
-        self._pad = [0, 0, *self.padding]
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return F.pad(inputs, self._pad)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._resize(input_shape, lambda _, n: n + sum(self.padding))
+        self._set_pairs(pairs, data_format)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": list(self.padding)}
+        return {**super().get_config(), "padding": list(self.padding),
+                "data_format": self.data_format}
 
 
-class ZeroPadding2D(_Spatial):
+class ZeroPadding2D(ZeroPadding):
     """Adds rows and columns of zeros around each image.
 
     Args:
@@ -214,35 +167,25 @@ class ZeroPadding2D(_Spatial):
 
     def __init__(self, padding: Any = (1, 1), data_format: str | None = None,
                  **kwargs: Any) -> None:
-        pairs = _pairs(padding, 2, "padding", "ZeroPadding2D")
+        pairs = padding_pairs(padding, 2, "padding", "ZeroPadding2D")
         data_format = check_data_format(data_format, "ZeroPadding2D")
         super().__init__(**kwargs)
         self.padding = pairs
-        self._set_format(data_format)
-        (top, bottom), (left, right) = pairs
-        # F.pad lists the last axis first; channels_last images end with the channel axis.
-        trailing = [0, 0] if data_format == "channels_last" else []
-        self._pad = [*trailing, left, right, top, bottom]
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return F.pad(inputs, self._pad)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._resize(input_shape, lambda i, n: n + sum(self.padding[i]))
+        self._set_pairs(pairs, data_format)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "padding": [list(p) for p in self.padding],
                 "data_format": self.data_format}
 
 
-class Cropping1D(_Spatial):
+class Cropping1D(Cropping):
     """Cuts steps off the start and the end of the time axis.
 
     Args:
         cropping: An int (both ends) or ``(start, end)``. Default: ``(1, 1)``.
 
     Input shape:
-        ``(batch, steps, features)``.
+        ``(batch, steps, features)``, with more than ``start + end`` steps.
 
     Output shape:
         ``(batch, steps - start - end, features)``.
@@ -253,23 +196,16 @@ class Cropping1D(_Spatial):
     """
 
     def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
-        pairs = _pairs(cropping, 1, "cropping", "Cropping1D")
+        pairs = padding_pairs(cropping, 1, "cropping", "Cropping1D")
         super().__init__(**kwargs)
         self.cropping = pairs[0]
-        self._set_format("channels_last")
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        start, end = self.cropping
-        return inputs[:, start:inputs.shape[1] - end]
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._resize(input_shape, lambda _, n: n - sum(self.cropping))
+        self._set_pairs(pairs, "channels_last")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": list(self.cropping)}
 
 
-class Cropping2D(_Spatial):
+class Cropping2D(Cropping):
     """Cuts rows and columns off the edges of each image.
 
     Args:
@@ -279,7 +215,7 @@ class Cropping2D(_Spatial):
             ``"channels_last"``.
 
     Input shape:
-        ``(batch, height, width, channels)`` (channels_last).
+        ``(batch, height, width, channels)`` (channels_last), larger than the cropping.
 
     Output shape:
         ``(batch, height - top - bottom, width - left - right, channels)``.
@@ -294,22 +230,11 @@ class Cropping2D(_Spatial):
 
     def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None,
                  **kwargs: Any) -> None:
-        pairs = _pairs(cropping, 2, "cropping", "Cropping2D")
+        pairs = padding_pairs(cropping, 2, "cropping", "Cropping2D")
         data_format = check_data_format(data_format, "Cropping2D")
         super().__init__(**kwargs)
         self.cropping = pairs
-        self._set_format(data_format)
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        (top, bottom), (left, right) = self.cropping
-        rows, cols = self._spatial_axes
-        height, width = inputs.shape[rows], inputs.shape[cols]
-        if rows == 1:
-            return inputs[:, top:height - bottom, left:width - right]
-        return inputs[:, :, top:height - bottom, left:width - right]
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self._resize(input_shape, lambda i, n: n - sum(self.cropping[i]))
+        self._set_pairs(pairs, data_format)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": [list(p) for p in self.cropping],
