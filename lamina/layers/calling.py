@@ -74,6 +74,22 @@ def carried_mask(value: Any) -> Any:
     return getattr(value, "_keras_mask", None)
 
 
+def flags_by_position(call: Callable[..., Any]) -> dict[int, str]:
+    """Where ``call(self, inputs, ...)`` takes ``mask`` or ``training`` positionally:
+    ``{position among the arguments after inputs: name}``."""
+    try:
+        parameters = list(inspect.signature(call).parameters.values())[2:]
+    except (TypeError, ValueError):
+        return {}
+    found = {}
+    for position, parameter in enumerate(parameters):
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        if parameter.name in ("mask", "training"):
+            found[position] = parameter.name
+    return found
+
+
 def input_masks(inputs: Any) -> Any:
     """The masks the inputs carry, in their structure (Keras's ``previous_mask``), or
     ``None`` when none does."""

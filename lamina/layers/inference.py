@@ -228,6 +228,7 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
         tensor.node, tensor.index = node, index
     node.flat_outputs = flat
     node.outputs = outputs
+    layer.note_node(node)
     return outputs
 
 

@@ -53,9 +53,10 @@ class InputLayer(Layer):
         self.batch_shape = batch_shape
         self.built = True
         node = Node(self, [], (), {})
-        self.output = SymbolicTensor(batch_shape, self.dtype, node, 0, name=self.name)
-        node.outputs = self.output
-        node.flat_outputs = [self.output]
+        tensor = SymbolicTensor(batch_shape, self.dtype, node, 0, name=self.name)
+        node.outputs = tensor
+        node.flat_outputs = [tensor]
+        self.note_node(node)  # its output (Layer.output) is the graph's input tensor
 
     def call(self, inputs: Any) -> Any:
         return inputs

@@ -33,11 +33,13 @@ from lamina.layers.calling import (
     argument_masks,
     call_signature,
     carried_mask,
+    flags_by_position,
     input_masks,
     notifying_hook_registration,
 )
 from lamina.layers.weights import WeightsMixin
 from lamina.ops.dispatch import holds_symbolic
+from lamina.symbolic import fill
 from lamina.utils import tree
 from lamina.utils.naming import snake_case, unique_name
 from lamina.utils.shapes import (
@@ -99,10 +101,12 @@ class Layer(WeightsMixin, nn.Module):
     _call_takes_mask: bool = False
     _call_mask_args: tuple[tuple[str, int | None], ...] = ()
     _computes_masks: bool = False  # the class overrides compute_mask (found once per class)
+    _call_flags_by_position: dict[int, str] = {}  # position after inputs -> mask/training
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._computes_masks = cls.declares("compute_mask")
+        cls._call_flags_by_position = flags_by_position(cls.call)
         (cls._call_takes_training, cls._call_takes_mask,
          cls._call_mask_args) = call_signature(cls.call)
         if "build" in cls.__dict__:
@@ -167,6 +171,8 @@ class Layer(WeightsMixin, nn.Module):
         """Build on first use, then run :meth:`call` (what ``nn.Module.__call__`` invokes)."""
         if not self.built:
             self._build_for_inputs(inputs)
+        if args and self._call_flags_by_position:
+            args, kwargs = self._name_flags(args, kwargs)
         if self._call_takes_training:
             if kwargs.get("training") is None:
                 kwargs["training"] = self.training
@@ -194,6 +200,19 @@ class Layer(WeightsMixin, nn.Module):
             if previous is not None or self._computes_masks:
                 self._set_output_masks(inputs, outputs, previous)
         return outputs
+
+    def _name_flags(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """``layer(x, mask)``: a positional argument in the place of ``call``'s ``mask`` or
+        ``training`` parameter is passed by name (then filled in as a keyword would be)."""
+        names = self._call_flags_by_position
+        kept = []
+        for position, value in enumerate(args):
+            name = names.get(position)
+            if name is not None and kwargs.get(name) is None:
+                kwargs = {**kwargs, name: value}
+            else:
+                kept.append(value)
+        return tuple(kept), kwargs
 
     def _set_output_masks(self, inputs: Any, outputs: Any, previous: Any) -> None:
         """Keras 3's: eager outputs carry the mask ``compute_mask`` gives (``_keras_mask``),
@@ -460,6 +479,31 @@ class Layer(WeightsMixin, nn.Module):
     def input_shape(self) -> Any:
         """The shape the layer was built for (batch axis ``None``)."""
         return self._build_shapes
+
+    # ------------------------------------------------------------------ graph position
+    def note_node(self, node: Any) -> None:
+        """A symbolic call of this layer made ``node``; the first one is what :attr:`input`
+        and :attr:`output` describe (Keras's node 0)."""
+        self.__dict__.setdefault("_lamina_first_node", node)
+
+    def _first_node(self, what: str) -> Any:
+        node = self.__dict__.get("_lamina_first_node")
+        if node is None:  # an AttributeError, as in Keras: hasattr(layer, "output") is False
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called on symbolic tensors, so it has no "
+                f"{what}. Call it on lamina.Input(...) (or a layer's output) first.")
+        return node
+
+    @property
+    def input(self) -> Any:
+        """Keras's: the symbolic input(s) of the layer's first symbolic call."""
+        node = self._first_node("input")
+        return fill(node.args[0], node.inputs) if node.args else node.inputs
+
+    @property
+    def output(self) -> Any:
+        """Keras's: the symbolic output(s) of the layer's first symbolic call."""
+        return self._first_node("output").outputs
 
 
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).

@@ -114,14 +114,15 @@ class Functional(Model):
                         f"Model '{self.name}': {role} must be symbolic tensors (from "
                         f"lamina.Input and layer calls), received {type(tensor).__name__}."
                     )
-        for tensor in flat_inputs:
-            if not isinstance(tensor.node.layer, InputLayer):
-                raise ArgumentError(
-                    f"Model '{self.name}': every input must come from lamina.Input(...); "
-                    f"{tensor!r} is the output of a layer."
-                )
+        # An input that is a layer's output (a sub-model from intermediate tensors, as
+        # Keras 3 allows) gets an InputLayer of its own, as Keras's "CLONE" inputs do: the
+        # model lists it, its config names it, and the graph reads the tensor from there.
+        input_layers = [t.node.layer if isinstance(t.node.layer, InputLayer) else
+                        InputLayer(batch_shape=t.shape, dtype=t.dtype,
+                                   name=f"{t.node.layer.name}_input_{t.index}")
+                        for t in flat_inputs]
         nodes = _topological_nodes(flat_outputs, flat_inputs)
-        layers: list[Layer] = [t.node.layer for t in flat_inputs]
+        layers: list[Layer] = list(input_layers)
         seen = {id(layer) for layer in layers}  # a set: linear in the number of nodes
         for node in nodes:
             if id(node.layer) not in seen:
@@ -164,7 +165,8 @@ class Functional(Model):
         self._output_slots = [slots[id(t)] for t in flat_outputs]
         self._graph_has_masks = any(t._keras_mask is not None for n in nodes
                                     for t in n.flat_outputs)
-        self._input_names = [t.node.layer.name for t in flat_inputs]
+        self._input_layers = input_layers
+        self._input_names = [layer.name for layer in input_layers]
         self._all_simple = all(step.simple for step in plan)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self._fast_plan: list[tuple[Any, int, int]] | None = None
@@ -201,11 +203,28 @@ class Functional(Model):
 
     def summary_rows(self) -> list[tuple[Layer, Any, list[str]]]:
         """One row per layer call, in the order they run, with the layers feeding it."""
-        rows = [(t.node.layer, t.shape, []) for t in self._flat_inputs]
+        rows = [(layer, t.shape, []) for layer, t in zip(self._input_layers, self._flat_inputs)]
         for node in self._nodes:
             rows.append((node.layer, tree.map_structure(lambda t: t.shape, node.outputs),
-                         [t.node.layer.name for t in node.inputs]))
+                         [self._source_name(t) for t in node.inputs]))
         return rows
+
+    def _source_name(self, tensor: SymbolicTensor) -> str:
+        """The name of the layer a node's input comes from, in this model."""
+        for layer, symbol in zip(self._input_layers, self._flat_inputs):
+            if symbol is tensor:
+                return layer.name
+        return tensor.node.layer.name
+
+    @property
+    def input(self) -> Any:
+        """Keras's: the model's symbolic input(s), in the structure it was made with."""
+        return self._inputs
+
+    @property
+    def output(self) -> Any:
+        """Keras's: the model's symbolic output(s), in the structure it was made with."""
+        return self._outputs
 
     @property
     def inputs(self) -> list[SymbolicTensor]:
@@ -386,14 +405,16 @@ class Functional(Model):
     def get_config(self) -> dict[str, Any]:
         node_index: dict[int, tuple[str, int]] = {}
         per_layer: dict[str, list[Node]] = {}
-        for tensor in self._flat_inputs:
-            node_index[id(tensor.node)] = (tensor.node.layer.name, 0)
+        inputs = {id(t): [layer.name, 0, 0]
+                  for layer, t in zip(self._input_layers, self._flat_inputs)}
         for node in self._nodes:
             nodes = per_layer.setdefault(node.layer.name, [])
             node_index[id(node)] = (node.layer.name, len(nodes))
             nodes.append(node)
 
         def ref(tensor: SymbolicTensor) -> list[Any]:
+            if id(tensor) in inputs:
+                return inputs[id(tensor)]
             name, index = node_index[id(tensor.node)]
             return [name, index, tensor.index]
 
