@@ -9,7 +9,17 @@ Example:
     (2, 4)
 """
 
-from lamina import backend, callbacks, distributed, layers, losses, metrics, ops, optimizers
+from lamina import (
+    backend,
+    callbacks,
+    constraints,
+    distributed,
+    layers,
+    losses,
+    metrics,
+    ops,
+    optimizers,
+)
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
 from lamina.saving import load_model, save_model
@@ -25,6 +35,7 @@ __all__ = [
     "__version__",
     "backend",
     "callbacks",
+    "constraints",
     "custom_object_scope",
     "distributed",
     "load_model",

@@ -51,6 +51,10 @@ class Variable(nn.Parameter):
             value = value.to(torch.float32)
         return cls.of(value.clone(), trainable=trainable, name=name or "variable")
 
+    #: A callable applied to the value after each optimizer step of ``fit`` (Keras's
+    #: ``variable.constraint``; see ``lamina.constraints``), or ``None``.
+    constraint: Any = None
+
     @classmethod
     def of(cls, value: torch.Tensor, trainable: bool = True, name: str = "variable",
            path: str | None = None) -> Variable:

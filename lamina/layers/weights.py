@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
-from lamina import initializers
+from lamina import constraints, initializers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.utils.shapes import standardize_dtype
 from lamina.variables import Variable
@@ -30,13 +30,15 @@ class WeightsMixin:
         trainable: bool = True,
         column_major: bool = False,
         regularizer: Any = None,
+        constraint: Any = None,
     ) -> Variable:
         """Create, initialise and register a weight; returns it, a :class:`~lamina.Variable`
         (an ``nn.Parameter`` with Keras's variable API, ``path`` ``"<layer>/<name>"``).
 
         ``column_major=True`` stores a 2-D weight transposed in memory (same shape).
         ``regularizer`` (a callable ``weight -> scalar``, e.g. from ``lamina.regularizers``)
-        adds its penalty to :attr:`losses`.
+        adds its penalty to :attr:`losses`. ``constraint`` (anything
+        ``lamina.constraints.get`` takes) is applied after each optimizer step of ``fit``.
         ``initializer`` is anything :func:`lamina.initializers.get` takes (a name, an
         object, a callable ``f(shape, dtype=None)``); ``None`` is Keras's default for the
         dtype (``glorot_uniform`` for floats, zeros otherwise).
@@ -65,6 +67,8 @@ class WeightsMixin:
         weight = Variable.of(value, trainable=bool(trainable) and self._trainable, name=name,
                              path=f"{self.name}/{name}")
         weight._lamina_trainable = bool(trainable)
+        if constraint is not None:
+            weight.constraint = constraints.get(constraint)
         self.register_parameter(name, weight)
         if regularizer is not None:
             if not callable(regularizer):

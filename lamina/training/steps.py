@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
+from lamina import constraints, optimizers
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
-from lamina import optimizers
 from lamina.errors import ArgumentError, DataError, ShapeError
 from lamina.training import jit as jit_module
 from lamina.training.data import check_finite
@@ -94,6 +94,7 @@ class CompileState:
             self.optimizer = self.optimizer_spec.build(model.parameters())
         self.jit = jit
         self.built = False
+        self._constrained: list[tuple[torch.Tensor, Any]] | None = None
         self._input_key: tuple = ()
         #: What train steps call: the model, or its DistributedDataParallel wrapper.
         self.train_module: torch.nn.Module = model
@@ -314,6 +315,11 @@ class CompileState:
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
+            if self._constrained is None:  # found once: the weights of a compiled model
+                self._constrained = constraints.constrained(
+                    p for p in self.model.parameters() if p.requires_grad)
+            if self._constrained:
+                constraints.apply_constraints(self._constrained)
         self._track(total, parts, flat, targets, weights)
 
     def test_step(self, x: Any, targets: list[Any], weights: list[Any]) -> None:
