@@ -1,4 +1,5 @@
-"""Layers that wrap another layer: ``Bidirectional`` and ``TimeDistributed``."""
+"""Layers that wrap another layer: the ``Wrapper`` base, ``Bidirectional`` and
+``TimeDistributed``."""
 
 from __future__ import annotations
 
@@ -181,7 +182,52 @@ class Bidirectional(Layer):
         return f"name={self.name!r}, merge_mode={self.merge_mode!r}"
 
 
-class TimeDistributed(Layer):
+class Wrapper(Layer):
+    """Keras's base class of layers that wrap another layer (``self.layer``).
+
+    It checks the wrapped layer, builds it with the wrapper's input shape unless a
+    subclass builds it otherwise, and stores it in the config (``"layer"``), so a subclass
+    writes only ``call`` (and ``build`` when the inner shape differs).
+
+    Args:
+        layer: The layer to wrap.
+
+    Example:
+        >>> from lamina.layers.core import Dense
+        >>> class Doubled(Wrapper):
+        ...     def call(self, inputs):
+        ...         return 2 * self.layer(inputs)
+        >>> wrapper = Doubled(Dense(2, kernel_initializer="ones"))
+        >>> wrapper(torch.ones(1, 3)).tolist(), wrapper.get_config()["layer"]["class_name"]
+        ([[6.0, 6.0]], 'Dense')
+    """
+
+    def __init__(self, layer: Layer, **kwargs: Any) -> None:
+        if not isinstance(layer, Layer):
+            raise ArgumentError(
+                f"{type(self).__name__}: layer must be a lamina layer to wrap, received "
+                f"{layer!r}.")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape: Any = None) -> None:
+        self.layer.ensure_built(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Wrapper:
+        config = dict(config)
+        layer = deserialize_layer(config.pop("layer"), custom_objects)
+        return cls(layer, **config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, layer={self.layer.name!r}"
+
+
+class TimeDistributed(Wrapper):
     """Applies a layer to every time step: ``(batch, steps, ...)`` in, the layer's output
     per step out, computed in one call with time folded into the batch axis.
 
@@ -205,13 +251,6 @@ class TimeDistributed(Layer):
     """
 
     supports_masking = True
-
-    def __init__(self, layer: Layer, **kwargs: Any) -> None:
-        if not isinstance(layer, Layer):
-            raise ArgumentTypeError(
-                f"TimeDistributed: layer must be a lamina layer, received {layer!r}.")
-        super().__init__(**kwargs)
-        self.layer = layer
 
     def _check_rank(self, shape: Any) -> None:
         if len(shape) < 3:
@@ -251,14 +290,3 @@ class TimeDistributed(Layer):
         self._check_rank(input_shape)
         inner = self.layer.compute_output_shape(self._folded_shape(input_shape))
         return (input_shape[0], input_shape[1], *inner[1:])
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any],
-                    custom_objects: dict[str, Any] | None = None) -> TimeDistributed:
-        return cls(**{**config, "layer": deserialize_layer(config["layer"], custom_objects)})
-
-    def extra_repr(self) -> str:
-        return f"name={self.name!r}, layer={self.layer.name!r}"
