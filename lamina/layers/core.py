@@ -162,7 +162,8 @@ class Dropout(Layer):
             raise ArgumentTypeError(f"Dropout: rate must be a number in [0, 1), "
                                     f"received rate={rate!r}.")
         if not 0 <= rate < 1:
-            raise ArgumentError(f"Dropout: rate must be a number in [0, 1), received {rate!r}.")
+            raise ArgumentError(f"Dropout: rate must be a number in [0, 1), "
+                                f"received rate={rate!r}.")
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None

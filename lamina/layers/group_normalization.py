@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lamina import initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
@@ -120,17 +120,22 @@ class GroupNormalization(Layer):
                      if self.center else None)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        # torch's group_norm wants (batch, channels, ...) and float32 or wider on the CPU.
+        # Not F.group_norm: in torch 2.13 its CPU backward fails without a weight
+        # ("tensor does not have a device") and crashes the process on a channels_last
+        # view (a moved channel axis of a 4-D or 5-D tensor).
         x = inputs.movedim(self._axis, 1) if self._axis != 1 else inputs
-        wide = x.dtype in (torch.float16, torch.bfloat16)
-        gamma, beta = self.gamma, self.beta
-        if wide:
+        if x.dtype in (torch.float16, torch.bfloat16):
             x = x.float()
-            gamma = None if gamma is None else gamma.float()
-            beta = None if beta is None else beta.float()
-        outputs = F.group_norm(x, self.groups, gamma, beta, self.epsilon)
-        if wide:
-            outputs = outputs.to(inputs.dtype)
+        batch, channels = x.shape[0], x.shape[1]
+        grouped = x.reshape(batch, self.groups, channels // self.groups * math.prod(x.shape[2:]))
+        variance, mean = torch.var_mean(grouped, dim=2, correction=0, keepdim=True)
+        outputs = ((grouped - mean) * torch.rsqrt(variance + self.epsilon)).reshape(x.shape)
+        broadcast = (channels, *(1,) * (x.dim() - 2))
+        if self.gamma is not None:
+            outputs = outputs * self.gamma.to(outputs.dtype).view(broadcast)
+        if self.beta is not None:
+            outputs = outputs + self.beta.to(outputs.dtype).view(broadcast)
+        outputs = outputs.to(inputs.dtype)
         return outputs.movedim(1, self._axis) if self._axis != 1 else outputs
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
