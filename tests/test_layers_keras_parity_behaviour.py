@@ -167,3 +167,25 @@ def test_merge_functions_match_keras(function: str, kwargs: dict, count: int) ->
     model = lamina.Model(inputs, getattr(layers, function)(inputs, name="merged", **kwargs))
     assert model.get_layer("merged").name == "merged"
     close(model([torch.from_numpy(a) for a in arrays]), expected)
+
+
+# ---------------------------------------------------------------------- saving
+def test_a_model_of_the_new_layers_saves_and_loads(tmp_path: Any) -> None:
+    volume, sequence = lamina.Input(shape=(4, 4, 4, 2)), lamina.Input(shape=(8, 3))
+    v = layers.Conv3D(4, 3, padding="same")(volume)
+    v = layers.PReLU(shared_axes=[1, 2, 3])(layers.GroupNormalization(groups=2)(v))
+    v = layers.Cropping3D(1)(layers.ZeroPadding3D(1)(layers.UpSampling3D()(
+        layers.MaxPooling3D()(v))))
+    v = layers.GlobalAveragePooling3D()(layers.Conv3DTranspose(2, 2, strides=2)(v))
+    v = layers.Softmax()(layers.ELU()(layers.ReLU(max_value=6)(layers.UnitNormalization()(v))))
+    s = layers.Conv1DTranspose(2, 3)(layers.DepthwiseConv1D(2)(layers.SeparableConv1D(4, 3)(
+        sequence)))
+    s = layers.ZeroPadding1D(1, data_format="channels_first")(layers.AlphaDropout(0.1)(s))
+    s = layers.Dense(2)(layers.GlobalMaxPooling1D()(layers.LeakyReLU()(s)))
+    model = lamina.Model([volume, sequence], layers.concatenate([v, s]))
+    batch = [torch.from_numpy(data((2, 4, 4, 4, 2))), torch.from_numpy(data((2, 8, 3)))]
+    model.save(str(tmp_path / "model.lamina"))
+    loaded = lamina.saving.load_model(str(tmp_path / "model.lamina"))
+    torch.testing.assert_close(loaded(batch), model(batch))
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        type(layer).__name__ for layer in model.layers]
