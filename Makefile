@@ -14,7 +14,7 @@ $(PY):
 # torch==2.13.0 first when no torch is importable: an unpinned torch would pull a CUDA build.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "torch==2.13.0"
-	$(PY) -m pip install -e ".[dev,examples,plot,export]"
+	$(PY) -m pip install -e ".[dev,examples,plot,export,keras-oracle]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,0 +1,590 @@
+"""Where lamina differs from Keras 3 today: the one list of known gaps of the Keras oracle.
+
+Every entry runs as ``pytest.mark.xfail(strict=True)``: a fixed gap makes its test pass,
+pytest reports that as a failure, and the entry must be removed. Nothing that passes is
+listed here (the strictness would fail it).
+
+* ``MISSING_LAYERS``: layers of ``keras.layers`` that ``lamina.layers`` does not have.
+* ``MISSING_ALIASES``: Keras's other names for a layer (``MaxPool2D`` for
+  ``MaxPooling2D``) that ``lamina.layers`` does not have.
+* ``CASE_GAPS``: ``(layer, configuration id, check) -> observed difference``, for the
+  configurations of ``oracle_cases.CASES`` and the checks of ``oracle_harness.CHECKS``;
+  the configuration id ``"*"`` stands for every configuration of that layer, the check
+  ``"*"`` for every check of that configuration (each of which must then fail).
+* ``INVALID_GAPS``: ``(layer, invalid-arguments id) -> observed difference``, for
+  ``oracle_cases.INVALID``.
+
+``NOT_EXPECTED`` is the other side: Keras layers the oracle does not ask lamina for
+(preprocessing layers, other backends' bridges, base classes), with the reason.
+"""
+
+from __future__ import annotations
+
+# One line per gap, however long the observed difference: E501 does not apply here.
+# ruff: noqa: E501
+
+#: keras.layers names out of scope, by reason. Every class of a keras.layers name whose
+#: module is under keras.src.layers.preprocessing is out of scope too (data pipelines).
+NOT_EXPECTED: dict[str, str] = {
+    "Layer": "the base class, covered by lamina's own tests",
+    "Input": "covered by lamina's own tests (and used by the symbolic check)",
+    "InputLayer": "covered by lamina's own tests",
+    "InputSpec": "not a layer: Keras's input-checking helper",
+    "Lambda": "covered by lamina's own tests (its serialization differs on purpose)",
+    "Wrapper": "an abstract base class (Bidirectional and TimeDistributed are compared)",
+    "TFSMLayer": "TensorFlow-only (loads a TF SavedModel)",
+    "FlaxLayer": "JAX-only (wraps a Flax module)",
+    "JaxLayer": "JAX-only (wraps a JAX function)",
+    "TorchModuleWrapper": "Keras's bridge to torch modules; every lamina layer is one",
+}
+
+MISSING_LAYERS: dict[str, str] = {
+    "AdaptiveAveragePooling1D": "no adaptive pooling in lamina (output_size -> torch's adaptive pools)",
+    "AdaptiveAveragePooling2D": "no adaptive pooling in lamina",
+    "AdaptiveAveragePooling3D": "no adaptive pooling in lamina",
+    "AdaptiveMaxPooling1D": "no adaptive pooling in lamina",
+    "AdaptiveMaxPooling2D": "no adaptive pooling in lamina",
+    "AdaptiveMaxPooling3D": "no adaptive pooling in lamina",
+    "Attention": "no dot-product (Luong) attention layer; only MultiHeadAttention",
+    "AdditiveAttention": "no additive (Bahdanau) attention layer",
+    "GroupQueryAttention": "no grouped-query attention layer",
+    "EinsumDense": "no EinsumDense",
+    "ConvLSTM1D": "no convolutional recurrent layers",
+    "ConvLSTM2D": "no convolutional recurrent layers",
+    "ConvLSTM3D": "no convolutional recurrent layers",
+    "RNN": "no generic RNN over a cell: SimpleRNN/LSTM/GRU hold their step formulas",
+    "SimpleRNNCell": "no RNN cell classes",
+    "LSTMCell": "no RNN cell classes",
+    "GRUCell": "no RNN cell classes",
+    "StackedRNNCells": "no RNN cell classes",
+    "RMSNormalization": "no RMSNormalization (nor LayerNormalization(rms_scaling=True))",
+    "SpectralNormalization": "no SpectralNormalization wrapper",
+    "ReversibleEmbedding": "no ReversibleEmbedding (tied input/output embedding)",
+    "serialize": "no keras.layers.serialize (lamina.layers.serialization.serialize_layer is "
+                 "not exported under Keras's name)",
+    "deserialize": "no keras.layers.deserialize (lamina.layers.serialization.deserialize_layer "
+                   "is not exported under Keras's name)",
+}
+
+MISSING_ALIASES: dict[str, str] = {
+    "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D",
+    "AvgPool3D": "AveragePooling3D",
+    "Convolution1D": "Conv1D",
+    "Convolution1DTranspose": "Conv1DTranspose",
+    "Convolution2D": "Conv2D",
+    "Convolution2DTranspose": "Conv2DTranspose",
+    "Convolution3D": "Conv3D",
+    "Convolution3DTranspose": "Conv3DTranspose",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalAvgPool3D": "GlobalAveragePooling3D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "GlobalMaxPool3D": "GlobalMaxPooling3D",
+    "MaxPool1D": "MaxPooling1D",
+    "MaxPool2D": "MaxPooling2D",
+    "MaxPool3D": "MaxPooling3D",
+    "SeparableConvolution1D": "SeparableConv1D",
+    "SeparableConvolution2D": "SeparableConv2D",
+}
+
+CASE_GAPS: dict[tuple[str, str, str], str] = {
+    # Dense
+    ('Dense', 'activity_regularizer', '*'):
+        "constructor raises TypeError: Dense: unexpected keyword argument(s) ['activity_regularizer'].",
+    ('Dense', '*', 'config'):
+        'keys only in Keras: bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Dense', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Dense: unexpected keyword argument(s) ['bias_constraint', 'kernel_constraint', 'quantization_config'].",
+    # Activation
+    ('Activation', 'hard_silu', '*'):
+        "activation 'hard_silu' unknown to lamina (ArgumentError: Unknown activation)",
+    ('Activation', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Activation', 'gelu', 'gradients'):
+        "gelu: lamina's tanh approximation vs Keras's exact gelu: input gradients differ by up to 3.4e-4",
+    ('Activation', 'leaky_relu', 'gradients'):
+        "leaky_relu: lamina's negative slope is 0.01, Keras 3's 0.2, so input gradients differ (up to 0.132)",
+    ('Activation', 'gelu', 'output'):
+        "gelu: lamina uses the tanh approximation, Keras 3's gelu is exact (erf): max abs difference 2.2e-4 on (2, 4)",
+    ('Activation', 'leaky_relu', 'output'):
+        "leaky_relu: lamina's negative slope is 0.01 (torch's), Keras 3's is 0.2 (e.g. Keras -0.36357, lamina -0.018178)",
+    # Dropout
+    ('Dropout', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Identity
+    ('Identity', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # ActivityRegularization
+    ('ActivityRegularization', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # GaussianNoise
+    ('GaussianNoise', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # SpatialDropout1D
+    ('SpatialDropout1D', '*', 'config'):
+        'keys only in lamina: trainable',
+    ('SpatialDropout1D', '*', 'to_keras_config'):
+        "e.g. Keras's from_config(lamina's config) raised TypeError: Error when deserializing class 'SpatialDropout1D' using config={'name': 'subject', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None}.",
+    # SpatialDropout2D
+    ('SpatialDropout2D', '*', 'config'):
+        'keys only in lamina: trainable',
+    ('SpatialDropout2D', '*', 'to_keras_config'):
+        "e.g. Keras's from_config(lamina's config) raised TypeError: Error when deserializing class 'SpatialDropout2D' using config={'name': 'subject', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None, 'data_format': 'channels_last'}.",
+    # Embedding
+    ('Embedding', 'regularizer', '*'):
+        "constructor raises TypeError: Embedding: unexpected keyword argument(s) ['embeddings_regularizer'].",
+    ('Embedding', '*', 'config'):
+        'keys only in Keras: activity_regularizer, embeddings_constraint, embeddings_regularizer',
+    ('Embedding', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Embedding: unexpected keyword argument(s) ['activity_regularizer', 'embeddings_constraint', 'embeddings_regularizer', 'quantization_config'].",
+    # Masking
+    ('Masking', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Add
+    ('Add', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Add', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
+    ('Add', 'one_masked', 'mask'):
+        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
+    # Multiply
+    ('Multiply', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Multiply', 'masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('Multiply', 'one_masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('Multiply', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
+    ('Multiply', 'one_masked', 'mask'):
+        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
+    ('Multiply', 'masked', 'output'):
+        "masked steps: Keras's Multiply uses 1 for an input's masked steps and 0 where every input is masked, lamina combines all values",
+    ('Multiply', 'one_masked', 'output'):
+        "masked steps of the one masked input: Keras's Multiply uses 1 for an input's masked steps and 0 where every input is masked, lamina combines all values",
+    # Average
+    ('Average', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Average', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
+    ('Average', 'one_masked', 'mask'):
+        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
+    # Maximum
+    ('Maximum', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Maximum', 'masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('Maximum', 'one_masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('Maximum', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
+    ('Maximum', 'one_masked', 'mask'):
+        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
+    ('Maximum', 'masked', 'output'):
+        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
+    ('Maximum', 'one_masked', 'output'):
+        "masked steps of the one masked input: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
+    # Minimum
+    ('Minimum', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Minimum', 'masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('Minimum', 'one_masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('Minimum', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
+    ('Minimum', 'one_masked', 'mask'):
+        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
+    ('Minimum', 'masked', 'output'):
+        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
+    ('Minimum', 'one_masked', 'output'):
+        "masked steps of the one masked input: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
+    # Subtract
+    ('Subtract', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('Subtract', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
+    ('Subtract', 'one_masked', 'mask'):
+        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
+    # Concatenate
+    ('Concatenate', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Dot
+    ('Dot', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Conv1D
+    ('Conv1D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Conv1D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Conv1D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    # Conv2D
+    ('Conv2D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Conv2D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Conv2D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    # Conv2DTranspose
+    ('Conv2DTranspose', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Conv2DTranspose', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Conv2DTranspose: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    # DepthwiseConv2D
+    ('DepthwiseConv2D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('DepthwiseConv2D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: DepthwiseConv2D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint'].",
+    # SeparableConv2D
+    ('SeparableConv2D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint, pointwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes; pointwise_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('SeparableConv2D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: SeparableConv2D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint', 'pointwise_constraint'].",
+    # MaxPooling1D
+    ('MaxPooling1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # AveragePooling1D
+    ('AveragePooling1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # MaxPooling2D
+    ('MaxPooling2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # AveragePooling2D
+    ('AveragePooling2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('AveragePooling2D', 'same_pool_3', 'gradients'):
+        "padding='same', pool_size=3: border-window input gradients differ (see output)",
+    ('AveragePooling2D', 'same_pool_3', 'output'):
+        "padding='same', pool_size=3 (strides 3): the border windows differ (Keras averages the valid cells only; the 1D layer agrees)",
+    # GlobalAveragePooling1D
+    ('GlobalAveragePooling1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # GlobalMaxPooling1D
+    ('GlobalMaxPooling1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('GlobalMaxPooling1D', 'masked', 'gradients'):
+        "masked steps: Keras ignores the mask, so its max (and gradient) may sit on a masked step; lamina's never does",
+    ('GlobalMaxPooling1D', 'masked_holes_keepdims', 'gradients'):
+        'masked steps: Keras ignores the mask, lamina leaves masked steps out (gradients differ)',
+    ('GlobalMaxPooling1D', 'masked', 'output'):
+        "Keras's GlobalMaxPooling1D ignores the mask (it does not support masking), lamina leaves masked steps out of the max",
+    ('GlobalMaxPooling1D', 'masked_holes_keepdims', 'output'):
+        "Keras's GlobalMaxPooling1D ignores the mask, lamina leaves masked steps out of the max",
+    # GlobalAveragePooling2D
+    ('GlobalAveragePooling2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # GlobalMaxPooling2D
+    ('GlobalMaxPooling2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # BatchNormalization
+    ('BatchNormalization', '*', 'config'):
+        'keys only in Keras: beta_constraint, gamma_constraint, renorm, renorm_clipping, renorm_momentum, synchronized',
+    ('BatchNormalization', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: BatchNormalization: unexpected keyword argument(s) ['beta_constraint', 'gamma_constraint', 'renorm', 'renorm_clipping', 'renorm_momentum', 'synchronized'].",
+    # LayerNormalization
+    ('LayerNormalization', 'rms_scaling', '*'):
+        "constructor raises TypeError: LayerNormalization: unexpected keyword argument(s) ['rms_scaling'].",
+    ('LayerNormalization', '*', 'config'):
+        'e.g. keys only in Keras: beta_constraint, gamma_constraint, rms_scaling; axis: Keras [-1], lamina -1',
+    ('LayerNormalization', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: LayerNormalization: unexpected keyword argument(s) ['beta_constraint', 'gamma_constraint', 'rms_scaling'].",
+    ('LayerNormalization', 'default', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
+    ('LayerNormalization', 'epsilon', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
+    ('LayerNormalization', 'no_center_no_scale', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
+    ('LayerNormalization', 'masked', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
+    ('LayerNormalization', 'float64', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
+    ('LayerNormalization', 'regularizers', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
+    # SimpleRNN
+    ('SimpleRNN', 'regularizers', '*'):
+        "constructor raises TypeError: SimpleRNN: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
+    ('SimpleRNN', 'unroll', '*'):
+        "constructor raises TypeError: SimpleRNN: unexpected keyword argument(s) ['unroll'].",
+    ('SimpleRNN', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; keys only in lamina: seed; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('SimpleRNN', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: SimpleRNN: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+    # LSTM
+    ('LSTM', 'regularizers', '*'):
+        "constructor raises TypeError: LSTM: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
+    ('LSTM', 'unroll', '*'):
+        "constructor raises TypeError: LSTM: unexpected keyword argument(s) ['unroll'].",
+    ('LSTM', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('LSTM', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: LSTM: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+    # GRU
+    ('GRU', 'regularizers', '*'):
+        "constructor raises TypeError: GRU: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
+    ('GRU', 'unroll', '*'):
+        "constructor raises TypeError: GRU: unexpected keyword argument(s) ['unroll'].",
+    ('GRU', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('GRU', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: GRU: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+    # Bidirectional
+    ('Bidirectional', '*', 'config'):
+        'e.g. backward_layer.config.keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; backward_layer.config.kernel_initializer.config.keys only in Keras: input_axes, output_axes; layer.config.key',
+    ('Bidirectional', '*', 'from_keras_config'):
+        "e.g. from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (LSTM) from its config: LSTM: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer",
+    ('Bidirectional', '*', 'to_keras_config'):
+        "e.g. Keras's from_config(lamina's config) raised TypeError: Could not locate class 'LSTM'. Make sure custom classes and functions are decorated with `@keras.saving.register_keras_serializable()`. If they are already decorated, make sure they are all imported so that the decorator is run before trying to ",
+    # TimeDistributed
+    ('TimeDistributed', 'dense', 'config'):
+        'layer.config.keys only in Keras: bias_constraint, kernel_constraint; layer.config.kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('TimeDistributed', 'dense_masked', 'config'):
+        'layer.config.keys only in Keras: bias_constraint, kernel_constraint; layer.config.kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('TimeDistributed', 'conv1d', 'config'):
+        'layer.config.keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; layer.config.kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('TimeDistributed', 'flatten', 'config'):
+        'layer.config.keys only in Keras: data_format',
+    ('TimeDistributed', '*', 'from_keras_config'):
+        "e.g. from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Dense) from its config: Dense: unexpected keyword argument(s) ['bias_constraint', 'kernel_constraint', 'quantization_config'].",
+    ('TimeDistributed', '*', 'to_keras_config'):
+        "e.g. Keras's from_config(lamina's config) raised TypeError: Could not locate class 'Dense'. Make sure custom classes and functions are decorated with `@keras.saving.register_keras_serializable()`. If they are already decorated, make sure they are all imported so that the decorator is run before trying to",
+    # Flatten
+    ('Flatten', 'channels_first', '*'):
+        "constructor raises TypeError: Flatten: unexpected keyword argument(s) ['data_format'].",
+    ('Flatten', '*', 'config'):
+        'keys only in Keras: data_format',
+    ('Flatten', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Flatten: unexpected keyword argument(s) ['data_format'].",
+    # Reshape
+    ('Reshape', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Permute
+    ('Permute', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # RepeatVector
+    ('RepeatVector', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Cropping1D
+    ('Cropping1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Cropping2D
+    ('Cropping2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # UpSampling1D
+    ('UpSampling1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # UpSampling2D
+    ('UpSampling2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # ZeroPadding1D
+    ('ZeroPadding1D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # ZeroPadding2D
+    ('ZeroPadding2D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # MultiHeadAttention
+    ('MultiHeadAttention', 'attention_axes', '*'):
+        'attention_axes=(1,) refused: lamina supports only attention_axes=None',
+    ('MultiHeadAttention', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, seed, sliding_window, use_gate; attention_axes: Keras [1], lamina None; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('MultiHeadAttention', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised ArgumentError: MultiHeadAttention: only attention_axes=None (attention over the time axis of (batch, time, features) inputs) is supported, received attention_axes=(1,).",
+    ('MultiHeadAttention', 'masked', 'gradients'):
+        'query_mask: weight gradients differ (see output)',
+    ('MultiHeadAttention', 'masked_causal', 'gradients'):
+        'query_mask with use_causal_mask: weight gradients differ (see output)',
+    ('MultiHeadAttention', 'masked', 'output'):
+        "query_mask: Keras masks whole attention rows of masked query steps (uniform attention there), lamina's outputs at masked query steps differ (value_mask alone agrees)",
+    ('MultiHeadAttention', 'masked_causal', 'output'):
+        'query_mask with use_causal_mask: outputs at masked query steps differ (Keras masks their attention rows)',
+    ('MultiHeadAttention', '*', 'output_shape'):
+        "Keras's compute_output_shape(query_shape, value_shape, key_shape=None); lamina's takes one shape (TypeError: takes 2 positional arguments but 3 were given)",
+    ('MultiHeadAttention', '*', 'to_keras_config'):
+        "Keras rebuilt from lamina's config: attention_axes: Keras [1], rebuilt None",
+    # ReLU
+    ('ReLU', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # LeakyReLU
+    ('LeakyReLU', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # PReLU
+    ('PReLU', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # ELU
+    ('ELU', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Softmax
+    ('Softmax', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # AlphaDropout
+    ('AlphaDropout', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # GaussianDropout
+    ('GaussianDropout', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # SpatialDropout3D
+    ('SpatialDropout3D', '*', 'config'):
+        'keys only in lamina: trainable',
+    ('SpatialDropout3D', '*', 'to_keras_config'):
+        "e.g. Keras's from_config(lamina's config) raised TypeError: Error when deserializing class 'SpatialDropout3D' using config={'name': 'subject', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None, 'data_format': 'channels_last'}.",
+    # Conv1DTranspose
+    ('Conv1DTranspose', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Conv1DTranspose', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Conv1DTranspose: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    # Conv3D
+    ('Conv3D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Conv3D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Conv3D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    # Conv3DTranspose
+    ('Conv3DTranspose', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('Conv3DTranspose', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: Conv3DTranspose: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    # DepthwiseConv1D
+    ('DepthwiseConv1D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('DepthwiseConv1D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: DepthwiseConv1D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint'].",
+    # SeparableConv1D
+    ('SeparableConv1D', '*', 'config'):
+        'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint, pointwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes; pointwise_initializer.config.keys only in Keras: input_axes, output_axes',
+    ('SeparableConv1D', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: SeparableConv1D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint', 'pointwise_constraint'].",
+    # MaxPooling3D
+    ('MaxPooling3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # AveragePooling3D
+    ('AveragePooling3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    ('AveragePooling3D', 'same_pool_3', 'gradients'):
+        "padding='same', pool_size=3: border-window input gradients differ (see output)",
+    ('AveragePooling3D', 'same_pool_3', 'output'):
+        "padding='same', pool_size=3 (strides 3): the border windows differ (Keras averages the valid cells only; the 1D layer agrees)",
+    # GlobalAveragePooling3D
+    ('GlobalAveragePooling3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # GlobalMaxPooling3D
+    ('GlobalMaxPooling3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # Cropping3D
+    ('Cropping3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # UpSampling3D
+    ('UpSampling3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # ZeroPadding3D
+    ('ZeroPadding3D', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # GroupNormalization
+    ('GroupNormalization', '*', 'config'):
+        'keys only in Keras: beta_constraint, gamma_constraint',
+    ('GroupNormalization', '*', 'from_keras_config'):
+        "from_config(Keras's config) raised TypeError: GroupNormalization: unexpected keyword argument(s) ['beta_constraint', 'gamma_constraint'].",
+    # UnitNormalization
+    ('UnitNormalization', '*', 'from_keras_config'):
+        "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
+    # add
+    ('add', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
+    # multiply
+    ('multiply', 'masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('multiply', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
+    ('multiply', 'masked', 'output'):
+        "masked steps: Keras's Multiply uses 1 for an input's masked steps and 0 where every input is masked, lamina combines all values",
+    # average
+    ('average', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
+    # maximum
+    ('maximum', 'masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('maximum', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
+    ('maximum', 'masked', 'output'):
+        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
+    # minimum
+    ('minimum', 'masked', 'gradients'):
+        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
+    ('minimum', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
+    ('minimum', 'masked', 'output'):
+        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
+    # subtract
+    ('subtract', 'masked', 'mask'):
+        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
+}
+
+INVALID_GAPS: dict[tuple[str, str], str] = {
+    ('Dense', 'unknown_keyword'):
+        "lamina raises TypeError: Dense: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Dropout', 'noise_shape_string'):
+        "lamina accepts Dropout(**{'rate': 0.5, 'noise_shape': 'x'}); Keras raises ValueError",
+    ('Identity', 'unknown_keyword'):
+        "lamina raises TypeError: Identity: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('ActivityRegularization', 'unknown_keyword'):
+        "lamina raises TypeError: ActivityRegularization: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('GaussianNoise', 'stddev_string'):
+        "lamina raises ArgumentError: GaussianNoise: stddev must be a number in [0, 1], received stddev='x'.; Keras raises TypeError",
+    ('Masking', 'unknown_keyword'):
+        "lamina raises TypeError: Masking: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Add', 'unknown_keyword'):
+        "lamina raises TypeError: Add: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Multiply', 'unknown_keyword'):
+        "lamina raises TypeError: Multiply: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Average', 'unknown_keyword'):
+        "lamina raises TypeError: Average: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Maximum', 'unknown_keyword'):
+        "lamina raises TypeError: Maximum: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Minimum', 'unknown_keyword'):
+        "lamina raises TypeError: Minimum: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Subtract', 'unknown_keyword'):
+        "lamina raises TypeError: Subtract: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Concatenate', 'unknown_keyword'):
+        "lamina raises TypeError: Concatenate: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Conv1D', 'strides_and_dilation'):
+        "lamina accepts Conv1D(**{'filters': 2, 'kernel_size': 2, 'strides': 2, 'dilation_rate': 2}); Keras raises ValueError",
+    ('BatchNormalization', 'unknown_keyword'):
+        "lamina raises TypeError: BatchNormalization: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('LayerNormalization', 'axis_string'):
+        "lamina raises ArgumentError: LayerNormalization: axis must be an int or a list of ints, received axis='last'.; Keras raises TypeError",
+    ('LayerNormalization', 'axis_float'):
+        'lamina raises ArgumentError: LayerNormalization: axis must be an int or a list of ints, received axis=1.5.; Keras raises TypeError',
+    ('SimpleRNN', 'units_string'):
+        "lamina raises ArgumentError: SimpleRNN: units must be a positive int, received units='2'.; Keras raises TypeError",
+    ('SimpleRNN', 'dropout_string'):
+        "lamina raises ArgumentError: SimpleRNN: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
+    ('LSTM', 'units_string'):
+        "lamina raises ArgumentError: LSTM: units must be a positive int, received units='2'.; Keras raises TypeError",
+    ('LSTM', 'dropout_string'):
+        "lamina raises ArgumentError: LSTM: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
+    ('GRU', 'units_string'):
+        "lamina raises ArgumentError: GRU: units must be a positive int, received units='2'.; Keras raises TypeError",
+    ('GRU', 'dropout_string'):
+        "lamina raises ArgumentError: GRU: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
+    ('Bidirectional', 'not_a_layer'):
+        "lamina raises ArgumentTypeError: Bidirectional: layer must be a recurrent lamina layer (LSTM, GRU, SimpleRNN...), received 'lstm'.; Keras raises ValueError",
+    ('Flatten', 'bad_data_format'):
+        "lamina raises TypeError: Flatten: unexpected keyword argument(s) ['data_format'].; Keras raises ValueError",
+    ('ELU', 'unknown_keyword'):
+        "lamina raises TypeError: ELU: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+    ('Softmax', 'unknown_keyword'):
+        "lamina raises TypeError: Softmax: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
+}
+
+
+def case_gap(layer: str, case_id: str, check: str) -> str | None:
+    """The reason a (layer, configuration, check) is a known gap, or None."""
+    if layer in MISSING_LAYERS:
+        return f"lamina has no {layer}: {MISSING_LAYERS[layer]}"
+    for key in ((layer, case_id, check), (layer, case_id, "*"), (layer, "*", check)):
+        if key in CASE_GAPS:
+            return CASE_GAPS[key]
+    return None
+
+
+def invalid_gap(layer: str, entry_id: str) -> str | None:
+    """The reason an invalid-arguments entry is a known gap, or None."""
+    if layer in MISSING_LAYERS:
+        return f"lamina has no {layer}: {MISSING_LAYERS[layer]}"
+    return INVALID_GAPS.get((layer, entry_id))
