@@ -126,12 +126,12 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     ('SpatialDropout1D', '*', 'config'):
         'keys only in lamina: trainable',
     ('SpatialDropout1D', '*', 'to_keras_config'):
-        "e.g. Keras's from_config(lamina's config) raised TypeError: Error when deserializing class 'SpatialDropout1D' using config={'name': 'subject', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None}.",
+        "lamina's config has 'trainable', which Keras's SpatialDropout constructor does not take: Keras's from_config raises TypeError",
     # SpatialDropout2D
     ('SpatialDropout2D', '*', 'config'):
         'keys only in lamina: trainable',
     ('SpatialDropout2D', '*', 'to_keras_config'):
-        "e.g. Keras's from_config(lamina's config) raised TypeError: Error when deserializing class 'SpatialDropout2D' using config={'name': 'subject', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None, 'data_format': 'channels_last'}.",
+        "lamina's config has 'trainable', which Keras's SpatialDropout constructor does not take: Keras's from_config raises TypeError",
     # Embedding
     ('Embedding', 'regularizer', '*'):
         "constructor raises TypeError: Embedding: unexpected keyword argument(s) ['embeddings_regularizer'].",
@@ -219,26 +219,36 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('Conv1D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: Conv1D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    ('Conv1D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # Conv2D
     ('Conv2D', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('Conv2D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: Conv2D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    ('Conv2D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # Conv2DTranspose
     ('Conv2DTranspose', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('Conv2DTranspose', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: Conv2DTranspose: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    ('Conv2DTranspose', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # DepthwiseConv2D
     ('DepthwiseConv2D', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes',
     ('DepthwiseConv2D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: DepthwiseConv2D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint'].",
+    ('DepthwiseConv2D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # SeparableConv2D
     ('SeparableConv2D', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint, pointwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes; pointwise_initializer.config.keys only in Keras: input_axes, output_axes',
     ('SeparableConv2D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: SeparableConv2D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint', 'pointwise_constraint'].",
+    ('SeparableConv2D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # MaxPooling1D
     ('MaxPooling1D', '*', 'from_keras_config'):
         "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
@@ -308,6 +318,8 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; keys only in lamina: seed; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('SimpleRNN', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: SimpleRNN: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+    ('SimpleRNN', '*', 'weight_paths'):
+        "Keras nests the weights under the cell (subject/simple_rnn_cell/kernel), lamina's path is subject/kernel",
     # LSTM
     ('LSTM', 'regularizers', '*'):
         "constructor raises TypeError: LSTM: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
@@ -317,6 +329,8 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('LSTM', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: LSTM: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+    ('LSTM', '*', 'weight_paths'):
+        "Keras nests the weights under the cell (subject/lstm_cell/kernel), lamina's path is subject/kernel",
     # GRU
     ('GRU', 'regularizers', '*'):
         "constructor raises TypeError: GRU: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
@@ -326,13 +340,17 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('GRU', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: GRU: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+    ('GRU', '*', 'weight_paths'):
+        "Keras nests the weights under the cell (subject/gru_cell/kernel), lamina's path is subject/kernel",
     # Bidirectional
     ('Bidirectional', '*', 'config'):
         'e.g. backward_layer.config.keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; backward_layer.config.kernel_initializer.config.keys only in Keras: input_axes, output_axes; layer.config.key',
     ('Bidirectional', '*', 'from_keras_config'):
-        "e.g. from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (LSTM) from its config: LSTM: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer",
+        "the nested Keras layer config is refused by the inner lamina class (e.g. Dense: unexpected keyword argument(s) ['bias_constraint', 'kernel_constraint', 'quantization_config'])",
     ('Bidirectional', '*', 'to_keras_config'):
-        "e.g. Keras's from_config(lamina's config) raised TypeError: Could not locate class 'LSTM'. Make sure custom classes and functions are decorated with `@keras.saving.register_keras_serializable()`. If they are already decorated, make sure they are all imported so that the decorator is run before trying to ",
+        "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM' / 'Dense'",
+    ('Bidirectional', '*', 'weight_paths'):
+        "the inner layers' weights lack the wrapper's name: Keras subject/forward_inner_lstm/lstm_cell/kernel, lamina forward_inner_lstm/kernel",
     # TimeDistributed
     ('TimeDistributed', 'dense', 'config'):
         'layer.config.keys only in Keras: bias_constraint, kernel_constraint; layer.config.kernel_initializer.config.keys only in Keras: input_axes, output_axes',
@@ -343,9 +361,15 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     ('TimeDistributed', 'flatten', 'config'):
         'layer.config.keys only in Keras: data_format',
     ('TimeDistributed', '*', 'from_keras_config'):
-        "e.g. from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Dense) from its config: Dense: unexpected keyword argument(s) ['bias_constraint', 'kernel_constraint', 'quantization_config'].",
+        "the nested Keras layer config is refused by the inner lamina class (e.g. Dense: unexpected keyword argument(s) ['bias_constraint', 'kernel_constraint', 'quantization_config'])",
     ('TimeDistributed', '*', 'to_keras_config'):
-        "e.g. Keras's from_config(lamina's config) raised TypeError: Could not locate class 'Dense'. Make sure custom classes and functions are decorated with `@keras.saving.register_keras_serializable()`. If they are already decorated, make sure they are all imported so that the decorator is run before trying to",
+        "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM' / 'Dense'",
+    ('TimeDistributed', 'dense', 'weight_paths'):
+        'weight paths differ: Keras 2, lamina 2 weights; subject/inner_dense/kernel (lamina inner_dense/kernel), subject/inner_dense/bias (lamina inner_dense/bias)',
+    ('TimeDistributed', 'dense_masked', 'weight_paths'):
+        'weight paths differ: Keras 2, lamina 2 weights; subject/inner_dense/kernel (lamina inner_dense/kernel), subject/inner_dense/bias (lamina inner_dense/bias)',
+    ('TimeDistributed', 'conv1d', 'weight_paths'):
+        'weight paths differ: Keras 2, lamina 2 weights; subject/inner_conv/kernel (lamina None), subject/inner_conv/bias (lamina inner_conv/bias)',
     # Flatten
     ('Flatten', 'channels_first', '*'):
         "constructor raises TypeError: Flatten: unexpected keyword argument(s) ['data_format'].",
@@ -399,6 +423,8 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         "Keras's compute_output_shape(query_shape, value_shape, key_shape=None); lamina's takes one shape (TypeError: takes 2 positional arguments but 3 were given)",
     ('MultiHeadAttention', '*', 'to_keras_config'):
         "Keras rebuilt from lamina's config: attention_axes: Keras [1], rebuilt None",
+    ('MultiHeadAttention', '*', 'weight_paths'):
+        "Keras's projections are sublayers (subject/query/kernel, subject/attention_output/bias), lamina's are flat (subject/query_kernel, subject/output_bias)",
     # ReLU
     ('ReLU', '*', 'from_keras_config'):
         "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",
@@ -424,32 +450,42 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     ('SpatialDropout3D', '*', 'config'):
         'keys only in lamina: trainable',
     ('SpatialDropout3D', '*', 'to_keras_config'):
-        "e.g. Keras's from_config(lamina's config) raised TypeError: Error when deserializing class 'SpatialDropout3D' using config={'name': 'subject', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None, 'data_format': 'channels_last'}.",
+        "lamina's config has 'trainable', which Keras's SpatialDropout constructor does not take: Keras's from_config raises TypeError",
     # Conv1DTranspose
     ('Conv1DTranspose', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('Conv1DTranspose', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: Conv1DTranspose: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    ('Conv1DTranspose', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # Conv3D
     ('Conv3D', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('Conv3D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: Conv3D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    ('Conv3D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # Conv3DTranspose
     ('Conv3DTranspose', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, kernel_constraint; kernel_initializer.config.keys only in Keras: input_axes, output_axes',
     ('Conv3DTranspose', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: Conv3DTranspose: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'kernel_constraint'].",
+    ('Conv3DTranspose', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # DepthwiseConv1D
     ('DepthwiseConv1D', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes',
     ('DepthwiseConv1D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: DepthwiseConv1D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint'].",
+    ('DepthwiseConv1D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # SeparableConv1D
     ('SeparableConv1D', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, depthwise_constraint, pointwise_constraint; depthwise_initializer.config.keys only in Keras: input_axes, output_axes; pointwise_initializer.config.keys only in Keras: input_axes, output_axes',
     ('SeparableConv1D', '*', 'from_keras_config'):
         "from_config(Keras's config) raised TypeError: SeparableConv1D: unexpected keyword argument(s) ['activity_regularizer', 'bias_constraint', 'depthwise_constraint', 'pointwise_constraint'].",
+    ('SeparableConv1D', '*', 'weight_paths'):
+        'the kernels are not lamina Variables: path None where Keras has subject/kernel (subject/depthwise_kernel, subject/pointwise_kernel); the bias is right',
     # MaxPooling3D
     ('MaxPooling3D', '*', 'from_keras_config'):
         "from_config refuses Keras's dtype policy (dtype={'class_name': 'DTypePolicy', ...}): ValueError: entry not a 2- or 3- tuple",

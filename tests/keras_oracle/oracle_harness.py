@@ -10,6 +10,8 @@ and compares, one :data:`CHECKS` entry at a time:
     ``set_weights`` takes Keras's list; the same number of trainable weights, the same
     shapes and dtypes; weights Keras initialises to 0/1 values (biases, ``unit_forget_bias``,
     gammas, moving statistics) start equal.
+``weight_paths``
+    The weights' paths (``"dense/kernel"``, Keras 3's ``Variable.path``), in order.
 ``output``
     The outputs (structure, shapes, dtypes, values to atol/rtol 1e-5), the layer's
     ``losses`` after the call, and every weight after the call (moving statistics).
@@ -50,7 +52,7 @@ from oracle_cases import NOT_APPLICABLE, Case, In, Sub
 import lamina
 import lamina.layers
 
-CHECKS = ("weights", "output", "mask", "output_shape", "symbolic", "config",
+CHECKS = ("weights", "weight_paths", "output", "mask", "output_shape", "symbolic", "config",
           "from_keras_config", "to_keras_config", "gradients")
 #: What is compared for keras.layers' functional forms (``add([x, y])``).
 FUNCTION_CHECKS = ("output", "mask", "symbolic", "gradients")
@@ -428,7 +430,8 @@ class Run:
         self._memo["keras"] = side = {
             "layer": layer, "initial": initial, "weights": weights, "tensors": tensors,
             "outputs": outputs, "losses": losses, "after": after, "grads": grads,
-            "config": config, "trainable": len(layer.trainable_weights)}
+            "config": config, "trainable": len(layer.trainable_weights),
+            "paths": [w.path for w in layer.weights]}
         return side
 
     def _gradients(self, outputs: Any, weights: list[Any], tensors: list[Any],
@@ -543,6 +546,17 @@ class Run:
             if ki.size and np.isin(ki, (0.0, 1.0)).all():
                 problems += compare_arrays(f"initial value of weight {index}", ki, li)
         return problems
+
+    def check_weight_paths(self) -> list[str]:
+        layer, _ = self.lamina_weights()
+        expected = self.keras_side()["paths"]
+        got = [getattr(w, "path", None) for w in layer.weights]
+        STATS["comparisons"] += len(expected)
+        if expected == got:
+            return []
+        wrong = [f"{e} (lamina {g})" for e, g in zip(expected, got) if e != g]
+        return [f"weight paths differ: Keras {len(expected)}, lamina {len(got)} weights; "
+                + ", ".join(wrong[:4]) + (" ..." if len(wrong) > 4 else "")]
 
     def check_output(self) -> list[str]:
         """Outputs, losses and weights after the call. Where Keras's eager output has
