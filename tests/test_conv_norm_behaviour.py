@@ -338,7 +338,7 @@ def test_gaussian_noise_only_in_training() -> None:
     (AveragePooling1D, {"padding": "full"}, "padding='full'"),
     (GlobalMaxPooling2D, {"data_format": "NHWC"}, "data_format='NHWC'"),
     (GlobalMaxPooling1D, {"data_format": 1}, "data_format=1"),
-    (UpSampling2D, {"interpolation": "bicubic"}, "interpolation='bicubic'"),
+    (UpSampling2D, {"interpolation": "lanczos3"}, "interpolation='lanczos3'"),
     (ZeroPadding2D, {"padding": ((1, 2, 3), (0, 0))}, "padding=((1, 2, 3), (0, 0))"),
     (Cropping1D, {"cropping": -1}, "cropping=-1"),
     (BatchNormalization, {"momentum": 1.5}, "momentum=1.5"),
