@@ -28,7 +28,16 @@ import pytest  # noqa: E402
 from oracle_state import global_state, restore_global_state  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-KERAS_MISSING = importlib.util.find_spec("keras") is None
+
+
+def _keras_missing() -> bool:
+    try:
+        return importlib.util.find_spec("keras") is None
+    except (ImportError, ValueError):  # a broken or blocked keras (sys.modules["keras"] = None)
+        return True
+
+
+KERAS_MISSING = _keras_missing()
 SKIP_REASON = (
     "Keras 3 is not installed: the Keras oracle (tests/keras_oracle) needs it. "
     'Install it with: pip install -e ".[keras-oracle]"'

@@ -240,6 +240,7 @@ cases(
     ("rank3_tokens_mask_zero", {"input_dim": 6, "output_dim": 2, "mask_zero": True,
                                 "_": over(In((2, 3, 4), "int32", "int", low=0, high=6))}),
     ("initializer", {"input_dim": 6, "output_dim": 3, "embeddings_initializer": "ones"}),
+    ("float64", {"input_dim": 6, "output_dim": 3, "dtype": "float64"}),
     ("regularizer", {"input_dim": 6, "output_dim": 3, "embeddings_regularizer": "l2"}),
     inputs=(_TOKENS,),
 )
@@ -333,6 +334,8 @@ cases(
                       "use_bias": False}),
     ("masked", {"filters": 2, "kernel_size": 2, "_": over(In((2, 6, 3), mask="right"))}),
     ("kernel_regularizer", {"filters": 2, "kernel_size": 2, "kernel_regularizer": "l2"}),
+    ("float64", {"filters": 2, "kernel_size": 3, "padding": "causal", "dtype": "float64",
+                 "_": over(In((2, 7, 3), "float64"))}),
     ("tuple_arguments", {"filters": 2, "kernel_size": (3,), "strides": (1,),
                          "dilation_rate": (1,)}),
     inputs=(In((2, 7, 3)),),
@@ -476,6 +479,8 @@ for _name in ("MaxPooling2D", "AveragePooling2D"):
         ("same_pool_3", {"pool_size": 3, "padding": "same"}),
         ("channels_first", {"pool_size": 2, "data_format": "channels_first",
                             "_": over(IMG_CF)}),
+        ("float64", {"pool_size": 2, "padding": "same", "dtype": "float64",
+                     "_": over(In((2, 7, 5, 3), "float64"))}),
         inputs=(In((2, 7, 5, 3)),),
     )
 for _name in ("MaxPooling1D", "AveragePooling1D", "MaxPooling2D", "AveragePooling2D"):
@@ -528,6 +533,9 @@ cases(
     ("initializers", {"gamma_initializer": "random_normal", "beta_initializer": "ones",
                       "moving_variance_initializer": "ones"}),
     ("regularizers", {"gamma_regularizer": "l2", "beta_regularizer": "l1"}),
+    # Keras 3: a frozen BatchNormalization runs in inference mode even with training=True.
+    ("frozen_training", {"trainable": False, "_": over(**TRAIN)}),
+    ("float64_training", {"dtype": "float64", "_": over(In((4, 3), "float64"), **TRAIN)}),
     inputs=(In((4, 3)),),
 )
 invalid(
@@ -840,6 +848,8 @@ cases(
                         "_": over((In((2, 3, 2, 4)), In((2, 5, 2, 4))))}),
     ("dropout_inference", {"num_heads": 2, "key_dim": 3, "dropout": 0.5,
                            "_": over((_Q, _V))}),
+    ("float64", {"num_heads": 2, "key_dim": 3, "dtype": "float64",
+                 "_": over((In((2, 3, 4), "float64"), In((2, 5, 6), "float64")))}),
     inputs=(_Q, _Q),
 )
 invalid(

@@ -5,6 +5,7 @@ global state as it found it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ def test_tables_and_conftest_import_no_keras() -> None:
     """What collection imports (conftest, tables, harness, known gaps) leaves Keras out."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
-        "import conftest, oracle_cases, oracle_harness, known_gaps, oracle_state; "
+        "import conftest, oracle_cases, oracle_harness, known_gaps, oracle_state, oracle_report; "
         "import test_oracle_layers, test_oracle_invalid, test_oracle_coverage; "
         "print(sorted(m for m in sys.modules if m == 'keras' or m.startswith('keras.')))"
     )
@@ -51,3 +52,18 @@ def test_an_oracle_run_leaves_global_state_alone(keras) -> None:  # noqa: ANN001
     restore_global_state(before)
     assert differences(before, global_state()) == [], "restore left state changed"
     assert "python_rng" in touched, "the check saw no change: it would miss a leak"
+
+
+def test_without_keras_the_directory_is_skipped_with_the_reason() -> None:
+    """With keras unimportable, every oracle test is skipped, saying how to install it."""
+    code = (
+        "import sys; sys.modules['keras'] = None; import pytest; "
+        "sys.exit(pytest.main([sys.argv[1], '-rs', '-p', 'no:cacheprovider']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(HERE / "test_oracle_coverage.py")],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          cwd=HERE.parent.parent)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    outcomes = re.findall(r"\d+ (passed|failed|skipped|xfailed|xpassed|error)", done.stdout)
+    assert outcomes == ["skipped"], done.stdout[-3000:]
+    assert 'pip install -e ".[keras-oracle]"' in done.stdout
