@@ -502,6 +502,7 @@ for _name in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
         ("masked", {"_": over(SEQ_MASKED)}),
         ("masked_holes_keepdims", {"keepdims": True,
                                    "_": over(In((2, 5, 3), mask="holes"))}),
+        ("masked_empty_sample", {"_": over(In((2, 5, 3), mask="empty"))}),
         inputs=(SEQ,),
     )
     invalid(_name, ("bad_data_format", {"data_format": "nwc"}, ValueError))
@@ -591,6 +592,8 @@ def _recurrent(name: str, extra: tuple[tuple[str, dict[str, Any]], ...]) -> None
                                 "_": over(In((2, 5, 3), mask="holes"))}),
         ("masked_state", {"units": 4, "return_state": True,
                           "_": over(In((2, 5, 3), mask="holes"))}),
+        ("masked_empty_sample", {"units": 4, "return_sequences": True, "return_state": True,
+                                 "_": over(In((2, 5, 3), mask="empty"))}),
         ("initial_state", {"units": 4, "return_state": True,
                            "_": over(SEQ, tensor_call={"initial_state": states})}),
         ("no_bias", {"units": 4, "use_bias": False, "return_sequences": True}),
@@ -841,6 +844,8 @@ cases(
     ("causal", {"num_heads": 2, "key_dim": 3, "_": over((_Q, _Q), use_causal_mask=True)}),
     ("masked", {"num_heads": 2, "key_dim": 3,
                 "_": over((In((2, 3, 4), mask="right"), In((2, 5, 6), mask="holes")))}),
+    ("value_masked_empty_sample", {"num_heads": 2, "key_dim": 3,
+                                   "_": over((_Q, In((2, 5, 6), mask="empty")))}),
     ("masked_causal", {"num_heads": 2, "key_dim": 3,
                        "_": over((In((2, 3, 4), mask="holes"), In((2, 3, 4), mask="right")),
                                  use_causal_mask=True)}),
@@ -908,6 +913,7 @@ cases(
     ("axis_1", {"axis": 1, "_": over(SEQ)}),
     ("axes_pair", {"axis": (1, 2), "_": over(SEQ)}),
     ("masked", {"_": over(In((2, 5), mask="holes"))}),
+    ("masked_empty_sample", {"_": over(In((2, 5), mask="empty"))}),
 )
 invalid("Softmax", ("unknown_keyword", {"no_such_argument": 1}, ValueError))
 
