@@ -77,3 +77,76 @@ def test_a_hand_written_loop_can_apply_them() -> None:
         layer.w.copy_(torch.tensor([-1.0, 2.0]))
     constraints.apply_constraints(constraints.constrained(layer.parameters()))
     assert layer.w.numpy().tolist() == [0.0, 2.0]
+
+
+# ---------------------------------------------------------------------- layer arguments
+#: (lamina class name, constructor arguments, the constraint arguments Keras documents)
+LAYER_CONSTRAINTS = [
+    ("Dense", {"units": 2}, ("kernel_constraint", "bias_constraint")),
+    ("Conv2D", {"filters": 2, "kernel_size": 2}, ("kernel_constraint", "bias_constraint")),
+    ("Conv1DTranspose", {"filters": 2, "kernel_size": 2},
+     ("kernel_constraint", "bias_constraint")),
+    ("DepthwiseConv2D", {"kernel_size": 2}, ("depthwise_constraint", "bias_constraint")),
+    ("SeparableConv1D", {"filters": 2, "kernel_size": 2},
+     ("depthwise_constraint", "pointwise_constraint", "bias_constraint")),
+    ("Embedding", {"input_dim": 5, "output_dim": 2}, ("embeddings_constraint",)),
+    ("GroupNormalization", {"groups": 1}, ("beta_constraint", "gamma_constraint")),
+    ("PReLU", {}, ("alpha_constraint",)),
+]
+
+
+@pytest.mark.parametrize("name, arguments, keys", LAYER_CONSTRAINTS,
+                         ids=[case[0] for case in LAYER_CONSTRAINTS])
+def test_layers_take_keras_constraint_arguments(name: str, arguments: dict, keys: tuple) -> None:
+    given = {key: "non_neg" for key in keys}
+    ours = getattr(layers, name)(**arguments, **given)
+    theirs = getattr(keras.layers, name)(**arguments, **given)
+    our_config, their_config = ours.get_config(), theirs.get_config()
+    for key in keys:
+        assert our_config[key]["class_name"] == their_config[key]["class_name"] == "NonNeg"
+        assert our_config[key]["config"] == their_config[key]["config"]
+    # Keras's own config (dtype policy, constraint and initializer entries) rebuilds it.
+    rebuilt = getattr(layers, name).from_config(
+        {k: v for k, v in their_config.items() if k != "quantization_config"})
+    assert rebuilt.get_config() == our_config | {"name": rebuilt.name}
+    assert all(getattr(rebuilt, key) == constraints.NonNeg() for key in keys)
+
+
+@pytest.mark.parametrize("name", ["BatchNormalization", "LayerNormalization"])
+def test_normalization_layers_keep_their_constraints(name: str) -> None:
+    layer = getattr(layers, name)(beta_constraint="non_neg", gamma_constraint="max_norm")
+    layer.build((None, 3))
+    assert layer.beta.constraint == constraints.NonNeg()
+    assert layer.gamma.constraint == constraints.MaxNorm()
+    config = layer.get_config()
+    assert config["gamma_constraint"] == {"class_name": "MaxNorm",
+                                          "config": {"max_value": 2.0, "axis": 0}}
+    assert getattr(layers, name).from_config(config).beta_constraint == constraints.NonNeg()
+
+
+def test_fit_applies_a_dense_kernel_constraint() -> None:
+    x = lamina.Input((2,))
+    dense = layers.Dense(1, use_bias=False, kernel_initializer="ones",
+                         kernel_constraint=constraints.NonNeg(), name="dense")
+    model = lamina.Model(x, dense(x))
+    model.compile(optimizer=lamina.optimizers.SGD(learning_rate=1.0), loss="mse")
+    # Output 2 for target -6: d(mse)/dw = 2 * (2 + 6) * x = 16 per weight; w = 1 - 16 < 0.
+    model.fit(np.ones((1, 2), "float32"), np.array([[-6.0]], "float32"), epochs=1, verbose=0)
+    np.testing.assert_array_equal(dense.kernel.numpy(), np.zeros((2, 1), "float32"))
+
+
+def test_activity_regularizer_matches_keras() -> None:
+    data = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    theirs = keras.layers.Dense(2, activity_regularizer="l2")
+    ours = layers.Dense(2, activity_regularizer="l2")
+    theirs.build((None, 3))
+    ours.build((None, 3))
+    ours.set_weights([w.value.detach().cpu().numpy() for w in theirs.weights])
+    theirs(data)
+    out = ours(torch.tensor(data))
+    expected = float(theirs.losses[0].detach())
+    assert len(ours.losses) == 1
+    np.testing.assert_allclose(float(ours.losses[0].detach()), expected, rtol=1e-5)
+    np.testing.assert_allclose(expected, 0.01 * float((out.detach() ** 2).sum()) / 4, rtol=1e-5)
+    assert ours.get_config()["activity_regularizer"] == {"class_name": "L2",
+                                                         "config": {"l2": 0.01}}

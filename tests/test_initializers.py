@@ -47,6 +47,18 @@ def test_fans_are_keras_fans() -> None:
     assert initializers.compute_fans((7,)) == (7, 7)
     assert initializers.compute_fans((20, 30)) == (20, 30)
     assert initializers.compute_fans((3, 5, 16, 32)) == (3 * 5 * 16, 3 * 5 * 32)
+    # Keras 3's explicit axes (an EinsumDense kernel (in, heads, head_dim), say).
+    assert initializers.compute_fans((4, 2, 8), [0], [1, 2]) == (4, 16)
+
+
+def test_explicit_fan_axes_set_the_variance() -> None:
+    """GlorotUniform over (4, 2, 8) with input axis 0 and output axes 1, 2: limit
+    sqrt(6 / (4 + 16)), where the default layout would give sqrt(6 / (2 * 4 + 2 * 8))."""
+    weight = torch.empty(4, 2, 8)
+    GlorotUniform(seed=0, input_axes=[0], output_axes=[1, 2])._fill(weight)
+    limit = (6 / 20) ** 0.5
+    assert float(weight.abs().max()) <= limit and float(weight.abs().max()) > 0.8 * limit
+    assert abs(float(weight.var()) - limit ** 2 / 3) < 0.3 * limit ** 2 / 3
 
 
 def test_constant_zeros_ones_and_identity_are_exact() -> None:
@@ -212,18 +224,22 @@ KERAS_CONFIGS = [
     (TruncatedNormal(), "TruncatedNormal", {"seed": None, "mean": 0.0, "stddev": 0.05}),
     (RandomUniform(), "RandomUniform", {"seed": None, "minval": -0.05, "maxval": 0.05}),
     (VarianceScaling(), "VarianceScaling",
-     {"seed": None, "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}),
+     {"seed": None, "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal",
+      "input_axes": None, "output_axes": None}),
     (Orthogonal(), "Orthogonal", {"seed": None, "gain": 1.0}),
-    (GlorotUniform(), "GlorotUniform", {"seed": None}),
-    (GlorotNormal(), "GlorotNormal", {"seed": None}),
-    (HeUniform(), "HeUniform", {"seed": None}),
-    (HeNormal(), "HeNormal", {"seed": None}),
-    (LecunUniform(), "LecunUniform", {"seed": None}),
-    (LecunNormal(), "LecunNormal", {"seed": None}),
+    (GlorotUniform(), "GlorotUniform", {"seed": None, "input_axes": None, "output_axes": None}),
+    (GlorotNormal(), "GlorotNormal", {"seed": None, "input_axes": None, "output_axes": None}),
+    (HeUniform(), "HeUniform", {"seed": None, "input_axes": None, "output_axes": None}),
+    (HeNormal(), "HeNormal", {"seed": None, "input_axes": None, "output_axes": None}),
+    (LecunUniform(), "LecunUniform", {"seed": None, "input_axes": None, "output_axes": None}),
+    (LecunNormal(), "LecunNormal", {"seed": None, "input_axes": None, "output_axes": None}),
     (RandomNormal(mean=1.0, stddev=0.3, seed=4), "RandomNormal",
      {"seed": 4, "mean": 1.0, "stddev": 0.3}),
     (VarianceScaling(2.0, "fan_avg", "uniform", seed=1), "VarianceScaling",
-     {"seed": 1, "scale": 2.0, "mode": "fan_avg", "distribution": "uniform"}),
+     {"seed": 1, "scale": 2.0, "mode": "fan_avg", "distribution": "uniform",
+      "input_axes": None, "output_axes": None}),
+    (GlorotUniform(seed=2, input_axes=[0], output_axes=[1, 2]), "GlorotUniform",
+     {"seed": 2, "input_axes": [0], "output_axes": [1, 2]}),
 ]
 
 

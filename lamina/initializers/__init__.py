@@ -76,7 +76,7 @@ def get(identifier: Any) -> Any:
 
     Example:
         >>> get("glorot_uniform"), get({"class_name": "Constant", "config": {"value": 2}})
-        (GlorotUniform(seed=None), Constant(value=2))
+        (GlorotUniform(seed=None, input_axes=None, output_axes=None), Constant(value=2))
     """
     if identifier is None:
         return None
@@ -114,7 +114,7 @@ def serialize(initializer: Any) -> dict[str, Any] | None:
     Example:
         >>> config = serialize(HeNormal(seed=4))
         >>> config["module"], config["class_name"], config["config"]
-        ('lamina.initializers', 'HeNormal', {'seed': 4})
+        ('lamina.initializers', 'HeNormal', {'seed': 4, 'input_axes': None, 'output_axes': None})
     """
     if initializer is None:
         return None

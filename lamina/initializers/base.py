@@ -13,13 +13,19 @@ from lamina.utils.config_equality import ConfigEquality
 from lamina.utils.shapes import standardize_dtype
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Keras fan-in and fan-out of a weight shape (the kernel layout ``(..., in, out)``).
+def compute_fans(shape: tuple[int, ...], input_axes: Any = None,
+                 output_axes: Any = None) -> tuple[int, int]:
+    """Keras fan-in and fan-out of a weight shape (the kernel layout ``(..., in, out)``), or
+    the products of the given ``input_axes`` and ``output_axes`` (Keras 3's, for kernels
+    of other layouts, e.g. ``EinsumDense``'s).
 
     Example:
-        >>> compute_fans((3, 3, 16, 32))
-        (144, 288)
+        >>> compute_fans((3, 3, 16, 32)), compute_fans((4, 2, 8), [0], [1, 2])
+        ((144, 288), (4, 16))
     """
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:

@@ -120,10 +120,13 @@ class VarianceScaling(RandomInitializer):
         distribution: ``"truncated_normal"`` (also ``"normal"``), ``"untruncated_normal"``
             or ``"uniform"``. Default: ``"truncated_normal"``.
         seed: An integer for the same values at every call, or ``None``. Default: ``None``.
+        input_axes, output_axes: The axes whose sizes multiply to the fans (both, or
+            neither for the ``(..., in, out)`` layout). Default: ``None``.
     """
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None) -> None:
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes: Any = None, output_axes: Any = None) -> None:
         owner = type(self).__name__
         scale = real(scale, "scale", owner)
         if scale <= 0:
@@ -136,10 +139,17 @@ class VarianceScaling(RandomInitializer):
             raise ArgumentError(f"{owner}: distribution must be one of {_DISTRIBUTIONS}. "
                                 f"Received: distribution={distribution!r}")
         self.scale, self.mode, self.distribution = scale, mode, distribution.lower()
+        for name, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
+            if axes is not None and not (isinstance(axes, (list, tuple)) and all(
+                    isinstance(a, int) and not isinstance(a, bool) for a in axes)):
+                raise ArgumentError(f"{owner}: {name} must be a list of ints or None. "
+                                    f"Received: {name}={axes!r}")
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
         super().__init__(seed)
 
     def _fill(self, tensor: torch.Tensor) -> None:
-        fan_in, fan_out = compute_fans(tuple(tensor.shape))
+        fan_in, fan_out = compute_fans(tuple(tensor.shape), self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         variance = self.scale / max(1.0, fan[self.mode])
         generator = self._generator()
@@ -154,7 +164,8 @@ class VarianceScaling(RandomInitializer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "scale": self.scale, "mode": self.mode,
-                "distribution": self.distribution}
+                "distribution": self.distribution, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class _FixedVarianceScaling(VarianceScaling):
@@ -162,11 +173,14 @@ class _FixedVarianceScaling(VarianceScaling):
 
     _arguments: tuple[float, str, str]
 
-    def __init__(self, seed: int | None = None) -> None:
-        super().__init__(*self._arguments, seed=seed)
+    def __init__(self, seed: int | None = None, input_axes: Any = None,
+                 output_axes: Any = None) -> None:
+        super().__init__(*self._arguments, seed=seed, input_axes=input_axes,
+                         output_axes=output_axes)
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class GlorotUniform(_FixedVarianceScaling):

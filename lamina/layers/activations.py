@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.arguments import axes, is_int, number
 from lamina.layers.layer import Layer
@@ -170,8 +170,8 @@ class PReLU(_Elementwise):
         alpha_initializer: Initializer of ``alpha``. Default: ``"Zeros"``.
         alpha_regularizer: A penalty on ``alpha``, added to ``layer.losses``.
             Default: ``None``.
-        alpha_constraint: Only ``None``: lamina has no weight constraints (the argument is
-            kept for Keras's configs).
+        alpha_constraint: A constraint on ``alpha`` (``lamina.constraints``), applied after
+            each optimizer step. Default: ``None``.
         shared_axes: Axes (1-based, batch axis excluded) along which one slope is shared:
             ``[1, 2]`` gives one slope per channel of ``(batch, height, width, channels)``
             feature maps. Default: ``None``.
@@ -193,11 +193,6 @@ class PReLU(_Elementwise):
 
     def __init__(self, alpha_initializer: Any = "Zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None, shared_axes: Any = None, **kwargs: Any) -> None:
-        if alpha_constraint is not None:
-            raise ArgumentError(
-                "PReLU: lamina has no weight constraints, so alpha_constraint must be None, "
-                f"received alpha_constraint={alpha_constraint!r}."
-            )
         if shared_axes is not None:
             shared_axes = [shared_axes] if is_int(shared_axes) else shared_axes
             if not isinstance(shared_axes, (list, tuple)) or not all(
@@ -211,7 +206,7 @@ class PReLU(_Elementwise):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = None
+        self.alpha_constraint = constraints.get(alpha_constraint)
         self.shared_axes = shared_axes
 
     def build(self, input_shape: Shape) -> None:
@@ -228,7 +223,8 @@ class PReLU(_Elementwise):
                 f"shared_axes={self.shared_axes}."
             )
         self.alpha = self.add_weight("alpha", tuple(shape), initializer=self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer)
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return torch.relu(inputs) - self.alpha * torch.relu(-inputs)
@@ -238,7 +234,7 @@ class PReLU(_Elementwise):
             **super().get_config(),
             **initializers.serialize_arguments(self, alpha_initializer=self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": None,
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }
 

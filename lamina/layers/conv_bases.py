@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError
 from lamina.layers.arguments import is_int
 from lamina.layers.convolutional import CONVOLUTIONS, BaseConv, Shape, add_kernel
@@ -67,7 +67,11 @@ class BaseConvTranspose(BaseConv):
         kernel_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
         kernel_regularizer: Default: ``None``.
+        kernel_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     The kernel has Keras's layout ``(*kernel_size, filters, in_channels)``.
     """
@@ -87,12 +91,15 @@ class BaseConvTranspose(BaseConv):
         bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
         positive_int(filters, "filters", owner)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, bias_regularizer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
         self.filters = filters
         if output_padding is not None:
             output_padding = normalize_tuple(output_padding, self.rank, "output_padding",
@@ -105,6 +112,7 @@ class BaseConvTranspose(BaseConv):
         self.output_padding = output_padding
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self._kernel_order = swap_to_front(self.rank)
         self._transpose = TRANSPOSED_CONVOLUTIONS[self.rank]
         self._transpose_cache: dict[tuple[int, ...], Any] = {}
@@ -113,7 +121,7 @@ class BaseConvTranspose(BaseConv):
         channels = self._input_channels(input_shape)
         self.kernel = add_kernel(self, "kernel", (*self.kernel_size, self.filters, channels),
                                  self._kernel_order, self.kernel_initializer,
-                                 self.kernel_regularizer)
+                                 self.kernel_regularizer, self.kernel_constraint)
         self._add_bias(self.filters)
 
     def _output_length(self, axis: int, length: int | None) -> int | None:
@@ -173,6 +181,7 @@ class BaseConvTranspose(BaseConv):
             "output_padding": padding,
             **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
         }
 
 
@@ -194,7 +203,11 @@ class BaseDepthwiseConv(BaseConv):
         depthwise_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
         depthwise_regularizer: Default: ``None``.
+        depthwise_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     The kernel (``kernel``, as in Keras 3) has the layout ``(*kernel_size, in_channels,
     depth_multiplier)``.
@@ -214,14 +227,18 @@ class BaseDepthwiseConv(BaseConv):
         bias_initializer: Any = "zeros",
         depthwise_regularizer: Any = None,
         bias_regularizer: Any = None,
+        depthwise_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         positive_int(depth_multiplier, "depth_multiplier", type(self).__name__)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, bias_regularizer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
         self.depth_multiplier = depth_multiplier
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
         self._depthwise_order = depthwise_order(self.rank)
         self._conv = CONVOLUTIONS[self.rank]
 
@@ -231,7 +248,7 @@ class BaseDepthwiseConv(BaseConv):
         self.kernel = add_kernel(self, "kernel", (*self.kernel_size, channels,
                                                   self.depth_multiplier),
                                  self._depthwise_order, self.depthwise_initializer,
-                                 self.depthwise_regularizer)
+                                 self.depthwise_regularizer, self.depthwise_constraint)
         self._add_bias(channels * self.depth_multiplier)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -257,6 +274,7 @@ class BaseDepthwiseConv(BaseConv):
             **initializers.serialize_arguments(
                 self, depthwise_initializer=self.depthwise_initializer),
             "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
         }
 
 
@@ -281,8 +299,14 @@ class BaseSeparableConv(BaseConv):
         pointwise_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
         depthwise_regularizer: Default: ``None``.
+        depthwise_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         pointwise_regularizer: Default: ``None``.
+        pointwise_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     Weights (Keras's names and layouts): ``depthwise_kernel`` ``(*kernel_size, in,
     depth_multiplier)``, ``pointwise_kernel`` ``(*(1,) * rank, in * depth_multiplier,
@@ -306,19 +330,25 @@ class BaseSeparableConv(BaseConv):
         depthwise_regularizer: Any = None,
         pointwise_regularizer: Any = None,
         bias_regularizer: Any = None,
+        depthwise_constraint: Any = None,
+        pointwise_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
         positive_int(filters, "filters", owner)
         positive_int(depth_multiplier, "depth_multiplier", owner)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, bias_regularizer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
         self.filters = filters
         self.depth_multiplier = depth_multiplier
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
         self._depthwise_order = depthwise_order(self.rank)
         self._pointwise_order = swap_to_front(self.rank)
         self._conv = CONVOLUTIONS[self.rank]
@@ -328,11 +358,13 @@ class BaseSeparableConv(BaseConv):
         self._channels = channels
         self.depthwise_kernel = add_kernel(
             self, "depthwise_kernel", (*self.kernel_size, channels, self.depth_multiplier),
-            self._depthwise_order, self.depthwise_initializer, self.depthwise_regularizer)
+            self._depthwise_order, self.depthwise_initializer, self.depthwise_regularizer,
+            self.depthwise_constraint)
         self.pointwise_kernel = add_kernel(
             self, "pointwise_kernel",
             (*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
-            self._pointwise_order, self.pointwise_initializer, self.pointwise_regularizer)
+            self._pointwise_order, self.pointwise_initializer, self.pointwise_regularizer,
+            self.pointwise_constraint)
         self._add_bias(self.filters)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -359,5 +391,7 @@ class BaseSeparableConv(BaseConv):
                 self, depthwise_initializer=self.depthwise_initializer,
                 pointwise_initializer=self.pointwise_initializer),
             "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
             "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
         }

@@ -36,7 +36,11 @@ class Conv2DTranspose(BaseConvTranspose):
         kernel_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
         kernel_regularizer: Default: ``None``.
+        kernel_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     The kernel has Keras's layout ``(kh, kw, filters, in_channels)``.
 
@@ -74,7 +78,11 @@ class DepthwiseConv2D(BaseDepthwiseConv):
         depthwise_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
         depthwise_regularizer: Default: ``None``.
+        depthwise_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     The kernel (``kernel``, as in Keras 3) has the layout ``(kh, kw, in_channels,
     depth_multiplier)``.
@@ -115,8 +123,14 @@ class SeparableConv2D(BaseSeparableConv):
         pointwise_initializer: Default: ``"glorot_uniform"``.
         bias_initializer: Default: ``"zeros"``.
         depthwise_regularizer: Default: ``None``.
+        depthwise_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         pointwise_regularizer: Default: ``None``.
+        pointwise_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     Weights (Keras's names and layouts): ``depthwise_kernel`` ``(kh, kw, in,
     depth_multiplier)``, ``pointwise_kernel`` ``(1, 1, in * depth_multiplier, filters)``

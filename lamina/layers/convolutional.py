@@ -26,9 +26,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from lamina import activations, initializers, regularizers
+from lamina import activations, constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers.layer import Layer
 from lamina.layers.spatial import (
@@ -38,6 +37,7 @@ from lamina.layers.spatial import (
     output_length,
     same_padding,
 )
+from lamina.variables import Variable
 
 Shape = tuple[int | None, ...]
 
@@ -48,20 +48,22 @@ SPATIAL_AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "w
 
 
 def add_kernel(layer: Layer, name: str, shape: tuple[int, ...], memory_order: tuple[int, ...],
-               initializer: Any, regularizer: Any) -> nn.Parameter:
+               initializer: Any, regularizer: Any, constraint: Any = None) -> Variable:
     """``layer.add_weight`` of Keras's ``shape`` over memory in the order ``memory_order``.
 
     ``kernel.permute(memory_order)`` is then contiguous: the layout torch's kernels read
     directly. The values are initialised in Keras's shape, so a seed gives what it gives for
     a contiguous Keras-shaped kernel.
     """
-    created = layer.add_weight(name, shape, initializer=initializer, regularizer=regularizer)
+    created = layer.add_weight(name, shape, initializer=initializer, regularizer=regularizer,
+                               constraint=constraint)
     storage = torch.empty([shape[axis] for axis in memory_order], dtype=created.dtype)
     view = storage.permute([memory_order.index(axis) for axis in range(len(shape))])
     with torch.no_grad():
         view.copy_(created)
-    kernel = nn.Parameter(view, requires_grad=created.requires_grad)
+    kernel = Variable.of(view, trainable=created.requires_grad, name=name, path=created.path)
     kernel._lamina_trainable = created._lamina_trainable
+    kernel.constraint = created.constraint
     layer.register_parameter(name, kernel)
     return kernel
 
@@ -89,6 +91,7 @@ class BaseConv(Layer):
         use_bias: bool = True,
         bias_initializer: Any = "zeros",
         bias_regularizer: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
@@ -110,6 +113,7 @@ class BaseConv(Layer):
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._channels_last = self.data_format == "channels_last"
         # (N, *spatial, C) <-> (N, C, *spatial), as views.
         self._to_channels_first = (0, self.rank + 1, *range(1, self.rank + 1))
@@ -141,7 +145,8 @@ class BaseConv(Layer):
 
     def _add_bias(self, size: int) -> None:
         self.bias = (self.add_weight("bias", (size,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer)
+                                     regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint)
                      if self.use_bias else None)
 
     def _padding_for(self, spatial: tuple[int, ...]) -> tuple[tuple[int, ...], list[int] | None]:
@@ -200,6 +205,7 @@ class BaseConv(Layer):
             "use_bias": self.use_bias,
             **initializers.serialize_arguments(self, bias_initializer=self.bias_initializer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -226,7 +232,11 @@ class Conv(BaseConv):
         bias_initializer: Default: ``"zeros"``.
         kernel_regularizer: A penalty on the kernel, added to ``layer.losses``.
             Default: ``None``.
+        kernel_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: A penalty on the bias. Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     The kernel has Keras's layout ``(*kernel_size, in_channels / groups, filters)``.
     """
@@ -246,6 +256,8 @@ class Conv(BaseConv):
         bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
@@ -257,11 +269,13 @@ class Conv(BaseConv):
             raise ArgumentError(f"{owner}: filters must be a multiple of groups, received "
                                 f"filters={filters!r}, groups={groups!r}.")
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, bias_regularizer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
         self.filters = filters
         self.groups = groups
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self._conv = CONVOLUTIONS[self.rank]
         # Keras (*k, in, out) -> torch (out, in, *k).
         self._kernel_order = (self.rank + 1, self.rank, *range(self.rank))
@@ -276,7 +290,7 @@ class Conv(BaseConv):
         self.kernel = add_kernel(self, "kernel",
                                  (*self.kernel_size, channels // self.groups, self.filters),
                                  self._kernel_order, self.kernel_initializer,
-                                 self.kernel_regularizer)
+                                 self.kernel_regularizer, self.kernel_constraint)
         self._add_bias(self.filters)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -298,6 +312,7 @@ class Conv(BaseConv):
             "groups": self.groups,
             **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
         }
 
     def extra_repr(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lamina import activations, initializers, regularizers
+from lamina import activations, constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
 
@@ -26,7 +26,11 @@ class Dense(Layer):
         bias_initializer: Default: ``"zeros"``.
         kernel_regularizer: A penalty on the kernel (``"l2"``, ``regularizers.L2(1e-4)``...),
             added to ``layer.losses``. Default: ``None``.
+        kernel_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         bias_regularizer: A penalty on the bias. Default: ``None``.
+        bias_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     Input shape:
         ``(batch, ..., input_dim)``.
@@ -51,6 +55,8 @@ class Dense(Layer):
         bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
@@ -62,7 +68,9 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._linear = self.activation is activations.linear
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -74,10 +82,12 @@ class Dense(Layer):
             )
         self.kernel = self.add_weight("kernel", (input_dim, self.units),
                                       initializer=self.kernel_initializer, column_major=True,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -103,7 +113,9 @@ class Dense(Layer):
             **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer,
                                                bias_initializer=self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
     def extra_repr(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers import arguments
 from lamina.layers.layer import Layer
@@ -52,7 +52,11 @@ class GroupNormalization(Layer):
         beta_initializer: Default: ``"zeros"``.
         gamma_initializer: Default: ``"ones"``.
         beta_regularizer: Default: ``None``.
+        beta_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         gamma_regularizer: Default: ``None``.
+        gamma_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     Weights: ``gamma`` and ``beta``, each of shape ``(channels,)``.
 
@@ -81,6 +85,8 @@ class GroupNormalization(Layer):
         gamma_initializer: Any = "ones",
         beta_regularizer: Any = None,
         gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         if not arguments.is_int(groups) or (groups <= 0 and groups != -1):
@@ -96,7 +102,9 @@ class GroupNormalization(Layer):
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Shape) -> None:
         (self._axis,) = _check_axes(self, self.axis, input_shape)
@@ -113,10 +121,12 @@ class GroupNormalization(Layer):
             )
         shape = (channels,)
         self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer)
+                                      regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint)
                       if self.scale else None)
         self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer)
+                                     regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint)
                      if self.center else None)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -153,7 +163,9 @@ class GroupNormalization(Layer):
             **initializers.serialize_arguments(self, beta_initializer=self.beta_initializer,
                                                gamma_initializer=self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
 

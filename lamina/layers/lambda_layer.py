@@ -151,7 +151,8 @@ class Lambda(Layer):
         """The common case (no arguments, mask or training, no copy, nothing left to check)
         goes straight from ``forward`` to the function."""
         return not (self.arguments or self._fn_takes_mask or self._fn_takes_training
-                    or self._copies_inputs or self._check_pending)
+                    or self._copies_inputs or self._check_pending
+                    or self.activity_regularizer is not None)
 
     def _track(self, values: dict[str, Any], kind: str) -> None:
         for name, value in values.items():

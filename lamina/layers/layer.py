@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina import regularizers
 from lamina.errors import ArgumentError, LaminaError, ShapeError
 from lamina.layers import inference
 from lamina.layers.building import marks_built, shapes_from_json, shapes_to_json, symbolic_inputs
@@ -72,6 +73,9 @@ class Layer(WeightsMixin, nn.Module):
         input_shape: Shape of one sample (without the batch axis) when this is the first
             layer of a ``Sequential`` model.
         batch_size: Fixed batch size to go with ``input_shape``. Default: ``None``.
+        activity_regularizer: A penalty on the layer's outputs (``"l2"``,
+            ``regularizers.L1(0.01)``...): each call's penalty, divided by the batch size,
+            is in ``layer.losses`` (Keras 3's). Default: ``None``.
 
     A new layer is in inference mode (``layer.training is False``), like a Keras layer
     called outside ``fit``; ``model.train()`` or ``training=True`` switch it.
@@ -129,6 +133,7 @@ class Layer(WeightsMixin, nn.Module):
         batch_size: int | None = None,
         batch_input_shape: tuple[int | None, ...] | None = None,
         input_dim: int | None = None,
+        activity_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -155,6 +160,7 @@ class Layer(WeightsMixin, nn.Module):
                 input_shape = (input_shape,)
             batch_input_shape = (batch_size, *input_shape)
         self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape else None
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -193,6 +199,8 @@ class Layer(WeightsMixin, nn.Module):
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
             self._raise_if_incompatible(inputs, error)
             raise
+        if self.activity_regularizer is not None:
+            self._add_activity_penalty(outputs)
         if self.supports_masking or self._computes_masks:
             previous = kwargs.get("mask") if self._call_takes_mask else None
             if previous is None:
@@ -200,6 +208,18 @@ class Layer(WeightsMixin, nn.Module):
             if previous is not None or self._computes_masks:
                 self._set_output_masks(inputs, outputs, previous)
         return outputs
+
+    def _add_activity_penalty(self, outputs: Any) -> None:
+        """Keras 3's ``activity_regularizer``: its penalty of each output, divided by the
+        batch size, is this call's loss (``layer.losses``)."""
+        penalties = []
+        for output in tree.flatten(outputs):
+            if isinstance(output, torch.Tensor):
+                penalty = self.activity_regularizer(output)
+                if output.dim() > 0 and output.shape[0] > 0:
+                    penalty = penalty / output.shape[0]
+                penalties.append(penalty)
+        self.add_loss(penalties)
 
     def _name_flags(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         """``layer(x, mask)``: a positional argument in the place of ``call``'s ``mask`` or
@@ -268,7 +288,8 @@ class Layer(WeightsMixin, nn.Module):
         ``call`` itself when it takes neither training nor mask (the model has already
         built the layer and explains failures), else ``forward``.
         """
-        if self.built and not (self._call_takes_training or self._call_takes_mask):
+        if self.built and not (self._call_takes_training or self._call_takes_mask
+                               or self.activity_regularizer is not None):
             return self.call
         return self.forward
 
@@ -428,6 +449,8 @@ class Layer(WeightsMixin, nn.Module):
         }
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if type(self).get_config is Layer.get_config:
             config.update(self.constructor_config())
         return config
@@ -508,7 +531,7 @@ class Layer(WeightsMixin, nn.Module):
 
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).
 _BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_size",
-                   "batch_input_shape", "input_dim")
+                   "batch_input_shape", "input_dim", "activity_regularizer")
 
 
 for _registration in HOOK_REGISTRATIONS:

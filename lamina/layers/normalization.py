@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch._subclasses.fake_tensor import FakeTensor
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers.layer import Layer
 
@@ -71,7 +71,11 @@ class BatchNormalization(Layer):
         moving_mean_initializer: Default: ``"zeros"``.
         moving_variance_initializer: Default: ``"ones"``.
         beta_regularizer: Default: ``None``.
+        beta_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         gamma_regularizer: Default: ``None``.
+        gamma_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     Weights: ``gamma`` and ``beta`` (trainable), ``moving_mean`` and ``moving_variance``
     (non-trainable, saved), each of shape ``(channels,)``.
@@ -104,6 +108,8 @@ class BatchNormalization(Layer):
         moving_variance_initializer: Any = "ones",
         beta_regularizer: Any = None,
         gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(axis, int) or isinstance(axis, bool):
@@ -118,7 +124,9 @@ class BatchNormalization(Layer):
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Shape) -> None:
         self._axis = _positive_axis(self.axis, len(input_shape), self)
@@ -128,10 +136,12 @@ class BatchNormalization(Layer):
                              f"known, received input shape {tuple(input_shape)}.")
         shape = (channels,)
         self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer)
+                                      regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint)
                       if self.scale else None)
         self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer)
+                                     regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint)
                      if self.center else None)
         self.moving_mean = self.add_weight("moving_mean", shape, trainable=False,
                                            initializer=self.moving_mean_initializer)
@@ -218,7 +228,9 @@ class BatchNormalization(Layer):
                 moving_mean_initializer=self.moving_mean_initializer,
                 moving_variance_initializer=self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
     def extra_repr(self) -> str:
@@ -239,7 +251,11 @@ class LayerNormalization(Layer):
         beta_initializer: Default: ``"zeros"``.
         gamma_initializer: Default: ``"ones"``.
         beta_regularizer: Default: ``None``.
+        beta_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
         gamma_regularizer: Default: ``None``.
+        gamma_constraint: A constraint (``lamina.constraints``), applied after each
+            optimizer step of ``fit``. Default: ``None``.
 
     Input shape:
         Any; the axes in ``axis`` must be known.
@@ -264,6 +280,8 @@ class LayerNormalization(Layer):
         gamma_initializer: Any = "ones",
         beta_regularizer: Any = None,
         gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
@@ -277,7 +295,9 @@ class LayerNormalization(Layer):
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Shape) -> None:
         rank = len(input_shape)
@@ -288,10 +308,12 @@ class LayerNormalization(Layer):
             raise ShapeError(f"LayerNormalization '{self.name}': axes {self._axes} must be "
                              f"known, received input shape {tuple(input_shape)}.")
         self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer)
+                                      regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint)
                       if self.scale else None)
         self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer)
+                                     regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint)
                      if self.center else None)
         # Trailing axes are what torch's fused layer_norm normalises over.
         self._trailing = self._axes == list(range(rank - len(shape), rank))
@@ -321,5 +343,7 @@ class LayerNormalization(Layer):
             **initializers.serialize_arguments(self, beta_initializer=self.beta_initializer,
                                                gamma_initializer=self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }

@@ -10,11 +10,25 @@ import torch
 from lamina.errors import ArgumentError
 from lamina.utils import tree
 
+#: Keras 3's dtype-policy classes whose config is just a dtype name.
+DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy")
+
 
 def standardize_dtype(dtype: Any) -> torch.dtype:
-    """A torch dtype from a Keras dtype name (``"float32"``), a torch dtype or numpy dtype."""
+    """A torch dtype from a Keras dtype name (``"float32"``), a torch dtype, a numpy dtype
+    or a Keras 3 dtype-policy config (``{"class_name": "DTypePolicy", "config": {"name":
+    "float32"}}``, what Keras 3 writes as a layer's ``dtype``)."""
     if isinstance(dtype, torch.dtype):
         return dtype
+    if isinstance(dtype, dict):
+        config = dtype.get("config")
+        name = config.get("name") if isinstance(config, dict) else None
+        if dtype.get("class_name") not in DTYPE_POLICIES or not isinstance(name, str) or (
+                name.startswith("mixed_")):
+            raise ArgumentError(
+                f"Unsupported dtype policy: received {dtype!r}. lamina takes a dtype name or "
+                "Keras's DTypePolicy of one (mixed policies are not layer dtypes here).")
+        return standardize_dtype(name)
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     # Looked up among torch's loaded attributes only: a name read from a file (such as
     # "_dynamo") must not make torch import a submodule.
