@@ -353,12 +353,24 @@ def test_attention_matches_the_keras_formula(kind: str) -> None:
     out = layer(query, value, key, **kwargs)
     scored, scores = layer(query, value, key, return_attention_scores=True, **kwargs)
     expected, expected_scores = keras_attention([query, value, key], layer, mask, scores=True)
-    torch.testing.assert_close(out, expected)
     torch.testing.assert_close(scored, expected)
     torch.testing.assert_close(scores, expected_scores)
-    if kind == "query_mask":  # a query step that may attend nowhere: zero weights
-        assert (scores[0, :, 3] == 0).all()
-        torch.testing.assert_close(out[0, 3], layer.output_bias.detach().expand(6))
+    # A query step that may attend nowhere: zero weights where Keras computes the softmax
+    # itself (scores asked for, dropout, N-D inputs), uniform weights on Keras's fused path
+    # (dropout 0, no scores), whose additive mask is -0.7 * max(float32).
+    nowhere = torch.zeros(2, 4, dtype=torch.bool) if mask is None else ~mask.any(-1)
+    uniform = _uniform_attention(value, layer)[:, None].expand(2, 4, 6)
+    torch.testing.assert_close(out, torch.where(nowhere[..., None], uniform, expected))
+    if kind == "query_mask":
+        assert nowhere[0, 3] and (scores[0, :, 3] == 0).all()
+        torch.testing.assert_close(scored[0, 3], layer.output_bias.detach().expand(6))
+
+
+def _uniform_attention(value: torch.Tensor, layer: MultiHeadAttention) -> torch.Tensor:
+    """What a query step attending uniformly to every value step gets, (batch, features)."""
+    values = torch.einsum("bsd,dnh->bsnh", value, layer.value_kernel) + layer.value_bias
+    mean = values.mean(1)
+    return torch.einsum("bnh,nho->bo", mean, layer.output_kernel) + layer.output_bias
 
 
 def test_attention_dropout_applies_in_training_only() -> None:
@@ -376,7 +388,7 @@ def test_attention_dropout_applies_in_training_only() -> None:
     ({"num_heads": 2, "key_dim": 2, "value_dim": -1}, "value_dim=-1"),
     ({"num_heads": 2, "key_dim": 2, "dropout": 1.0}, "dropout=1.0"),
     ({"num_heads": 2, "key_dim": 2, "output_shape": (2, 0)}, "output_shape=(2, 0)"),
-    ({"num_heads": 2, "key_dim": 2, "attention_axes": (1,)}, "attention_axes=(1,)"),
+    ({"num_heads": 2, "key_dim": 2, "attention_axes": "x"}, "attention_axes='x'"),
 ])
 def test_attention_bad_arguments_quote_the_value(kwargs: dict, quoted: str) -> None:
     with pytest.raises(ArgumentError, match=quoted.replace("(", r"\(").replace(")", r"\)")):

@@ -25,9 +25,12 @@ from lamina.layers.conv_1d_3d import (
 from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Dropout, Identity
+from lamina.layers.dense_attention import AdditiveAttention, Attention
+from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding, Masking
 from lamina.layers.global_pooling import GlobalAveragePooling3D, GlobalMaxPooling3D
 from lamina.layers.group_normalization import GroupNormalization, UnitNormalization
+from lamina.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
 from lamina.layers.layer import Layer
@@ -89,7 +92,9 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AdditiveAttention",
     "AlphaDropout",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -112,6 +117,7 @@ __all__ = [
     "Dot",
     "Dropout",
     "ELU",
+    "EinsumDense",
     "Embedding",
     "Flatten",
     "GRU",
@@ -124,6 +130,8 @@ __all__ = [
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
     "GroupNormalization",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
     "Identity",
     "Input",
     "InputLayer",

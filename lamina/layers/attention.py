@@ -1,54 +1,43 @@
-"""``MultiHeadAttention`` with Keras 3's call signature, masks and weight layout."""
+"""``MultiHeadAttention`` with Keras 3's arguments, call signature, masks, weight layout and
+``attention_axes`` (attention over any axes of N-D inputs).
+
+The shared machinery (masks, the attention kernel, projections) is in ``attention_base.py``.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch._subclasses.fake_tensor import unset_fake_temporarily
 
-from lamina import initializers
 from lamina.errors import ArgumentError, ShapeError
-from lamina.layers.layer import Layer, to_tensor
-from lamina.ops.dispatch import holds_symbolic
+from lamina.layers.arguments import is_int
+from lamina.layers.attention_base import ProjectedAttention, attend, causal_mask, positive_int
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _split_inputs(query: Any, value: Any, key: Any) -> tuple[Any, Any, Any]:
-    """``(query, value, key)`` from the Keras call, or from one list ``[query, value(, key)]``."""
-    if value is not None:
-        return query, value, key
-    if not isinstance(query, (list, tuple)) or len(query) not in (2, 3):
-        raise ArgumentError(
-            "MultiHeadAttention takes query and value (and optionally key): mha(query, value) "
-            f"or mha([query, value]); received {type(query).__name__} without a value."
-        )
-    return (*query, None)[:3]
-
-
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(ProjectedAttention):
     """Multi-head attention (Vaswani et al. 2017), as Keras 3's ``MultiHeadAttention``.
 
     ``query``, ``key`` and ``value`` are projected per head, ``softmax(q k^T / sqrt(key_dim))``
     weighs the values, and the heads are projected back to ``output_shape``. Weights have
-    Keras's (EinsumDense) layout, in Keras's order: ``query_kernel (query_dim, num_heads,
-    key_dim)`` and ``query_bias (num_heads, key_dim)``, the same for ``key`` and ``value``
+    Keras's (EinsumDense) layouts, order, names and paths: ``query_kernel (query_dim,
+    num_heads, key_dim)`` (path ``<layer>/query/kernel``) and ``query_bias (num_heads,
+    key_dim)``, the same for ``key``, then ``gate`` (with ``use_gate``), ``value``
     (``value_dim`` per head), then ``output_kernel (num_heads, value_dim, *output_shape)``
-    and ``output_bias``. Computed with ``scaled_dot_product_attention`` unless the scores
-    are asked for.
+    and ``output_bias`` (path ``<layer>/attention_output/...``). Computed with
+    ``scaled_dot_product_attention`` unless the scores are asked for.
 
     Masks, as in Keras: the query's mask ``(batch, T)`` and the value's and key's masks
     ``(batch, S)`` combine (logical and) into a ``(batch, T, S)`` attention mask, with
-    ``attention_mask`` and the causal mask of ``use_causal_mask``. A query step that may
-    attend nowhere gets zero attention weights. The output's mask is the query's.
+    ``attention_mask``, the causal mask of ``use_causal_mask`` and the band of
+    ``sliding_window``. A query step that may attend nowhere attends uniformly to every
+    value when the layer has no dropout, no scores are asked for and the inputs are 3-D
+    (Keras's fused path), and gets zero attention weights otherwise (Keras's explicit
+    softmax). The output's mask is the query's. (Keras 3.15 reads the query's mask only from
+    the query tensor; lamina also takes ``query_mask=``.)
 
     Args:
         num_heads: Number of attention heads.
@@ -56,41 +45,57 @@ class MultiHeadAttention(Layer):
         value_dim: Size of each head for value. Default: ``key_dim``.
         dropout: Dropout rate on the attention weights in training. Default: ``0.0``.
         use_bias: Whether the projections have biases. Default: ``True``.
-        output_shape: The output's shape after the batch and time axes (an int or a
+        output_shape: The output's shape after the batch and attention axes (an int or a
             tuple). Default: the query's last axis.
-        attention_axes: Only ``None`` (attention over the time axis) is supported.
-        kernel_initializer: Default: ``"glorot_uniform"``.
+        attention_axes: The axes attention runs over (an int or a tuple of them; negative
+            ones count from the features axis). Default: ``None``, every axis between the
+            batch and the features axes: the time axis of ``(batch, T, features)`` inputs.
+            Once built, the config holds the axes resolved (Keras's).
+        sliding_window: Each query step attends only to steps less than this far away.
+            Default: ``None``.
+        flash_attention: Keras's switch for its fused kernel: ``True`` refuses dropout and
+            attention scores, as in Keras. lamina always uses torch's fused kernel when no
+            scores are asked for. Default: ``None``.
+        kernel_initializer: Default: ``"glorot_uniform"`` (Keras's fans per projection).
         bias_initializer: Default: ``"zeros"``.
+        kernel_regularizer, bias_regularizer: Penalties on every kernel / bias.
+        activity_regularizer: A penalty on each projection's output (Keras's).
+        kernel_constraint, bias_constraint: Constraints on every kernel / bias, applied after
+            each optimizer step.
+        use_gate: A sigmoid gate per head, projected from the query (Keras's gated
+            attention). Default: ``False``.
+        seed: Seed of the dropout on the attention weights. Default: ``None``.
 
     Call arguments:
-        query: ``(batch, T, query_dim)``. A list ``[query, value]`` or ``[query, value,
-            key]`` also works, with ``mask`` then the list of their masks; a call on
-            symbolic tensors is recorded that way, so that in a model the masks of all
-            three reach the layer.
-        value: ``(batch, S, value_dim)``.
-        key: ``(batch, S, key_dim)``. Default: ``value``.
+        query: ``(batch, *T, query_dim)``. A list ``[query, value]`` or ``[query, value,
+            key]`` also works, with ``mask`` then the list of their masks.
+        value: ``(batch, *S, value_dim)``.
+        key: ``(batch, *S, key_dim)``. Default: ``value``.
         query_mask, value_mask, key_mask: Boolean masks ``(batch, T)`` / ``(batch, S)``.
-            Default: ``mask`` for the query, else each tensor's Keras mask; for self-attention
-            (``value is query``) the query's mask also masks the values.
+            Default: ``mask`` for the query, else each tensor's Keras mask.
         attention_mask: Boolean ``(batch, T, S)``: which query steps may attend to which
             value steps.
         return_attention_scores: Also return the attention weights
-            ``(batch, num_heads, T, S)``. Default: ``False``.
+            ``(batch, num_heads, T, S)`` (for N-D inputs, the non-attention axes and the
+            heads, then the query's and the value's attention axes). Default: ``False``.
         training: Whether dropout applies. Default: the layer's mode.
         use_causal_mask: Forbid attending to later steps. Default: ``False``.
         mask: The query's mask (what a model passes for the first input).
 
     Output shape:
-        ``(batch, T, *output_shape)``, and the scores with ``return_attention_scores``.
+        ``(batch, *T, *output_shape)``, and the scores with ``return_attention_scores``.
 
     Example:
         >>> layer = MultiHeadAttention(num_heads=2, key_dim=4)
         >>> x = torch.ones(3, 5, 8)
         >>> tuple(layer(x, x).shape), tuple(layer.query_kernel.shape)
         ((3, 5, 8), (8, 2, 4))
+        >>> images = torch.ones(2, 4, 6, 8)  # attention over the width axis only
+        >>> _, scores = MultiHeadAttention(2, 4, attention_axes=2)(
+        ...     images, images, return_attention_scores=True)
+        >>> tuple(scores.shape)
+        (2, 4, 2, 6, 6)
     """
-
-    supports_masking = True
 
     def __init__(
         self,
@@ -101,191 +106,146 @@ class MultiHeadAttention(Layer):
         use_bias: bool = True,
         output_shape: Any = None,
         attention_axes: Any = None,
+        sliding_window: int | None = None,
+        flash_attention: bool | None = None,
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        use_gate: bool = False,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        for arg, value in (("num_heads", num_heads), ("key_dim", key_dim)):
-            if not _positive_int(value):
-                raise ArgumentError(f"MultiHeadAttention: {arg} must be a positive int, "
-                                    f"received {arg}={value!r}.")
-        if value_dim is not None and not _positive_int(value_dim):
-            raise ArgumentError(f"MultiHeadAttention: value_dim must be a positive int or None, "
-                                f"received value_dim={value_dim!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ArgumentError(f"MultiHeadAttention: dropout must be a number in [0, 1), "
-                                f"received dropout={dropout!r}.")
-        dims = (output_shape,) if isinstance(output_shape, int) else output_shape
+        owner = "MultiHeadAttention"
+        positive_int(num_heads, "num_heads", owner)
+        positive_int(key_dim, "key_dim", owner)
+        if value_dim is not None:
+            positive_int(value_dim, "value_dim", owner)
+        dims = (output_shape,) if is_int(output_shape) else output_shape
         if dims is not None and (not isinstance(dims, (list, tuple)) or not dims
-                                 or not all(_positive_int(d) for d in dims)):
-            raise ArgumentError(f"MultiHeadAttention: output_shape must be a positive int or a "
-                                f"tuple of them, received output_shape={output_shape!r}.")
-        if attention_axes is not None:
-            raise ArgumentError(
-                "MultiHeadAttention: only attention_axes=None (attention over the time axis "
-                f"of (batch, time, features) inputs) is supported, received "
-                f"attention_axes={attention_axes!r}."
-            )
+                                 or not all(is_int(d) and d > 0 for d in dims)):
+            raise ArgumentError(f"{owner}: output_shape must be a positive int or a tuple of "
+                                f"them, received output_shape={output_shape!r}.")
+        axes = (attention_axes,) if is_int(attention_axes) else attention_axes
+        if axes is not None and (not isinstance(axes, (list, tuple)) or not axes
+                                 or not all(is_int(a) for a in axes)):
+            raise ArgumentError(f"{owner}: attention_axes must be an int or a non-empty list or "
+                                f"tuple of ints, received attention_axes={attention_axes!r}.")
         super().__init__(**kwargs)
+        self.init_common(dropout, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, use_gate, sliding_window,
+                         flash_attention, seed)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim or key_dim
-        self.dropout = float(dropout)
-        self.use_bias = bool(use_bias)
         self.output_dims = tuple(dims) if dims is not None else None
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self._projections_built = False
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and holds_symbolic(args[0]) and (len(args) > 1 or "value" in kwargs):
-            # A model passes ``mask=`` for a node's first argument only. Recorded as
-            # ``mha([query, value, key])``, the node's first argument holds all three, so
-            # the model hands over all their masks (see ``call``).
-            value = args[1] if len(args) > 1 else kwargs.pop("value")
-            key = args[2] if len(args) > 2 else kwargs.pop("key", None)
-            inputs = [args[0], value] if key is None else [args[0], value, key]
-            return super().__call__(inputs, *args[3:], **kwargs)
-        return super().__call__(*args, **kwargs)
+        self.attention_axes = tuple(axes) if axes is not None else None
+        self._scale = self.scale_of(key_dim)
+        self._standard = True  # (batch, T, features) inputs: the fused, Keras-ordered path
 
     # ------------------------------------------------------------------ building
     def build(self, query_shape: Any, value_shape: Shape | None = None,
               key_shape: Shape | None = None) -> None:
-        if value_shape is None and len(query_shape) and not isinstance(
-                query_shape[0], (int, type(None))):
-            query_shape, value_shape, key_shape = (*query_shape, None)[:3]
-        if value_shape is None or self._projections_built:
-            # Built from the query's shape alone (how a layer is built from its first input),
-            # the value and key sizes are unknown: forward() builds at the first call.
-            return
-        key_shape = key_shape or value_shape
-        shapes = {"query": query_shape, "value": value_shape, "key": key_shape}
-        for role, shape in shapes.items():
-            if len(shape) != 3 or shape[-1] is None:
-                raise ShapeError(
-                    f"MultiHeadAttention '{self.name}' expects {role} of shape (batch, steps, "
-                    f"features) with known features, received {role} shape {tuple(shape)}."
-                )
-        heads, key_dim, value_dim = self.num_heads, self.key_dim, self.value_dim
-        out = self.output_dims or (query_shape[-1],)
-        for role, size in (("query", key_dim), ("key", key_dim), ("value", value_dim)):
-            setattr(self, f"{role}_kernel", self.add_weight(
-                f"{role}_kernel", (shapes[role][-1], heads, size),
-                initializer=self.kernel_initializer))
-            if self.use_bias:
-                setattr(self, f"{role}_bias", self.add_weight(
-                    f"{role}_bias", (heads, size), initializer=self.bias_initializer))
-        self.output_kernel = self.add_weight("output_kernel", (heads, value_dim, *out),
-                                             initializer=self.kernel_initializer)
-        if self.use_bias:
-            self.output_bias = self.add_weight("output_bias", out,
-                                               initializer=self.bias_initializer)
-        self._projections_built = True
-
-    def forward(self, query: Any, value: Any = None, key: Any = None, **kwargs: Any) -> Any:
-        if not self._projections_built:
-            q, v, k = _split_inputs(query, value, key)
-            with unset_fake_temporarily():
-                self.build(tuple(q.shape), tuple(v.shape), None if k is None else tuple(k.shape))
-            if q.device.type != "cpu":
-                self.to(q.device)
-        return super().forward(query, value, key, **kwargs)
+        query_shape, value_shape, key_shape = self.input_shapes(query_shape, value_shape,
+                                                                 key_shape)
+        owner = f"MultiHeadAttention '{self.name}'"
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ShapeError(f"{owner}: all axes of value and key but the last must be equal, "
+                             f"received value shape {value_shape} and key shape {key_shape}.")
+        rank = len(query_shape)
+        if rank < 3 or len(value_shape) != rank:
+            raise ShapeError(f"{owner} expects query and value of the same rank, at least "
+                             f"(batch, steps, features), received query shape {query_shape} "
+                             f"and value shape {value_shape}.")
+        axes = tuple(range(1, rank - 1)) if self.attention_axes is None else tuple(
+            a if a >= 0 else rank + a for a in self.attention_axes)
+        if not all(1 <= a <= rank - 2 for a in axes) or len(set(axes)) != len(axes):
+            raise ShapeError(f"{owner}: attention_axes={self.attention_axes!r} must name "
+                             f"distinct axes between the batch and the features axes of "
+                             f"inputs of shape {query_shape}.")
+        self.attention_axes = axes
+        self._standard = rank == 3
+        heads, out = self.num_heads, self.output_dims or (query_shape[-1],)
+        self.add_projection("query", "query", (query_shape[-1], heads, self.key_dim),
+                            (heads, self.key_dim), [0], [1, 2])
+        self.add_projection("key", "key", (key_shape[-1], heads, self.key_dim),
+                            (heads, self.key_dim), [0], [1, 2])
+        if self.use_gate:
+            self.add_projection("gate", "gate", (query_shape[-1], heads, self.value_dim),
+                                (heads, self.value_dim), [0], [1, 2])
+        self.add_projection("value", "value", (value_shape[-1], heads, self.value_dim),
+                            (heads, self.value_dim), [0], [1, 2])
+        self.add_projection("output", "attention_output", (heads, self.value_dim, *out),
+                            tuple(out), [0, 1], list(range(2, 2 + len(out))))
 
     # ------------------------------------------------------------------ calling
-    def call(self, query: Any, value: Any = None, key: Any = None,
-             query_mask: Tensor | None = None, value_mask: Tensor | None = None,
-             key_mask: Tensor | None = None, attention_mask: Tensor | None = None,
-             return_attention_scores: bool = False, training: bool | None = None,
-             use_causal_mask: bool = False, mask: Any = None) -> Any:
-        query, value, key = _split_inputs(query, value, key)
-        if isinstance(mask, (list, tuple)):  # the masks of [query, value(, key)]
-            mask, *others = [*mask, None, None][:3]
-            value_mask = others[0] if value_mask is None else value_mask
-            key_mask = others[1] if key_mask is None else key_mask
-        value, key = to_tensor(value), to_tensor(key)
-        if query_mask is None:
-            query_mask = mask if mask is not None else getattr(query, "_keras_mask", None)
-        if value_mask is None:
-            value_mask = query_mask if value is query else getattr(value, "_keras_mask", None)
-        if key is None:
-            key = value
-        elif key_mask is None:
-            key_mask = value_mask if key is value else getattr(key, "_keras_mask", None)
-        attention_mask = self._attention_mask(query, value, query_mask, value_mask, key_mask,
-                                              attention_mask, use_causal_mask)
-        q = self._project(query, "query")
-        k = self._project(key, "key")
-        v = self._project(value, "value")
-        dropout = self.dropout if training else 0.0
-        if attention_mask is not None:
-            while attention_mask.dim() < 4:  # a heads axis (and a batch axis) to broadcast
-                attention_mask = attention_mask.unsqueeze(-3)
-        scale = 1.0 / math.sqrt(self.key_dim)
-        scores = None
-        if return_attention_scores:
-            logits = torch.matmul(q * scale, k.transpose(-2, -1))
-            if attention_mask is None:
-                scores = torch.softmax(logits, dim=-1)
-            else:
-                # Keras's masked softmax: -1e9 where masked, and weights zeroed afterwards so
-                # that a query step with nothing to attend to gets all zeros.
-                logits = logits.masked_fill(~attention_mask, -1e9)
-                scores = torch.softmax(logits, dim=-1) * attention_mask
-            weights = F.dropout(scores, dropout, training=True) if dropout else scores
-            attended = torch.matmul(weights, v)
+    def attention(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
+                  causal_only: bool, training: bool, scores: bool) -> tuple[Tensor, Any]:
+        q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
+            value, "value")
+        gate = torch.sigmoid(self.project(query, "gate")) if self.use_gate else None
+        rate = self.dropout if training else 0.0
+        if self._standard:  # (batch, heads, steps, size), the fused kernel's layout
+            while mask is not None and mask.dim() < 4:  # a heads axis (and a batch axis)
+                mask = mask.unsqueeze(-3)
+            attended, weights = attend(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mask, self._scale,
+                rate=rate, generator=self._generator, scores=scores, is_causal=causal_only,
+                uniform_when_masked=self.dropout == 0.0)
+            attended = attended.transpose(1, 2)
         else:
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask,
-                                                      dropout_p=dropout, scale=scale)
-        batch, steps = attended.shape[0], attended.shape[2]
-        merged = attended.transpose(1, 2).reshape(batch, steps, -1)
-        out_dims = self.output_kernel.shape[2:]
-        output = torch.matmul(merged, self.output_kernel.reshape(merged.shape[-1], -1))
-        if self.use_bias:
-            output = output + self.output_bias.reshape(-1)
-        output = output.reshape(batch, steps, *out_dims)
-        return (output, scores) if return_attention_scores else output
+            attended, weights = self._attend_over_axes(q, k, v, mask, causal_only, rate,
+                                                       scores)
+        output = self.project_back(attended if gate is None else attended * gate)
+        if self.projection_activity_regularizer is not None:
+            self.penalize(*(p for p in (q, k, gate, v, output) if p is not None))
+        return output, weights
 
-    def _project(self, inputs: Tensor, role: str) -> Tensor:
-        """``(batch, steps, dim) -> (batch, heads, steps, size)``, Keras's EinsumDense
-        ``btd,dhs->bths`` as one matmul."""
-        kernel = getattr(self, f"{role}_kernel")
-        projected = torch.matmul(inputs, kernel.reshape(kernel.shape[0], -1))
-        if self.use_bias:
-            projected = projected + getattr(self, f"{role}_bias").reshape(-1)
-        return projected.unflatten(-1, kernel.shape[1:]).transpose(1, 2)
-
-    @staticmethod
-    def _attention_mask(query: Tensor, value: Tensor, query_mask: Any, value_mask: Any,
-                        key_mask: Any, attention_mask: Any,
-                        use_causal_mask: bool) -> Tensor | None:
-        """Keras's ``_compute_attention_mask``: every given mask as ``(batch, T, S)``, and-ed."""
-        masks = []
-        if query_mask is not None:
-            masks.append(to_tensor(query_mask).bool()[:, :, None])
-        for mask in (value_mask, key_mask):
-            if mask is not None:
-                masks.append(to_tensor(mask).bool()[:, None, :])
-        if use_causal_mask:
-            steps, sources = query.shape[1], value.shape[1]
-            masks.append(torch.ones(steps, sources, dtype=torch.bool,
-                                    device=query.device).tril()[None])
-        if attention_mask is not None:
-            masks.append(to_tensor(attention_mask).bool())
-        if not masks:
-            return None
-        combined = masks[0]
-        for mask in masks[1:]:
-            combined = combined & mask
-        return combined
+    def _attend_over_axes(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
+                          causal_only: bool, rate: float, scores: bool) -> tuple[Tensor, Any]:
+        """Keras's einsum attention over ``attention_axes`` of ``(batch, *axes, heads,
+        size)`` projections: the other axes (and the heads) lead, the attention axes are
+        flattened into one, and the scores come out as Keras lays them out."""
+        rank, axes = q.dim(), self.attention_axes
+        leading = [a for a in range(rank - 1) if a not in axes]
+        order = [*leading, *axes, rank - 1]
+        sizes = [q.shape[a] for a in leading]
+        steps, sources = [q.shape[a] for a in axes], [k.shape[a] for a in axes]
+        flat_q = q.permute(order).reshape(*sizes, -1, q.shape[-1])
+        flat_k = k.permute(order).reshape(*sizes, -1, k.shape[-1])
+        flat_v = v.permute(order).reshape(*sizes, -1, v.shape[-1])
+        if causal_only:
+            mask = causal_mask(q.shape[1], k.shape[1], q.device)
+        if mask is not None:
+            while mask.dim() < len(sizes) + 2 * len(axes):  # Keras's _masked_softmax
+                mask = mask.unsqueeze(-2 * len(axes) - 1)
+            mask = mask.expand(*sizes, *steps, *sources).reshape(
+                *sizes, flat_q.shape[-2], flat_k.shape[-2])
+        attended, weights = attend(flat_q, flat_k, flat_v, mask, self._scale, rate=rate,
+                                   generator=self._generator, scores=scores)
+        attended = attended.reshape(*sizes, *steps, v.shape[-1])
+        inverse = [order.index(a) for a in range(rank)]
+        if weights is not None:
+            weights = weights.reshape(*sizes, *steps, *sources)
+        return attended.permute(inverse), weights
 
     # ------------------------------------------------------------------ shapes and config
-    # No compute_output_shape: the output structure depends on return_attention_scores, a
-    # call argument, so a symbolic call infers it by running the layer on fake tensors.
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return mask[0] if isinstance(mask, (list, tuple)) else mask
+    def compute_output_shape(self, query_shape: Any, value_shape: Shape | None = None,
+                             key_shape: Shape | None = None) -> Shape:
+        query_shape, value_shape, key_shape = self.input_shapes(query_shape, value_shape,
+                                                                key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ShapeError(
+                f"MultiHeadAttention '{self.name}': all axes of value and key but the last "
+                f"must be equal, received value shape {value_shape} and key shape {key_shape}.")
+        return query_shape[:-1] + self.output_dims if self.output_dims else query_shape
 
     def get_config(self) -> dict[str, Any]:
+        axes = self.attention_axes
         return {
             **super().get_config(),
             "num_heads": self.num_heads,
@@ -293,10 +253,11 @@ class MultiHeadAttention(Layer):
             "value_dim": self.value_dim,
             "dropout": self.dropout,
             "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
             "output_shape": list(self.output_dims) if self.output_dims else None,
-            "attention_axes": None,
-            **initializers.serialize_arguments(self, kernel_initializer=self.kernel_initializer,
-                                               bias_initializer=self.bias_initializer),
+            "attention_axes": list(axes) if axes is not None else None,
+            "sliding_window": self.sliding_window,
+            **self.common_config(),
         }
 
     def extra_repr(self) -> str:
