@@ -184,7 +184,8 @@ class MultiHeadAttention(ProjectedAttention):
 
     # ------------------------------------------------------------------ calling
     def attention(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
-                  causal_only: bool, training: bool, scores: bool) -> tuple[Tensor, Any]:
+                  causal_only: bool, training: bool, scores: bool
+                  ) -> tuple[Tensor, Tensor | None, list[Tensor]]:
         q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
             value, "value")
         gate = torch.sigmoid(self.project(query, "gate")) if self.use_gate else None
@@ -201,9 +202,7 @@ class MultiHeadAttention(ProjectedAttention):
             attended, weights = self._attend_over_axes(q, k, v, mask, causal_only, rate,
                                                        scores)
         output = self.project_back(attended if gate is None else attended * gate)
-        if self.projection_activity_regularizer is not None:
-            self.penalize(*(p for p in (q, k, gate, v, output) if p is not None))
-        return output, weights
+        return output, weights, [p for p in (q, k, gate, v, output) if p is not None]
 
     def _attend_over_axes(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
                           causal_only: bool, rate: float, scores: bool) -> tuple[Tensor, Any]:

@@ -153,6 +153,9 @@ class ProjectedAttention(Layer):
     """
 
     supports_masking = True
+    #: Whether ``activity_regularizer`` also penalizes the layer's outputs (Keras's
+    #: ``GroupQueryAttention`` keeps it as its own, so its base layer applies it too).
+    penalizes_outputs = False
 
     def init_common(self, dropout: Any, use_bias: Any, kernel_initializer: Any,
                     bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
@@ -244,13 +247,19 @@ class ProjectedAttention(Layer):
         combined, causal_only = combined_mask(query, value, query_mask, value_mask, key_mask,
                                               attention_mask, use_causal_mask,
                                               self.sliding_window)
-        output, scores = self.attention(query, key, value, combined, causal_only,
-                                        bool(training), return_attention_scores)
+        output, scores, projections = self.attention(query, key, value, combined, causal_only,
+                                                     bool(training), return_attention_scores)
+        if self.projection_activity_regularizer is not None:
+            if self.penalizes_outputs:
+                projections = [*projections, output, *([scores] if scores is not None else [])]
+            self.penalize(projections)
         return (output, scores) if return_attention_scores else output
 
     def attention(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
-                  causal_only: bool, training: bool, scores: bool) -> tuple[Tensor, Any]:
-        """Project, attend and project back: ``(output, scores or None)``."""
+                  causal_only: bool, training: bool, scores: bool
+                  ) -> tuple[Tensor, Tensor | None, list[Tensor]]:
+        """Project, attend and project back: ``(output, scores or None, the projections'
+        outputs)``."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ weights
@@ -297,11 +306,11 @@ class ProjectedAttention(Layer):
             output = output + self.output_bias.reshape(-1)
         return output.reshape(*output.shape[:-1], *kernel.shape[2:])
 
-    def penalize(self, *projections: Tensor) -> None:
-        """Keras's ``activity_regularizer``: each projection's penalty over its batch size."""
+    def penalize(self, tensors: list[Tensor]) -> None:
+        """Keras's ``activity_regularizer``: each tensor's penalty over its batch size."""
         regularizer = self.projection_activity_regularizer
-        self.add_loss([regularizer(p) / p.shape[0] if p.shape[0] else regularizer(p)
-                       for p in projections])
+        self.add_loss([regularizer(t) / t.shape[0] if t.shape[0] else regularizer(t)
+                       for t in tensors])
 
     # ------------------------------------------------------------------ shapes and masks
     @staticmethod

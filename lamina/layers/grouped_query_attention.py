@@ -39,7 +39,8 @@ class GroupedQueryAttention(ProjectedAttention):
         kernel_initializer: Default: ``"glorot_uniform"`` (Keras's fans per projection).
         bias_initializer: Default: ``"zeros"``.
         kernel_regularizer, bias_regularizer: Penalties on every kernel / bias.
-        activity_regularizer: A penalty on each projection's output (Keras's).
+        activity_regularizer: A penalty on each projection's output and on the layer's
+            outputs (Keras's).
         kernel_constraint, bias_constraint: Constraints on every kernel / bias, applied after
             each optimizer step.
         use_gate: A sigmoid gate per query head, projected from the query. Default: ``False``.
@@ -58,6 +59,8 @@ class GroupedQueryAttention(ProjectedAttention):
         >>> tuple(layer(x, x).shape), tuple(layer.key_kernel.shape)
         ((3, 5, 8), (8, 2, 4))
     """
+
+    penalizes_outputs = True
 
     def __init__(
         self,
@@ -123,7 +126,8 @@ class GroupedQueryAttention(ProjectedAttention):
                             (query_shape[-1],), [0, 1], [2])
 
     def attention(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
-                  causal_only: bool, training: bool, scores: bool) -> tuple[Tensor, Any]:
+                  causal_only: bool, training: bool, scores: bool
+                  ) -> tuple[Tensor, Tensor | None, list[Tensor]]:
         q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
             value, "value")
         gate = torch.sigmoid(self.project(query, "gate")) if self.use_gate else None
@@ -136,9 +140,7 @@ class GroupedQueryAttention(ProjectedAttention):
             groups=self.num_repeats)
         attended = attended.transpose(1, 2)
         output = self.project_back(attended if gate is None else attended * gate)
-        if self.projection_activity_regularizer is not None:
-            self.penalize(*(p for p in (q, k, gate, v, output) if p is not None))
-        return output, weights
+        return output, weights, [p for p in (q, k, gate, v, output) if p is not None]
 
     def compute_output_shape(self, query_shape: Any, value_shape: Shape | None = None,
                              key_shape: Shape | None = None) -> Shape:
