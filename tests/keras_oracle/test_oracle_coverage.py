@@ -43,7 +43,12 @@ def keras_names(keras) -> dict[str, str]:  # noqa: ANN001
 
 def test_every_lamina_layer_has_a_table() -> None:
     """A layer added to lamina.layers.__all__ without oracle tables fails here."""
-    compared = [name for name in lamina.layers.__all__ if name not in NOT_COMPARED]
+    tabled = {id(getattr(lamina.layers, name)) for name in CASES
+              if hasattr(lamina.layers, name)}
+    # Another name of a layer with a table is covered by it (GroupedQueryAttention, the
+    # class Keras exports only as GroupQueryAttention).
+    compared = [name for name in lamina.layers.__all__ if name not in NOT_COMPARED
+                and (name in CASES or id(getattr(lamina.layers, name)) not in tabled)]
     no_cases = [name for name in compared if not CASES.get(name)]
     no_invalid = [name for name in compared
                   if not is_function(name) and name not in INVALID]
