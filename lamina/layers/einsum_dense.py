@@ -259,17 +259,12 @@ class EinsumDense(Layer):
         return outputs if self._linear else self.activation(outputs)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        """Keras's output shape, with the size of an axis shared with the input filled in
-        where ``output_shape`` says ``None`` (as Keras documents it; Keras 3.15 leaves it
-        ``None``), and the ellipsis's axes in the input's order."""
-        full = analyze_equation(self.equation, self.bias_axes, input_shape,
-                                self.partial_output_shape, f"EinsumDense '{self.name}'")[2]
-        input_spec, _, output_spec, left = parse_equation(self.equation)
-        offset = len(input_shape) - len(input_spec) if left else 0
-        for i, c in enumerate(output_spec):
-            if c in input_spec and full[i + offset] is None:
-                full[i + offset] = input_shape[input_spec.index(c) + offset]
-        return tuple(full)
+        """Keras's: an axis ``output_shape`` gives as ``None`` stays ``None`` (even one the
+        input knows), the ellipsis's axes keep the input's order (Keras 3.15 reverses them
+        when the ellipsis stands for more than the batch axis and one other)."""
+        return tuple(analyze_equation(self.equation, self.bias_axes, input_shape,
+                                      self.partial_output_shape,
+                                      f"EinsumDense '{self.name}'")[2])
 
     def get_config(self) -> dict[str, Any]:
         return {
