@@ -1,14 +1,15 @@
 """lamina's layers: every one a ``torch.nn.Module`` with Keras's semantics and weight layout.
 
-Their arguments, defaults and ``get_config`` keys are Keras 3's, with these differences:
-lamina has no weight constraints and no ``activity_regularizer`` argument (use an
-``ActivityRegularization`` layer), so configs lack the ``*_constraint`` and
-``activity_regularizer`` keys (``PReLU`` keeps ``alpha_constraint``, which must be
-``None``); ``dtype`` is a dtype name rather than a dtype policy; initializers serialize as
-``lamina.initializers`` objects of the same class names and arguments. Arguments are checked
-on construction (a wrong type is a ``TypeError``, a wrong value a ``ValueError``, as in
-Keras), some that Keras only refuses when called. ``tests/test_layers_keras_parity.py``
-compares layers with Keras 3 on torch.
+Their arguments, defaults and ``get_config`` keys are Keras 3's (``activity_regularizer``
+on every layer; the weight constraints of the core, convolution, normalization, embedding
+and attention layers, not yet of the recurrent ones), with these differences: ``dtype`` is
+a dtype name rather than a dtype policy (Keras's policy configs are read); initializers
+serialize as ``lamina.initializers`` objects of the same class names and arguments; Keras's
+LoRA and quantization arguments (``EinsumDense``'s) accept only their off values.
+Arguments are checked on construction (a wrong type is a ``TypeError``, a wrong value a
+``ValueError``, as in Keras), some that Keras only refuses when called.
+``tests/test_layers_keras_parity.py``, ``tests/test_attention_keras_parity.py`` and the
+oracle of ``tests/keras_oracle`` compare layers with Keras 3 on torch.
 """
 
 # Ops on symbolic tensors become Lambda nodes once layers exist (ops sit below layers).
