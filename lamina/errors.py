@@ -24,6 +24,11 @@ class ArgumentTypeError(LaminaError, TypeError):
     """An argument has a type lamina cannot use (a function where a layer belongs, say)."""
 
 
+class UnknownArgumentError(ArgumentError, TypeError):
+    """A keyword argument nothing takes: Keras raises ``ValueError`` for a layer's, Python
+    ``TypeError`` for a function's; this is both, so either ``except`` catches it."""
+
+
 class InferenceError(LaminaError, ValueError):
     """A layer's output shape could not be inferred from its inputs."""
 

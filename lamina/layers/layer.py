@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from lamina import regularizers
-from lamina.errors import ArgumentError, LaminaError, ShapeError
+from lamina.errors import ArgumentError, LaminaError, ShapeError, UnknownArgumentError
 from lamina.layers import inference
 from lamina.layers.building import marks_built, shapes_from_json, shapes_to_json, symbolic_inputs
 from lamina.layers.calling import (
@@ -137,8 +137,9 @@ class Layer(WeightsMixin, nn.Module):
         **kwargs: Any,
     ) -> None:
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}."
+            raise UnknownArgumentError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}. "
+                "Check the spelling against the layer's documented arguments."
             )
         super().__init__()
         if name is not None and (not isinstance(name, str) or not name or "." in name):
