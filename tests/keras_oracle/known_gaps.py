@@ -88,7 +88,7 @@ MISSING_ALIASES: dict[str, str] = {
 CASE_GAPS: dict[tuple[str, str, str], str] = {
     # Dense
     ('Dense', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: Dense: unexpected keyword argument(s) ['quantization_config'].",
+        "from_config(Keras's config) raised UnknownArgumentError: Dense: unexpected keyword argument(s) ['quantization_config']. Check the spelling against the layer's documented arguments.",
     # Activation
     ('Activation', 'hard_silu', '*'):
         "activation 'hard_silu' unknown to lamina (ArgumentError: Unknown activation)",
@@ -114,7 +114,7 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     ('Embedding', '*', 'config'):
         'keys only in Keras: activity_regularizer',
     ('Embedding', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: Embedding: unexpected keyword argument(s) ['quantization_config'].",
+        "from_config(Keras's config) raised UnknownArgumentError: Embedding: unexpected keyword argument(s) ['quantization_config']. Check the spelling against the layer's documented arguments.",
     # Add
     ('Add', 'masked', 'mask'):
         'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
@@ -191,32 +191,32 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         "padding='same', pool_size=3 (strides 3): the border windows differ (Keras averages the valid cells only; the 1D layer agrees)",
     # GlobalAveragePooling1D
     ('GlobalAveragePooling1D', 'masked_empty_sample', 'gradients'):
-        'gradient of input 0: max abs difference inf at (1, 0, 0) (Keras 0, lamina nan)',
+        "a sample with every step masked: Keras's input gradient is 0, lamina's NaN (the masked mean's 0/0); the outputs agree",
     # GlobalMaxPooling1D
     ('GlobalMaxPooling1D', 'masked', 'gradients'):
         "masked steps: Keras ignores the mask, so its max (and gradient) may sit on a masked step; lamina's never does",
     ('GlobalMaxPooling1D', 'masked_holes_keepdims', 'gradients'):
         'masked steps: Keras ignores the mask, lamina leaves masked steps out (gradients differ)',
     ('GlobalMaxPooling1D', 'masked_empty_sample', 'gradients'):
-        'gradient of input 0: max abs difference 1.65 at (1, 1, 2) (Keras -1.6514, lamina 0)',
+        "a sample with every step masked: lamina's input gradient is 0, Keras's that of the plain max",
     ('GlobalMaxPooling1D', 'masked', 'output'):
         "Keras's GlobalMaxPooling1D ignores the mask (it does not support masking), lamina leaves masked steps out of the max",
     ('GlobalMaxPooling1D', 'masked_holes_keepdims', 'output'):
         "Keras's GlobalMaxPooling1D ignores the mask, lamina leaves masked steps out of the max",
     ('GlobalMaxPooling1D', 'masked_empty_sample', 'output'):
-        'output: max abs difference 3.4e+38 at (1, 0) (Keras 1.6662, lamina -inf)',
+        'a sample with every step masked: lamina returns -inf, Keras (which ignores the mask) the plain max',
     # BatchNormalization
     ('BatchNormalization', '*', 'config'):
         'keys only in Keras: renorm, renorm_clipping, renorm_momentum, synchronized',
     ('BatchNormalization', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: BatchNormalization: unexpected keyword argument(s) ['renorm', 'renorm_clipping', 'renorm_momentum', 'synchronized'].",
+        "from_config(Keras's config) raised UnknownArgumentError: BatchNormalization: unexpected keyword argument(s) ['renorm', 'renorm_clipping', 'renorm_momentum', 'synchronized']. Check the spelling against the layer's documented arguments.",
     # LayerNormalization
     ('LayerNormalization', 'rms_scaling', '*'):
-        "constructor raises TypeError: LayerNormalization: unexpected keyword argument(s) ['rms_scaling'].",
+        "constructor raises UnknownArgumentError: LayerNormalization: unexpected keyword argument(s) ['rms_scaling']. Check the spelling against the layer's documented arguments.",
     ('LayerNormalization', '*', 'config'):
         'e.g. keys only in Keras: rms_scaling; axis: Keras [-1], lamina -1',
     ('LayerNormalization', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: LayerNormalization: unexpected keyword argument(s) ['rms_scaling'].",
+        "from_config(Keras's config) raised UnknownArgumentError: LayerNormalization: unexpected keyword argument(s) ['rms_scaling']. Check the spelling against the layer's documented arguments.",
     ('LayerNormalization', 'default', 'to_keras_config'):
         "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
     ('LayerNormalization', 'epsilon', 'to_keras_config'):
@@ -231,42 +231,42 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
     # SimpleRNN
     ('SimpleRNN', 'regularizers', '*'):
-        "constructor raises TypeError: SimpleRNN: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
+        "constructor raises UnknownArgumentError: SimpleRNN: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer']. Check the spelling against the layer's documented arguments.",
     ('SimpleRNN', 'unroll', '*'):
-        "constructor raises TypeError: SimpleRNN: unexpected keyword argument(s) ['unroll'].",
+        "constructor raises UnknownArgumentError: SimpleRNN: unexpected keyword argument(s) ['unroll']. Check the spelling against the layer's documented arguments.",
     ('SimpleRNN', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; keys only in lamina: seed',
     ('SimpleRNN', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: SimpleRNN: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+        "from_config(Keras's config) raised UnknownArgumentError: SimpleRNN: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll']. Check the spelling against the layer's documented argument",
     ('SimpleRNN', '*', 'weight_paths'):
         "Keras nests the weights under the cell (subject/simple_rnn_cell/kernel), lamina's path is subject/kernel",
     # LSTM
     ('LSTM', 'regularizers', '*'):
-        "constructor raises TypeError: LSTM: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
+        "constructor raises UnknownArgumentError: LSTM: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer']. Check the spelling against the layer's documented arguments.",
     ('LSTM', 'unroll', '*'):
-        "constructor raises TypeError: LSTM: unexpected keyword argument(s) ['unroll'].",
+        "constructor raises UnknownArgumentError: LSTM: unexpected keyword argument(s) ['unroll']. Check the spelling against the layer's documented arguments.",
     ('LSTM', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll',
     ('LSTM', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: LSTM: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+        "from_config(Keras's config) raised UnknownArgumentError: LSTM: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll']. Check the spelling against the layer's documented arguments.",
     ('LSTM', '*', 'weight_paths'):
         "Keras nests the weights under the cell (subject/lstm_cell/kernel), lamina's path is subject/kernel",
     # GRU
     ('GRU', 'regularizers', '*'):
-        "constructor raises TypeError: GRU: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer'].",
+        "constructor raises UnknownArgumentError: GRU: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer']. Check the spelling against the layer's documented arguments.",
     ('GRU', 'unroll', '*'):
-        "constructor raises TypeError: GRU: unexpected keyword argument(s) ['unroll'].",
+        "constructor raises UnknownArgumentError: GRU: unexpected keyword argument(s) ['unroll']. Check the spelling against the layer's documented arguments.",
     ('GRU', '*', 'config'):
         'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll',
     ('GRU', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: GRU: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'].",
+        "from_config(Keras's config) raised UnknownArgumentError: GRU: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll']. Check the spelling against the layer's documented arguments.",
     ('GRU', '*', 'weight_paths'):
         "Keras nests the weights under the cell (subject/gru_cell/kernel), lamina's path is subject/kernel",
     # Bidirectional
     ('Bidirectional', '*', 'config'):
-        'e.g. backward_layer.config.keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; layer.config.keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, ',
+        "the nested layer configs lack Keras's keys (activity_regularizer, *_constraint, *_regularizer, unroll; SimpleRNN also has 'seed' Keras lacks)",
     ('Bidirectional', '*', 'from_keras_config'):
-        "the nested Keras layer config is refused by the inner lamina class (e.g. Dense: unexpected keyword argument(s) ['bias_constraint', 'kernel_constraint', 'quantization_config'])",
+        "the nested Keras LSTM/GRU/SimpleRNN config is refused by lamina's class (unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'])",
     ('Bidirectional', '*', 'to_keras_config'):
         "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM' / 'Dense'",
     ('Bidirectional', '*', 'weight_paths'):
@@ -277,26 +277,26 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     ('TimeDistributed', 'flatten', 'config'):
         'layer.config.keys only in Keras: data_format',
     ('TimeDistributed', 'dense', 'from_keras_config'):
-        "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Dense) from its config: Dense: unexpected keyword argument(s) ['quantization_config'].",
+        "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Dense) from its config: Dense: unexpected keyword argument(s) ['quantization_config']. Check the spelling against the layer's documented arguments.",
     ('TimeDistributed', 'dense_masked', 'from_keras_config'):
-        "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Dense) from its config: Dense: unexpected keyword argument(s) ['quantization_config'].",
+        "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Dense) from its config: Dense: unexpected keyword argument(s) ['quantization_config']. Check the spelling against the layer's documented arguments.",
     ('TimeDistributed', 'flatten', 'from_keras_config'):
-        "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Flatten) from its config: Flatten: unexpected keyword argument(s) ['data_format'].",
+        "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Flatten) from its config: Flatten: unexpected keyword argument(s) ['data_format']. Check the spelling against the layer's documented arguments.",
     ('TimeDistributed', '*', 'to_keras_config'):
         "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM' / 'Dense'",
     ('TimeDistributed', 'dense', 'weight_paths'):
-        'weight paths differ: Keras 2, lamina 2 weights; subject/inner_dense/kernel (lamina inner_dense/kernel), subject/inner_dense/bias (lamina inner_dense/bias)',
+        "the inner layer's weights lack the wrapper's name: Keras subject/inner_dense/kernel, lamina inner_dense/kernel",
     ('TimeDistributed', 'dense_masked', 'weight_paths'):
-        'weight paths differ: Keras 2, lamina 2 weights; subject/inner_dense/kernel (lamina inner_dense/kernel), subject/inner_dense/bias (lamina inner_dense/bias)',
+        "the inner layer's weights lack the wrapper's name: Keras subject/inner_dense/kernel, lamina inner_dense/kernel",
     ('TimeDistributed', 'conv1d', 'weight_paths'):
-        'weight paths differ: Keras 2, lamina 2 weights; subject/inner_conv/kernel (lamina inner_conv/kernel), subject/inner_conv/bias (lamina inner_conv/bias)',
+        "the inner layer's weights lack the wrapper's name: Keras subject/inner_conv/kernel, lamina inner_conv/kernel",
     # Flatten
     ('Flatten', 'channels_first', '*'):
-        "constructor raises TypeError: Flatten: unexpected keyword argument(s) ['data_format'].",
+        "constructor raises UnknownArgumentError: Flatten: unexpected keyword argument(s) ['data_format']. Check the spelling against the layer's documented arguments.",
     ('Flatten', '*', 'config'):
         'keys only in Keras: data_format',
     ('Flatten', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised TypeError: Flatten: unexpected keyword argument(s) ['data_format'].",
+        "from_config(Keras's config) raised UnknownArgumentError: Flatten: unexpected keyword argument(s) ['data_format']. Check the spelling against the layer's documented arguments.",
     # SpatialDropout3D
     ('SpatialDropout3D', '*', 'config'):
         'keys only in lamina: trainable',
@@ -355,36 +355,12 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
 }
 
 INVALID_GAPS: dict[tuple[str, str], str] = {
-    ('Dense', 'unknown_keyword'):
-        "lamina raises TypeError: Dense: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
     ('Dropout', 'noise_shape_string'):
         "lamina accepts Dropout(**{'rate': 0.5, 'noise_shape': 'x'}); Keras raises ValueError",
-    ('Identity', 'unknown_keyword'):
-        "lamina raises TypeError: Identity: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('ActivityRegularization', 'unknown_keyword'):
-        "lamina raises TypeError: ActivityRegularization: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
     ('GaussianNoise', 'stddev_string'):
         "lamina raises ArgumentError: GaussianNoise: stddev must be a number in [0, 1], received stddev='x'.; Keras raises TypeError",
-    ('Masking', 'unknown_keyword'):
-        "lamina raises TypeError: Masking: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Add', 'unknown_keyword'):
-        "lamina raises TypeError: Add: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Multiply', 'unknown_keyword'):
-        "lamina raises TypeError: Multiply: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Average', 'unknown_keyword'):
-        "lamina raises TypeError: Average: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Maximum', 'unknown_keyword'):
-        "lamina raises TypeError: Maximum: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Minimum', 'unknown_keyword'):
-        "lamina raises TypeError: Minimum: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Subtract', 'unknown_keyword'):
-        "lamina raises TypeError: Subtract: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Concatenate', 'unknown_keyword'):
-        "lamina raises TypeError: Concatenate: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
     ('Conv1D', 'strides_and_dilation'):
         "lamina accepts Conv1D(**{'filters': 2, 'kernel_size': 2, 'strides': 2, 'dilation_rate': 2}); Keras raises ValueError",
-    ('BatchNormalization', 'unknown_keyword'):
-        "lamina raises TypeError: BatchNormalization: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
     ('LayerNormalization', 'axis_string'):
         "lamina raises ArgumentError: LayerNormalization: axis must be an int or a list of ints, received axis='last'.; Keras raises TypeError",
     ('LayerNormalization', 'axis_float'):
@@ -403,16 +379,6 @@ INVALID_GAPS: dict[tuple[str, str], str] = {
         "lamina raises ArgumentError: GRU: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
     ('Bidirectional', 'not_a_layer'):
         "lamina raises ArgumentTypeError: Bidirectional: layer must be a recurrent lamina layer (LSTM, GRU, SimpleRNN...), received 'lstm'.; Keras raises ValueError",
-    ('Flatten', 'bad_data_format'):
-        "lamina raises TypeError: Flatten: unexpected keyword argument(s) ['data_format'].; Keras raises ValueError",
-    ('ELU', 'unknown_keyword'):
-        "lamina raises TypeError: ELU: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('Softmax', 'unknown_keyword'):
-        "lamina raises TypeError: Softmax: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('AdditiveAttention', 'unknown_keyword'):
-        "lamina raises TypeError: AdditiveAttention: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
-    ('EinsumDense', 'unknown_keyword'):
-        "lamina raises TypeError: EinsumDense: unexpected keyword argument(s) ['no_such_argument'].; Keras raises ValueError",
 }
 
 
