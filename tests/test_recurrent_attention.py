@@ -396,7 +396,9 @@ def test_attention_bad_arguments_quote_the_value(kwargs: dict, quoted: str) -> N
 
 
 @pytest.mark.parametrize(("make", "error", "match"), [
-    (lambda: LSTM(3, stateful=True), ArgumentError, "stateful=True is not supported"),
+    # Keras 3's stateful layers need a fixed batch size (stateful=True used to be refused).
+    (lambda: LSTM(3, stateful=True)(lamina.Input((4, 3))), ArgumentError,
+     r"stateful=True needs a fixed batch size, received input shape \(None, 4, 3\)"),
     (lambda: GRU(0), ArgumentError, "units=0"),
     (lambda: SimpleRNN(2, dropout=1.5), ArgumentError, "dropout=1.5"),
     (lambda: LSTM(3)(_randn(2, 4, 3), initial_state=[_randn(2, 3)]), ShapeError,

@@ -1,15 +1,17 @@
 """lamina's layers: every one a ``torch.nn.Module`` with Keras's semantics and weight layout.
 
 Their arguments, defaults and ``get_config`` keys are Keras 3's (``activity_regularizer``
-on every layer; the weight constraints of the core, convolution, normalization, embedding
-and attention layers, not yet of the recurrent ones), with these differences: ``dtype`` is
+on every layer; the weight regularizers and constraints), with these differences: ``dtype`` is
 a dtype name rather than a dtype policy (Keras's policy configs are read); initializers
 serialize as ``lamina.initializers`` objects of the same class names and arguments; Keras's
 LoRA and quantization arguments (``EinsumDense``'s) accept only their off values.
 Arguments are checked on construction (a wrong type is a ``TypeError``, a wrong value a
 ``ValueError``, as in Keras), some that Keras only refuses when called.
-``tests/test_layers_keras_parity.py``, ``tests/test_attention_keras_parity.py`` and the
-oracle of ``tests/keras_oracle`` compare layers with Keras 3 on torch.
+``SimpleRNN``, ``LSTM`` and ``GRU`` hold their cell's weights themselves (Keras's are in a
+cell layer; the paths are Keras's) and are not ``RNN`` subclasses; ``RNN`` runs any cell.
+``tests/test_layers_keras_parity.py``, ``tests/test_attention_keras_parity.py``,
+``tests/test_recurrent_keras_parity.py`` and the oracle of ``tests/keras_oracle`` compare
+layers with Keras 3 on torch.
 """
 
 # Ops on symbolic tensors become Lambda nodes once layers exist (ops sit below layers).
@@ -24,6 +26,7 @@ from lamina.layers.conv_1d_3d import (
     SeparableConv1D,
 )
 from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from lamina.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Activation, Dense, Dropout, Identity
 from lamina.layers.dense_attention import AdditiveAttention, Attention
@@ -77,6 +80,8 @@ from lamina.layers.regularization import (
     SpatialDropout1D,
     SpatialDropout2D,
 )
+from lamina.layers.rnn import RNN
+from lamina.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from lamina.layers.reshaping_3d import Cropping3D, UpSampling3D, ZeroPadding3D
 from lamina.layers.reshaping_spatial import (
@@ -109,6 +114,9 @@ __all__ = [
     "Conv2DTranspose",
     "Conv3D",
     "Conv3DTranspose",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
     "Cropping1D",
     "Cropping2D",
     "Cropping3D",
@@ -122,6 +130,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRU",
+    "GRUCell",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -137,6 +146,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "LSTM",
+    "LSTMCell",
     "Lambda",
     "Layer",
     "LayerNormalization",
@@ -151,16 +161,19 @@ __all__ = [
     "Multiply",
     "PReLU",
     "Permute",
+    "RNN",
     "ReLU",
     "RepeatVector",
     "Reshape",
     "SeparableConv1D",
     "SeparableConv2D",
     "SimpleRNN",
+    "SimpleRNNCell",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
+    "StackedRNNCells",
     "Subtract",
     "TimeDistributed",
     "UnitNormalization",

@@ -1,8 +1,13 @@
-"""``RNNLayer``: what ``SimpleRNN``, ``LSTM`` and ``GRU`` share.
+"""What every recurrent layer shares (``RecurrentBase``), and how ``SimpleRNN``, ``LSTM`` and
+``GRU`` run over a sequence (``RNNLayer``).
 
-Arguments, the call (states, masks, dropout, outputs), shapes and config. Each call picks
-torch's fused kernel where it computes Keras's result and the step loop elsewhere (see
-``recurrent_kernels``); the layers in ``recurrent`` supply the weights and step formulas.
+``RecurrentBase`` holds Keras's ``RNN`` arguments (``return_sequences``, ``return_state``,
+``go_backwards``, ``stateful``, ``unroll``, ``zero_output_for_mask``), the states a stateful
+layer keeps between calls, the checks of masks and initial states, output masks and the
+config; ``RNN`` (``rnn.py``, any cell) and ``RNNLayer`` build on it. Each call of an
+``RNNLayer`` picks torch's fused kernel where it computes Keras's result and the step loop
+elsewhere (see ``recurrent_kernels``); its unit (``recurrent_units``) supplies the weights
+and the step formulas.
 """
 
 from __future__ import annotations
@@ -10,53 +15,184 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensor
 
-from lamina import activations, initializers
+from lamina import regularizers
 from lamina.errors import ArgumentError, ShapeError
-from lamina.layers.layer import Layer, to_tensor
+from lamina.layers.building import shapes_to_json
+from lamina.layers.layer import Layer, is_shape, to_tensor
 from lamina.layers.recurrent_kernels import (
     gate_matmul,
-    keep_mask,
     right_padded_lengths,
     run_fused,
     run_steps,
 )
+from lamina.layers.recurrent_units import RecurrentUnit
+from lamina.utils import tree
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
 
 
-class RNNLayer(Layer):
-    """What ``SimpleRNN``, ``LSTM`` and ``GRU`` share: arguments, masks, states, dropout.
+class RecurrentBase(Layer):
+    """Keras's ``RNN`` arguments, states kept across calls, masks and config.
 
-    A subclass sets ``gates``, ``state_count`` and ``fused_kind`` (torch's kernel for its
-    formulas, if any), creates its weights in ``build``, and writes ``step(inputs_t, states,
-    recurrent_masks)``: one time step with Keras's formulas, where ``inputs_t`` is
-    ``x_t @ kernel + bias``.
+    A subclass builds its weights, then calls :meth:`build_states`; it writes
+    :meth:`get_initial_state` and :meth:`check_initial_state`, and in ``call`` takes its
+    states from :meth:`starting_states` and gives the final ones to :meth:`keep_states`.
 
     Args:
-        units: Size of the states and of the output.
-        activation: Default: ``"tanh"``.
-        use_bias: Whether to add a bias. Default: ``True``.
-        kernel_initializer: Default: ``"glorot_uniform"``.
-        recurrent_initializer: Default: ``"orthogonal"``.
-        bias_initializer: Default: ``"zeros"``.
-        dropout: Fraction of the inputs to drop in training, one mask per sample for all
-            steps. Default: ``0.0``.
-        recurrent_dropout: Fraction of the recurrent state to drop in training (this runs
-            the step loop). Default: ``0.0``.
-        seed: Seed of a private generator for the dropout masks. Default: ``None``.
         return_sequences: Return every step's output, not only the last. Default: ``False``.
         return_state: Also return the final states. Default: ``False``.
         go_backwards: Process the steps last to first; the outputs come in that order.
             Default: ``False``.
-        stateful: Only ``False`` is supported.
+        stateful: Keep each sample's final states as its initial states for the next call
+            (sample ``i`` of one batch continues sample ``i`` of the previous one), as Keras
+            does: the batch size must be fixed (known when the layer is built: an
+            ``Input(..., batch_size=...)``, or the first eager call) and every call must
+            have it. ``reset_state()`` sets the kept states back to zeros. Default: ``False``.
+        unroll: Accepted for Keras's configs. lamina computes the same either way: a Python
+            loop over the steps (which is what unrolling is), or torch's fused kernel where
+            it gives Keras's result. Default: ``False``.
         zero_output_for_mask: Output zeros at masked steps instead of repeating the previous
             output. Default: ``False``.
+    """
+
+    supports_masking = True
+
+    def __init__(self, *args: Any, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        #: A stateful layer's states (Keras's ``layer.states``), else ``None``.
+        self.states: Any = None
+
+    # ------------------------------------------------------------------ states
+    def get_initial_state(self, batch_size: int) -> list[Any]:
+        """The zero states of a batch of ``batch_size`` samples (subclasses)."""
+        raise NotImplementedError
+
+    def check_initial_state(self, initial_state: Any, sequences: Tensor) -> Any:
+        """``initial_state`` checked against the states' structure and shapes (subclasses)."""
+        raise NotImplementedError
+
+    def build_states(self, sequences_shape: Shape) -> None:
+        """After the weights: Keras's checks of ``unroll`` and ``stateful`` on the input
+        shape, and a stateful layer's zero states for the built batch size."""
+        if self.unroll and (len(sequences_shape) < 2 or sequences_shape[1] is None):
+            raise ArgumentError(
+                f"{type(self).__name__} '{self.name}': cannot unroll a RNN if the time "
+                f"dimension is undefined, received input shape {tuple(sequences_shape)}. "
+                "Give the steps in Input(shape=(steps, ...)), or pass unroll=False.")
+        if self.stateful:
+            if sequences_shape[0] is None:
+                raise ArgumentError(
+                    f"{type(self).__name__} '{self.name}': stateful=True needs a fixed batch "
+                    f"size, received input shape {tuple(sequences_shape)}. Pass batch_size= "
+                    "to the model's Input (or call the layer on a batch first).")
+            self.states = tree.map_structure(lambda s: s.detach(),
+                                             self.get_initial_state(int(sequences_shape[0])))
+
+    def starting_states(self, initial_state: Any, sequences: Tensor) -> Any:
+        """The states a call starts from: ``initial_state`` checked, a stateful layer's kept
+        states, or ``None`` (zeros)."""
+        if initial_state is not None:
+            return self.check_initial_state(initial_state, sequences)
+        if not self.stateful or self.states is None:
+            return None
+        expected = tree.flatten(self.states)[0].shape[0]
+        if sequences.shape[0] != expected:
+            raise ShapeError(
+                f"{type(self).__name__} '{self.name}' is stateful: the batch size of the "
+                f"inputs must be the batch size of its states, {expected}, received "
+                f"{sequences.shape[0]} (input shape {tuple(sequences.shape)}). Feed batches "
+                "of that size, or build a new layer for another size.")
+        return tree.map_structure(lambda s: s.to(sequences.device, sequences.dtype),
+                                  self.states)
+
+    def keep_states(self, states: Any) -> None:
+        """A stateful layer keeps ``states`` (detached) for its next call; a shape-inference
+        run on fake tensors changes nothing."""
+        if self.stateful and not any(isinstance(s, FakeTensor) for s in tree.flatten(states)):
+            self.states = tree.map_structure(lambda s: s.detach(), states)
+
+    def reset_state(self) -> None:
+        """A stateful layer's states back to zeros (Keras's ``reset_state``); a layer that
+        is not stateful has none."""
+        if self.states is not None:
+            self.states = tree.map_structure(torch.zeros_like, self.states)
+
+    def reset_states(self) -> None:
+        """Keras's older name of :meth:`reset_state`."""
+        self.reset_state()
+
+    # ------------------------------------------------------------------ masks
+    def check_mask(self, mask: Any, sequences: Tensor) -> Tensor:
+        """A ``(batch, steps)`` boolean mask (Keras keeps a step where it is nonzero)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        mask = to_tensor(mask)
+        if tuple(mask.shape) != tuple(sequences.shape[:2]):
+            raise ShapeError(
+                f"{type(self).__name__} '{self.name}': the mask must have shape (batch, steps) "
+                f"= {tuple(sequences.shape[:2])}, received {tuple(mask.shape)}."
+            )
+        return mask if mask.dtype == torch.bool else mask != 0
+
+    def state_entries(self) -> int:
+        """How many state entries ``return_state`` appends to the output."""
+        raise NotImplementedError
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask, *[None] * self.state_entries()]
+        return output_mask
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        }
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """A stateful layer's build config keeps its batch size, which rebuilding needs."""
+        config = super().get_build_config()
+        if (config is not None and self.stateful and self.states is not None
+                and is_shape(self._build_shapes)):
+            batch = tree.flatten(self.states)[0].shape[0]
+            config["input_shape"] = shapes_to_json((batch, *self._build_shapes[1:]))
+        return config
+
+
+class RNNLayer(RecurrentBase, RecurrentUnit):
+    """What ``SimpleRNN``, ``LSTM`` and ``GRU`` share: a unit run over whole sequences.
+
+    The weights and the step are the unit's (:class:`RecurrentUnit`); the sequence
+    arguments are :class:`RecurrentBase`'s. A call runs torch's fused kernel when the unit's
+    formulas are its (``fused_kind``), ``use_cudnn`` allows it, there is no recurrent
+    dropout and the mask (if any) is right-padded with no empty row; else the step loop.
+    The weights' paths are Keras's (``"lstm/lstm_cell/kernel"``: Keras keeps them in a cell
+    layer).
 
     Call arguments:
         sequences: ``(batch, steps, features)``.
-        initial_state: The initial state tensor(s), ``(batch, units)`` each. Default: zeros.
+        initial_state: The initial state tensor(s), ``(batch, units)`` each. Default: zeros
+            (a stateful layer's kept states).
         mask: ``(batch, steps)``; a step where it is ``False`` leaves the states unchanged
             and repeats the previous output (zeros before the first kept step).
         training: Whether dropout applies. Default: the layer's mode.
@@ -73,73 +209,27 @@ class RNNLayer(Layer):
         True
     """
 
-    supports_masking = True
-    gates = 1
-    state_count = 1
-    fused_kind: str | None = None
+    #: Keras's ``use_cudnn`` (LSTM and GRU take it): whether the fused kernel may run.
+    use_cudnn: Any = "auto"
+    #: The name of Keras's cell layer, the middle of the weights' paths.
+    cell_name = "cell"
 
-    def __init__(
-        self,
-        units: int,
-        activation: Any = "tanh",
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        recurrent_initializer: Any = "orthogonal",
-        bias_initializer: Any = "zeros",
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        seed: int | None = None,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        zero_output_for_mask: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        kind = type(self).__name__
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ArgumentError(f"{kind}: units must be a positive int, received units={units!r}.")
-        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-                raise ArgumentError(f"{kind}: {arg} must be a number in [0, 1), received "
-                                    f"{arg}={rate!r}.")
-        if stateful:
-            raise ArgumentError(
-                f"{kind}: stateful=True is not supported, received stateful={stateful!r}. "
-                "Carry the state yourself: call the layer with return_state=True and pass "
-                "the returned states as initial_state= to the next call."
-            )
-        super().__init__(**kwargs)
-        self.units = units
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.dropout = float(dropout)
-        self.recurrent_dropout = float(recurrent_dropout)
-        self.seed = seed
-        self._generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = False
-        self.zero_output_for_mask = bool(zero_output_for_mask)
-
-    def _add_kernels(self, input_shape: Shape) -> None:
-        input_dim = input_shape[-1] if len(input_shape) == 3 else None
-        if input_dim is None:
+    def build(self, input_shape: Shape) -> None:
+        if len(input_shape) != 3:
             raise ShapeError(
                 f"{type(self).__name__} '{self.name}' expects inputs of shape (batch, steps, "
-                f"features) with known features, received input shape {tuple(input_shape)}."
-            )
-        width = self.units * self.gates
-        # Column-major memory makes kernel.T contiguous: torch's layout at no copy.
-        self.kernel = self.add_weight("kernel", (input_dim, width),
-                                      initializer=self.kernel_initializer, column_major=True)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                initializer=self.recurrent_initializer,
-                                                column_major=True)
+                f"features), received input shape {tuple(input_shape)}.")
+        self.build_unit(self.input_dim_of(input_shape))
+        for weight in self.parameters(recurse=False):
+            weight.path = f"{self.name}/{self.cell_name}/{weight.name}"
+        self.build_states(input_shape)
+
+    def get_initial_state(self, batch_size: int) -> list[Tensor]:
+        return [torch.zeros(batch_size, self.units, dtype=self.kernel.dtype,
+                            device=self.kernel.device) for _ in range(self.state_count)]
+
+    def state_entries(self) -> int:
+        return self.state_count
 
     # ------------------------------------------------------------------ calling
     def call(self, sequences: Tensor, initial_state: Any = None, mask: Tensor | None = None,
@@ -149,14 +239,17 @@ class RNNLayer(Layer):
                              f"(batch, steps, features), received shape {tuple(sequences.shape)}.")
         if sequences.dtype != self.kernel.dtype:
             sequences = sequences.to(self.kernel.dtype)
-        states = None if initial_state is None else self._initial_states(initial_state,
-                                                                          sequences)
+        states = self.starting_states(initial_state, sequences)
+        if self.use_cudnn is True:
+            self._check_forced_kernel(mask)
         input_masks = recurrent_masks = None
         if training and (self.dropout or self.recurrent_dropout):
-            input_masks, recurrent_masks = self._dropout_masks(sequences)
+            input_masks, recurrent_masks = self.dropout_masks(sequences[:, 0])
+            if input_masks is not None:
+                input_masks = input_masks[:, :, None]  # the same mask at every step
         lengths, shortest = None, 0
         if mask is not None:
-            mask = self._check_mask(mask, sequences)
+            mask = self.check_mask(mask, sequences)
             lengths = right_padded_lengths(mask)
             if lengths is not None:
                 shortest = int(lengths.min())
@@ -164,8 +257,9 @@ class RNNLayer(Layer):
                     mask = lengths = None  # nothing is masked
         options = {"go_backwards": self.go_backwards, "return_sequences": self.return_sequences,
                    "zero_output_for_mask": self.zero_output_for_mask}
-        if self.fused_kind is not None and recurrent_masks is None and (
-                mask is None or shortest > 0):
+        if (self.fused_kind is not None and self.use_cudnn is not False
+                and recurrent_masks is None and (input_masks is None or len(input_masks) == 1)
+                and (mask is None or shortest > 0)):
             if input_masks is not None:
                 sequences = sequences * input_masks[0]
             last, sequence, states = run_fused(self.fused_kind, sequences, states,
@@ -179,22 +273,27 @@ class RNNLayer(Layer):
                 return self.step(inputs_t, states_t, recurrent_masks)
 
             if states is None:
-                states = [sequences.new_zeros(sequences.shape[0], self.units)] * self.state_count
+                states = self.get_initial_state(sequences.shape[0])
             last, sequence, states = run_steps(step, projected, states, mask, **options)
+        if self.stateful:
+            self.keep_states(states)
         output = sequence if self.return_sequences else last
         return (output, *states) if self.return_state else output
 
-    def _check_mask(self, mask: Any, sequences: Tensor) -> Tensor:
-        mask = to_tensor(mask)
-        if tuple(mask.shape) != tuple(sequences.shape[:2]):
-            raise ShapeError(
-                f"{type(self).__name__} '{self.name}': the mask must have shape (batch, steps) "
-                f"= {tuple(sequences.shape[:2])}, received {tuple(mask.shape)}."
-            )
-        # Keras keeps a step where the mask is nonzero.
-        return mask if mask.dtype == torch.bool else mask != 0
+    def _check_forced_kernel(self, mask: Any) -> None:
+        """``use_cudnn=True`` where Keras (torch backend) refuses it: with a mask, recurrent
+        dropout or GRU's ``reset_after=False``."""
+        reason = ("a mask" if mask is not None
+                  else f"recurrent_dropout={self.recurrent_dropout}" if self.recurrent_dropout
+                  else "reset_after=False" if getattr(self, "reset_after", True) is False
+                  else None)
+        if reason is not None:
+            raise ArgumentError(
+                f"{type(self).__name__} '{self.name}': use_cudnn=True asks for the fused "
+                f"kernel, which cannot run with {reason} (Keras refuses it too). Pass "
+                "use_cudnn='auto' to fall back to the step loop.")
 
-    def _initial_states(self, initial_state: Any, sequences: Tensor) -> list[Tensor]:
+    def check_initial_state(self, initial_state: Any, sequences: Tensor) -> list[Tensor]:
         batch = sequences.shape[0]
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
             initial_state]
@@ -208,25 +307,6 @@ class RNNLayer(Layer):
             )
         return [to_tensor(s).to(sequences.dtype) for s in states]
 
-    def _dropout_masks(self, sequences: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        """One dropout mask per sample for all steps, as in Keras; with recurrent dropout,
-        Keras's cells switch to one mask per gate (their implementation 1)."""
-        batch, _, features = sequences.shape
-        count = self.gates if self.recurrent_dropout else 1
-        input_masks = recurrent_masks = None
-        if self.dropout:
-            input_masks = keep_mask((count, batch, 1, features), self.dropout, sequences,
-                                    self._generator)
-        if self.recurrent_dropout:
-            recurrent_masks = keep_mask((count, batch, self.units), self.recurrent_dropout,
-                                        sequences, self._generator)
-        return input_masks, recurrent_masks
-
-    # ------------------------------------------------------------------ subclass hooks
-    def input_bias(self) -> Tensor:
-        """The bias added to ``inputs @ kernel`` (all of it, except GRU's recurrent half)."""
-        return self.bias
-
     def torch_weights(self) -> list[Tensor]:
         """The weights in the layout of torch's fused kernel ``fused_kind``. The default
         serves SimpleRNN and LSTM, whose gate order is torch's: ``[kernel.T,
@@ -237,41 +317,18 @@ class RNNLayer(Layer):
         return weights
 
     # ------------------------------------------------------------------ shapes and config
-    def compute_output_shape(self, input_shape: Shape) -> Any:
-        batch = input_shape[0]
-        output = (batch, input_shape[1], self.units) if self.return_sequences else (
+    def compute_output_shape(self, sequences_shape: Shape,
+                             initial_state_shape: Any = None) -> Any:
+        batch = sequences_shape[0]
+        output = (batch, sequences_shape[1], self.units) if self.return_sequences else (
             batch, self.units)
         if self.return_state:
             return (output, *[(batch, self.units)] * self.state_count)
         return output
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        output_mask = mask if self.return_sequences else None
-        if self.return_state:
-            return [output_mask, *[None] * self.state_count]
-        return output_mask
-
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            **initializers.serialize_arguments(
-                self, kernel_initializer=self.kernel_initializer,
-                recurrent_initializer=self.recurrent_initializer,
-                bias_initializer=self.bias_initializer),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
-            "return_sequences": self.return_sequences,
-            "return_state": self.return_state,
-            "go_backwards": self.go_backwards,
-            "stateful": self.stateful,
-            "zero_output_for_mask": self.zero_output_for_mask,
-        }
+        return {**super().get_config(),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, units={self.units}, "

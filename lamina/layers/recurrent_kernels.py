@@ -77,7 +77,9 @@ def run_steps(step: StepFunction, projected: Tensor, states: list[Tensor], mask:
               *, go_backwards: bool, return_sequences: bool,
               zero_output_for_mask: bool) -> RunResult:
     """Run ``step`` over the time axis of ``projected`` (the inputs already multiplied by
-    the kernel, ``(batch, steps, gates * units)``), with Keras's masking rules.
+    the kernel, ``(batch, steps, gates * units)``, or the raw inputs ``(batch, steps, ...)``
+    of a cell), with Keras's masking rules. The states may be of any rank (a convolutional
+    LSTM's are images); ``mask`` is ``(batch, steps)``.
 
     Example:
         >>> def running_sum(x_t, states):
@@ -91,7 +93,7 @@ def run_steps(step: StepFunction, projected: Tensor, states: list[Tensor], mask:
     if go_backwards:
         projected = projected.flip(1)
         mask = mask.flip(1) if mask is not None else None
-    keeps = mask[..., None].unbind(1) if mask is not None else None
+    keeps = mask.unbind(1) if mask is not None else None
     outputs: list[Tensor] = []
     output = None
     for t, inputs_t in enumerate(projected.unbind(1)):
@@ -100,17 +102,25 @@ def run_steps(step: StepFunction, projected: Tensor, states: list[Tensor], mask:
             output, states = new_output, new_states
         else:
             keep = keeps[t]
+            kept = _along_batch(keep, new_output)
             if output is None or zero_output_for_mask:
                 # Before the first step the previous output is zeros (Keras's rule).
-                output = torch.where(keep, new_output, torch.zeros_like(new_output))
+                output = torch.where(kept, new_output, torch.zeros_like(new_output))
             else:
-                output = torch.where(keep, new_output, output)
-            states = [torch.where(keep, new, old) for new, old in zip(new_states, states)]
+                output = torch.where(kept, new_output, output)
+            states = [torch.where(_along_batch(keep, new), new, old)
+                      for new, old in zip(new_states, states)]
         if return_sequences:
             outputs.append(output)
     if output is None:
         raise ValueError("a recurrent layer needs at least one time step, received 0.")
     return output, torch.stack(outputs, dim=1) if return_sequences else None, states
+
+
+def _along_batch(keep: Tensor, like: Tensor) -> Tensor:
+    """A ``(batch,)`` step mask viewed to broadcast over ``like`` (``(batch, units)``, or
+    a convolutional state ``(batch, *spatial, filters)``)."""
+    return keep.view(-1, *([1] * (like.dim() - 1)))
 
 
 def run_fused(kind: str, inputs: Tensor, states: list[Tensor] | None,

@@ -11,6 +11,7 @@ from lamina import initializers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import deserialize_layer, serialize_layer
+from lamina.utils.object_registry import custom_object_scope
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
@@ -28,8 +29,9 @@ class Bidirectional(Layer):
     directions (Keras forces ``zero_output_for_mask``).
 
     Args:
-        layer: A recurrent layer (``LSTM``, ``GRU``, ``SimpleRNN`` or one with the same
-            ``go_backwards``, ``return_sequences`` and ``return_state`` attributes).
+        layer: A recurrent layer (``LSTM``, ``GRU``, ``SimpleRNN``, ``RNN`` over any cell,
+            or one with the same ``go_backwards``, ``return_sequences`` and ``return_state``
+            attributes).
         merge_mode: ``"concat"``, ``"sum"``, ``"mul"``, ``"ave"``, or ``None`` for a list
             ``[forward, backward]``. Default: ``"concat"``.
         backward_layer: The layer for the backward direction (it must have the opposite
@@ -77,12 +79,15 @@ class Bidirectional(Layer):
         with initializers.kept_as_objects():  # the copies use the layer's own initializers
             config = layer.get_config()
         config.pop("batch_input_shape", None)
-        self.forward_layer = type(layer).from_config(
-            {**config, "name": "forward_" + layer.name.removeprefix("forward_")})
-        if backward_layer is None:
-            backward_layer = type(layer).from_config(
-                {**config, "go_backwards": not layer.go_backwards,
-                 "name": "backward_" + layer.name.removeprefix("backward_")})
+        # The copies' sublayers (an RNN's cell, perhaps a user's class) are found by name.
+        classes = {type(m).__name__: type(m) for m in layer.modules() if isinstance(m, Layer)}
+        with custom_object_scope(classes):
+            self.forward_layer = type(layer).from_config(
+                {**config, "name": "forward_" + layer.name.removeprefix("forward_")})
+            if backward_layer is None:
+                backward_layer = type(layer).from_config(
+                    {**config, "go_backwards": not layer.go_backwards,
+                     "name": "backward_" + layer.name.removeprefix("backward_")})
         self.backward_layer = backward_layer
         forward, backward = self.forward_layer, self.backward_layer
         if forward.go_backwards == backward.go_backwards:
