@@ -28,8 +28,51 @@ def log_softmax(x: torch.Tensor) -> torch.Tensor:
 
 
 def gelu(x: torch.Tensor) -> torch.Tensor:
-    """GELU with Keras 3's default tanh approximation."""
-    return F.gelu(x, approximate="tanh")
+    """GELU, exact (``x * Phi(x)`` with the normal CDF), Keras 3's default
+    (``approximate=False``)."""
+    return F.gelu(x)
+
+
+def leaky_relu(x: torch.Tensor) -> torch.Tensor:
+    """Leaky ReLU with Keras 3's negative slope, ``0.2`` (torch's default is ``0.01``)."""
+    return F.leaky_relu(x, negative_slope=0.2)
+
+
+def glu(x: torch.Tensor) -> torch.Tensor:
+    """Gated linear unit over the last axis: ``a * sigmoid(b)`` of its two halves."""
+    return F.glu(x, dim=-1)
+
+
+def sparse_plus(x: torch.Tensor) -> torch.Tensor:
+    """0 below -1, ``x`` above 1, ``(x + 1) ** 2 / 4`` between."""
+    return torch.where(x <= -1, torch.zeros_like(x),
+                       torch.where(x >= 1, x, (x + 1) ** 2 / 4))
+
+
+def sparse_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """0 below -1, 1 above 1, ``(x + 1) / 2`` between."""
+    return torch.where(x <= -1, torch.zeros_like(x),
+                       torch.where(x >= 1, torch.ones_like(x), 0.5 * (x + 1)))
+
+
+def squareplus(x: torch.Tensor) -> torch.Tensor:
+    """``(x + sqrt(x ** 2 + 4)) / 2`` (Keras's default ``b=4``)."""
+    return (x + torch.sqrt(x * x + 4.0)) / 2
+
+
+def sparsemax(x: torch.Tensor) -> torch.Tensor:
+    """Sparsemax over the last axis as Keras 3 computes it on every backend: the threshold
+    is ``(sum of the sorted cumulative sums within the support - 1) / k``, which is the
+    paper's ``(cumsum[k] - 1) / k`` only when the support has one element (Keras's values
+    kept, so that models ported from Keras compute what they did there)."""
+    ordered, _ = torch.sort(x, dim=-1, descending=True)
+    ranks = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)
+    cumulative = torch.cumsum(ordered, dim=-1)
+    support = ordered - (cumulative - 1) / ranks > 0
+    size = support.sum(dim=-1, keepdim=True).to(x.dtype)
+    tau = (torch.where(support, cumulative, torch.zeros_like(cumulative)).sum(
+        dim=-1, keepdim=True) - 1) / size
+    return torch.clamp(x - tau, min=0)
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -59,9 +102,32 @@ _BY_NAME: dict[str, Activation] = {
     "softplus": F.softplus,
     "softsign": F.softsign,
     "exponential": exponential,
-    "leaky_relu": F.leaky_relu,
+    "leaky_relu": leaky_relu,
     "mish": F.mish,
+    "celu": F.celu,
+    "glu": glu,
+    "hard_shrink": F.hardshrink,
+    "hard_silu": F.hardswish,
+    "hard_swish": F.hardswish,
+    "hard_tanh": F.hardtanh,
+    "log_sigmoid": F.logsigmoid,
+    "soft_shrink": F.softshrink,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax,
+    "squareplus": squareplus,
+    "tanh_shrink": F.tanhshrink,
 }
+
+
+def names() -> list[str]:
+    """The Keras names lamina's activations go by.
+
+    Example:
+        >>> "gelu" in names() and "hard_silu" in names()
+        True
+    """
+    return sorted(_BY_NAME)
 
 
 def get(identifier: str | Activation | None) -> Activation:
