@@ -91,13 +91,16 @@ class RecurrentBase(Layer):
                 f"dimension is undefined, received input shape {tuple(sequences_shape)}. "
                 "Give the steps in Input(shape=(steps, ...)), or pass unroll=False.")
         if self.stateful:
-            if sequences_shape[0] is None:
+            batch = sequences_shape[0]
+            if batch is None:  # rebuilt from a saved build config, which keeps the batch size
+                batch = self.__dict__.pop("_stateful_batch", None)
+            if batch is None:
                 raise ArgumentError(
                     f"{type(self).__name__} '{self.name}': stateful=True needs a fixed batch "
                     f"size, received input shape {tuple(sequences_shape)}. Pass batch_size= "
                     "to the model's Input (or call the layer on a batch first).")
             self.states = tree.map_structure(lambda s: s.detach(),
-                                             self.get_initial_state(int(sequences_shape[0])))
+                                             self.get_initial_state(int(batch)))
 
     def starting_states(self, initial_state: Any, sequences: Tensor) -> Any:
         """The states a call starts from: ``initial_state`` checked, a stateful layer's kept
@@ -177,6 +180,13 @@ class RecurrentBase(Layer):
             batch = tree.flatten(self.states)[0].shape[0]
             config["input_shape"] = shapes_to_json((batch, *self._build_shapes[1:]))
         return config
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        shape = (config or {}).get("input_shape")
+        shape = shape.get("shape") if isinstance(shape, dict) else shape
+        if self.stateful and isinstance(shape, list) and shape and isinstance(shape[0], int):
+            self.__dict__["_stateful_batch"] = shape[0]  # (build shapes drop the batch axis)
+        super().build_from_config(config)
 
 
 class RNNLayer(RecurrentBase, RecurrentUnit):
