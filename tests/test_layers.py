@@ -307,11 +307,14 @@ MASK_B = torch.tensor([[False, True, True], [True, True, True]])
 
 @pytest.mark.parametrize("cls", [layers.Add, layers.Subtract, layers.Multiply,
                                  layers.Average, layers.Maximum, layers.Minimum])
-def test_merge_masks_are_the_and_of_the_input_masks(cls: type) -> None:
+def test_merge_masks_are_keras_or_of_the_input_masks(cls: type) -> None:
+    """Keras 3: the OR of the masks, and no mask when an input has none."""
     inputs = [torch.zeros(2, 3, 4), torch.ones(2, 3, 4)]
     layer = cls()
-    assert layer.compute_mask(inputs, [MASK_A, MASK_B]).tolist() == (MASK_A & MASK_B).tolist()
-    assert layer.compute_mask(inputs, [None, MASK_B]).tolist() == MASK_B.tolist()
+    assert layer.compute_mask(inputs, [MASK_A, MASK_B]).tolist() == (MASK_A | MASK_B).tolist()
+    assert layer.compute_mask(inputs, [None, MASK_B]) is None
+    assert layer.compute_mask(inputs, [MASK_A.numpy(), MASK_B.numpy()]).tolist() == (
+        MASK_A | MASK_B).tolist()  # numpy masks too
     assert layer.compute_mask(inputs, [None, None]) is None
     assert layer.compute_mask(inputs, None) is None
 
@@ -335,7 +338,7 @@ def test_masks_flow_through_a_merge_in_a_model() -> None:
     model = lamina.Model([left, right], [added, joined])
     a, b = torch.tensor([[1, 0, 2], [3, 4, 0]]), torch.tensor([[0, 1, 1], [2, 2, 2]])
     out_added, out_joined = model([a, b])
-    assert out_added._keras_mask.tolist() == ((a != 0) & (b != 0)).tolist()
+    assert out_added._keras_mask.tolist() == ((a != 0) | (b != 0)).tolist()
     assert out_joined._keras_mask.tolist() == torch.cat([a != 0, b != 0], 1).tolist()
 
 

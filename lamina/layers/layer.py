@@ -187,7 +187,7 @@ class Layer(WeightsMixin, nn.Module):
             del kwargs["training"]
         if self._call_takes_mask:
             if kwargs.get("mask") is None:
-                kwargs["mask"] = getattr(inputs, "_keras_mask", None)
+                kwargs["mask"] = input_masks(inputs)
         elif "mask" in kwargs:
             del kwargs["mask"]
         if self._call_mask_args:

@@ -12,13 +12,12 @@ from typing import Any
 from lamina.layers.merging import (
     Add,
     Average,
-    Concatenate,
-    Dot,
     Maximum,
     Minimum,
     Multiply,
     Subtract,
 )
+from lamina.layers.merging_axes import Concatenate, Dot
 
 
 def add(inputs: list[Any], **kwargs: Any) -> Any:

@@ -1,21 +1,22 @@
-"""Layers that merge a list of tensors: element-wise merges, ``Concatenate`` and ``Dot``.
+"""Layers that merge a list of tensors element-wise (``Concatenate`` and ``Dot`` are in
+``merging_axes.py``).
 
 The element-wise merges share :class:`Merge`: Keras's broadcasting rule (inputs of equal
 rank broadcast like numpy; a lower-rank input gets new axes after the batch axis first),
-one batch size for all inputs, and the output mask is the logical AND of the input masks,
-where an input without a mask counts as all-True.
+one batch size for all inputs, and Keras 3's masks: the output mask is the logical OR of
+the input masks (none when an input has none); ``Multiply`` takes 1 for an input's masked
+steps and 0 where the output is masked, ``Maximum``/``Minimum`` merge only the unmasked
+values at each step.
 """
 
 from __future__ import annotations
 
-import math
 from functools import reduce
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
+from lamina.errors import ShapeError
 from lamina.layers.layer import Layer, is_shape
 
 Shape = tuple[int | None, ...]
@@ -61,8 +62,8 @@ class Merge(Layer):
         ):
             raise self._count_error(describe(inputs))
 
-    def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        self._check_count(inputs, _describe_tensors)
+    def call(self, inputs: list[torch.Tensor], mask: Any = None) -> torch.Tensor:
+        self._check_count(inputs, describe_tensors)
         first = inputs[0]
         rank = first.dim()
         for x in inputs[1:]:
@@ -71,9 +72,18 @@ class Merge(Layer):
                 inputs = self._align(inputs)
                 break
         try:
+            masks = _masks_like(inputs, mask)
+            if masks is not None and type(self)._merge_masked is not Merge._merge_masked:
+                return self._merge_masked(inputs, masks)
             return self._merge(inputs)
         except RuntimeError as error:
             raise self._shape_error([tuple(x.shape) for x in inputs], str(error)) from error
+
+    @classmethod
+    def _merge_masked(cls, inputs: list[torch.Tensor], masks: list[Any]) -> torch.Tensor:
+        """The merge when some inputs carry masks (each broadcast to its input's shape);
+        by default the values are merged as they are (``Add``, ``Subtract``, ``Average``)."""
+        return cls._merge(inputs)
 
     def _align(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Inputs of one batch size but several ranks, expanded to one rank (Keras's rule)."""
@@ -117,20 +127,55 @@ class Merge(Layer):
         return tuple(output)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
+        """Keras 3's: the logical OR of the input masks, or none when an input has none."""
         if mask is None:
             return None
-        present = [m for m in mask if m is not None] if isinstance(mask, (list, tuple)) else [mask]
-        if not present:
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+        if any(m is None for m in masks):
             return None
-        rank = max(m.dim() for m in present)
-        return reduce(torch.logical_and, [_expand_to_rank(m.bool(), rank) for m in present])
+        masks = [torch.as_tensor(m).bool() for m in masks]
+        rank = max(m.dim() for m in masks)
+        return reduce(torch.logical_or, [_expand_to_rank(m, rank) for m in masks])
 
 
-def _describe_tensors(inputs: Any) -> str:
+def _masks_like(inputs: list[torch.Tensor], mask: Any) -> list[Any] | None:
+    """Each input's mask broadcast to its shape (``None`` for an input without one), or
+    ``None`` when no input has a mask."""
+    masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
+    if len(masks) != len(inputs) or all(m is None for m in masks):
+        return None
+    shaped = []
+    for x, m in zip(inputs, masks):
+        if m is not None:
+            m = torch.as_tensor(m, device=x.device).bool()
+            while m.dim() < x.dim():
+                m = m.unsqueeze(-1)
+            m = m.expand_as(x)
+        shaped.append(m)
+    return shaped
+
+
+def describe_tensors(inputs: Any) -> str:
     if isinstance(inputs, (list, tuple)):
         return f"{len(inputs)} tensor(s)"
     shape = getattr(inputs, "shape", None)
     return f"one tensor of shape {tuple(shape)}" if shape is not None else repr(inputs)
+
+
+def merge_unmasked(op: Any, inputs: list[torch.Tensor], masks: list[Any]) -> torch.Tensor:
+    """Keras 3's merge for operations without an identity (``maximum``, ``minimum``): at each
+    step the op runs over the unmasked values only (a masked value is replaced by the other
+    operand)."""
+    output, output_mask = inputs[0], masks[0]
+    for x, mask in zip(inputs[1:], masks[1:]):
+        if mask is not None:
+            x = torch.where(mask, x, output)
+        if output_mask is not None:
+            output = torch.where(output_mask, output, x)
+        output_mask = (torch.logical_or(output_mask, mask)
+                       if mask is not None and output_mask is not None else None)
+        output = op(output, x)
+    return output
 
 
 class Add(Merge):
@@ -173,6 +218,18 @@ class Multiply(Merge):
     def _merge(inputs: list[torch.Tensor]) -> torch.Tensor:
         return reduce(torch.mul, inputs)
 
+    @classmethod
+    def _merge_masked(cls, inputs: list[torch.Tensor], masks: list[Any]) -> torch.Tensor:
+        """Keras 3's: a masked step counts as 1; when every input has a mask, the output is 0
+        where all of them are masked."""
+        values = [x if m is None else torch.where(m, x, torch.ones_like(x))
+                  for x, m in zip(inputs, masks)]
+        output = reduce(torch.mul, values)
+        if all(m is not None for m in masks):
+            output = torch.where(reduce(torch.logical_or, masks), output,
+                                 torch.zeros_like(output))
+        return output
+
 
 class Average(Merge):
     """The element-wise mean of a list of tensors.
@@ -199,6 +256,10 @@ class Maximum(Merge):
     def _merge(inputs: list[torch.Tensor]) -> torch.Tensor:
         return reduce(torch.maximum, inputs)
 
+    @classmethod
+    def _merge_masked(cls, inputs: list[torch.Tensor], masks: list[Any]) -> torch.Tensor:
+        return merge_unmasked(torch.maximum, inputs, masks)
+
 
 class Minimum(Merge):
     """The element-wise minimum of a list of tensors.
@@ -212,185 +273,6 @@ class Minimum(Merge):
     def _merge(inputs: list[torch.Tensor]) -> torch.Tensor:
         return reduce(torch.minimum, inputs)
 
-
-class Concatenate(Merge):
-    """Concatenates a list of tensors along ``axis``; the other axes must match.
-
-    Masks follow Keras's ``Concatenate.compute_mask``: each input's mask (all-True when it
-    has none) is broadcast over the input's last axis, the masks are concatenated along
-    ``axis`` and reduced with ``any`` over the last axis. Concatenating along the time
-    axis thus concatenates the masks; concatenating features keeps a step if any input
-    keeps it.
-
-    Args:
-        axis: The axis to concatenate along. Default: ``-1``.
-
-    Example:
-        >>> x, y = torch.zeros(2, 3, 4), torch.ones(2, 1, 4)
-        >>> tuple(Concatenate(axis=1)([x, y]).shape)
-        (2, 4, 4)
-    """
-
-    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
-        if not isinstance(axis, int) or isinstance(axis, bool):
-            raise ArgumentError(f"Concatenate: axis must be an int, received axis={axis!r}.")
-        super().__init__(**kwargs)
-        self.axis = axis
-
-    def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        self._check_count(inputs, _describe_tensors)
-        try:
-            return torch.cat(inputs, dim=self.axis)
-        except (RuntimeError, IndexError) as error:
-            raise self._shape_error([tuple(x.shape) for x in inputs], str(error)) from error
-
-    def _shape_error(self, shapes: list[Any], reason: str) -> ShapeError:
-        return ShapeError(
-            f"Concatenate '{self.name}' (axis={self.axis}) cannot concatenate inputs of shapes "
-            f"{shapes}: {reason}. All axes but the concatenation axis must match."
-        )
-
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
-        self._check_count(None if is_shape(input_shape) else input_shape,
-                          lambda _: f"input shape {input_shape}")
-        shapes = [tuple(s) for s in input_shape]
-        rank = len(shapes[0])
-        if any(len(s) != rank for s in shapes) or not -rank <= self.axis < rank:
-            raise self._shape_error(shapes, "ranks differ or the axis is out of range")
-        axis = self.axis % rank
-        output: list[int | None] = []
-        for index, sizes in enumerate(zip(*shapes, strict=True)):
-            known = {d for d in sizes if d is not None}
-            if index == axis:
-                output.append(None if None in sizes else sum(sizes))
-            elif len(known) > 1:
-                raise self._shape_error(shapes, f"axis {index} has sizes {sorted(known)}")
-            else:
-                output.append(known.pop() if known else None)
-        return tuple(output)
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
-        if mask is None or all(m is None for m in mask):
-            return None
-        masks = []
-        for tensor, tensor_mask in zip(inputs, mask, strict=True):
-            if tensor_mask is None:
-                masks.append(torch.ones(tensor.shape, dtype=torch.bool, device=tensor.device))
-            elif tensor_mask.dim() < tensor.dim():
-                masks.append(tensor_mask.bool().unsqueeze(-1).expand(tensor.shape))
-            else:
-                masks.append(tensor_mask.bool())
-        return torch.any(torch.cat(masks, dim=self.axis), dim=-1)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "axis": self.axis}
-
-
-class Dot(Merge):
-    """The dot product of two tensors along one axis of each, sample by sample.
-
-    For inputs ``x`` of shape ``(batch, *a, k, *b)`` and ``y`` of shape
-    ``(batch, *c, k, *d)`` reduced over their ``k`` axes, the output has shape
-    ``(batch, *a, *b, *c, *d)``, or ``(batch, 1)`` when that would leave only the batch
-    axis (two ``(batch, k)`` inputs), as in Keras.
-
-    Args:
-        axes: The axis to reduce, an int for both inputs or a pair ``(axis_x, axis_y)``;
-            never the batch axis 0. Negative values count from the end.
-        normalize: Whether to L2-normalise both inputs along their dot axes first, which
-            makes the output the cosine similarity. Default: ``False``.
-
-    Example:
-        >>> x, y = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
-        >>> Dot(axes=1)([x, y]).tolist()
-        [[11.0]]
-    """
-
-    _max_inputs = 2
-
-    def __init__(self, axes: int | tuple[int, int] | list[int], normalize: bool = False,
-                 **kwargs: Any) -> None:
-        pair = [axes, axes] if isinstance(axes, int) else axes
-        if not isinstance(pair, (list, tuple)):
-            raise ArgumentTypeError(
-                "Dot: axes must be a nonzero int or a pair of nonzero ints (axis 0 is the "
-                f"batch axis), received axes={axes!r}."
-            )
-        if len(pair) != 2 or not all(
-            isinstance(a, int) and not isinstance(a, bool) and a != 0 for a in pair
-        ):
-            raise ArgumentError(
-                "Dot: axes must be a nonzero int or a pair of nonzero ints (axis 0 is the "
-                f"batch axis), received axes={axes!r}."
-            )
-        super().__init__(**kwargs)
-        self.axes = axes if isinstance(axes, int) else tuple(axes)
-        self.normalize = bool(normalize)
-        self._pair = tuple(pair)
-        self._axes_by_rank: dict[tuple[int, int], tuple[int, int]] = {}
-
-    def _resolve_axes(self, shapes: list[Any]) -> tuple[int, int]:
-        axes = []
-        for axis, shape in zip(self._pair, shapes, strict=True):
-            resolved = axis % len(shape) if -len(shape) <= axis < len(shape) else None
-            if resolved in (None, 0):
-                raise ShapeError(
-                    f"Dot '{self.name}' with axes={self.axes} cannot reduce inputs of shapes "
-                    f"{shapes}: the axis is out of range or is the batch axis."
-                )
-            axes.append(resolved)
-        return axes[0], axes[1]
-
-    def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        self._check_count(inputs, _describe_tensors)
-        x, y = inputs
-        ranks = (x.dim(), y.dim())
-        axes = self._axes_by_rank.get(ranks)
-        if axes is None:
-            axes = self._axes_by_rank[ranks] = self._resolve_axes([tuple(x.shape),
-                                                                  tuple(y.shape)])
-        x_axis, y_axis = axes
-        if self.normalize:
-            # Keras's normalize: x / max(norm, 1e-7), so a zero vector stays zero.
-            x = F.normalize(x, dim=x_axis, eps=1e-7)
-            y = F.normalize(y, dim=y_axis, eps=1e-7)
-        if ranks == (2, 2) and x.shape == y.shape:
-            return torch.sum(x * y, dim=1, keepdim=True)
-        x = x.movedim(x_axis, -1)
-        y = y.movedim(y_axis, 1)
-        batch, size = x.shape[0], x.shape[-1]
-        x_rest, y_rest = x.shape[1:-1], y.shape[2:]
-        try:
-            output = torch.bmm(x.reshape(batch, math.prod(x_rest), size),
-                               y.reshape(y.shape[0], y.shape[1], math.prod(y_rest)))
-        except RuntimeError as error:
-            raise ShapeError(
-                f"Dot '{self.name}' with axes={self.axes} cannot multiply inputs of shapes "
-                f"{[tuple(t.shape) for t in inputs]}: the batch sizes and the sizes of the "
-                "dot axes must match."
-            ) from error
-        output = output.reshape(batch, *x_rest, *y_rest)
-        return output if output.dim() > 1 else output.unsqueeze(1)
-
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
-        self._check_count(None if is_shape(input_shape) else input_shape,
-                          lambda _: f"input shape {input_shape}")
-        shapes = [tuple(s) for s in input_shape]
-        x_axis, y_axis = self._resolve_axes(shapes)
-        x_shape, y_shape = shapes
-        sizes = (x_shape[x_axis], y_shape[y_axis])
-        if None not in sizes and sizes[0] != sizes[1]:
-            raise ShapeError(
-                f"Dot '{self.name}' with axes={self.axes}: the dot axes of inputs of shapes "
-                f"{shapes} have sizes {sizes[0]} and {sizes[1]}; they must match."
-            )
-        output = [d for i, d in enumerate(x_shape) if i != x_axis]
-        output += [d for i, d in enumerate(y_shape) if i not in (0, y_axis)]
-        return tuple(output) if len(output) > 1 else (output[0], 1)
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
-        return None
-
-    def get_config(self) -> dict[str, Any]:
-        axes = self.axes if isinstance(self.axes, int) else list(self.axes)
-        return {**super().get_config(), "axes": axes, "normalize": self.normalize}
+    @classmethod
+    def _merge_masked(cls, inputs: list[torch.Tensor], masks: list[Any]) -> torch.Tensor:
+        return merge_unmasked(torch.minimum, inputs, masks)
