@@ -41,13 +41,12 @@ from lamina.layers.layer import Layer
 from lamina.layers.merging import (
     Add,
     Average,
-    Concatenate,
-    Dot,
     Maximum,
     Minimum,
     Multiply,
     Subtract,
 )
+from lamina.layers.merging_axes import Concatenate, Dot
 from lamina.layers.merge_functions import (
     add,
     average,
