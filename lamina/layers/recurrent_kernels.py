@@ -8,7 +8,8 @@ Two ways to run a recurrent layer over a ``(batch, steps, features)`` input:
   are never computed.
 - **step loop**: a Python loop over time with Keras's step formulas, for what the fused
   kernels cannot do: masks with holes or left padding, recurrent dropout in training,
-  activations other than the default ones, GRU's ``reset_after=False``.
+  activations other than the default ones, GRU's ``reset_after=False``, ``use_cudnn=False``;
+  and for ``RNN``, which runs any cell (the convolutional LSTMs' too) with it.
 
 Both follow Keras 3's ``rnn`` backend function on masks: at a masked step the states keep
 their previous values and the output repeats the previous output (zeros before the first

@@ -1,14 +1,11 @@
 """What a recurrent layer and its cell share: the cell's arguments, weights, dropout masks
 and step formulas.
 
-``RecurrentUnit`` holds Keras's cell arguments (units, activation, initializers,
-regularizers, constraints, dropout, seed), creates the weights in Keras's layout and draws
-the dropout masks; ``SimpleRNNUnit``, ``LSTMUnit`` and ``GRUUnit`` add each cell's weights
-and its one step with Keras's formulas. The layers of ``recurrent.py`` (``SimpleRNN``,
-``LSTM``, ``GRU``) run a unit over whole sequences, through torch's fused kernels where they
-compute Keras's result; the cells of ``rnn_cells.py`` (``SimpleRNNCell``, ``LSTMCell``,
-``GRUCell``) run it one step per call, for ``RNN``. Either way the step is the one written
-here.
+``RecurrentUnit`` holds Keras's cell arguments, creates the weights and draws the dropout
+masks; ``SimpleRNNUnit``, ``LSTMUnit`` and ``GRUUnit`` add each cell's weights and its step
+with Keras's formulas. ``SimpleRNN``/``LSTM``/``GRU`` (``recurrent.py``) run a unit over whole
+sequences (through torch's fused kernels where they give Keras's result), the cells of
+``rnn_cells.py`` one step per call, for ``RNN``: either way with the step written here.
 
 Weights have Keras's layout: ``kernel (input_dim, units * gates)``, ``recurrent_kernel
 (units, units * gates)``, ``bias`` (GRU's ``reset_after=True``: ``(2, units * 3)``, input
@@ -296,14 +293,11 @@ class LSTMUnit(RecurrentUnit):
         implementation: int = 2,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            units, activation=activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
+        super().__init__(  # RecurrentUnit's arguments, in its order
+            units, activation, use_bias, kernel_initializer, recurrent_initializer,
+            bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
+            kernel_constraint, recurrent_constraint, bias_constraint, dropout,
+            recurrent_dropout, seed, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
         self._set_implementation(implementation)
@@ -377,14 +371,11 @@ class GRUUnit(RecurrentUnit):
         implementation: int = 2,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            units, activation=activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
+        super().__init__(  # RecurrentUnit's arguments, in its order
+            units, activation, use_bias, kernel_initializer, recurrent_initializer,
+            bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
+            kernel_constraint, recurrent_constraint, bias_constraint, dropout,
+            recurrent_dropout, seed, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
         self._set_implementation(implementation)
