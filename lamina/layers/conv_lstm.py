@@ -260,6 +260,11 @@ class ConvLSTM(RNN):
         ``(batch, *new_spatial, filters)`` (the input convolution's output), with the steps
         after the batch axis for ``return_sequences``; with ``return_state``,
         ``(output, h, c)``.
+
+    Example:
+        >>> layer = ConvLSTM(1, 3, 2, padding="same", return_sequences=True)
+        >>> tuple(layer(torch.ones(2, 4, 6, 1)).shape), layer.cell.state_size
+        ((2, 4, 6, 3), -1)
     """
 
     rank = 2

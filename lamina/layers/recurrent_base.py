@@ -56,6 +56,16 @@ class RecurrentBase(Layer):
             it gives Keras's result. Default: ``False``.
         zero_output_for_mask: Output zeros at masked steps instead of repeating the previous
             output. Default: ``False``.
+
+    Example:
+        >>> from lamina.layers.recurrent import GRU
+        >>> layer = GRU(2, stateful=True)
+        >>> first = layer(torch.ones(3, 4, 5))
+        >>> bool(torch.equal(layer(torch.ones(3, 4, 5)), first))  # went on from its states
+        False
+        >>> layer.reset_state()
+        >>> bool(torch.equal(layer(torch.ones(3, 4, 5)), first))
+        True
     """
 
     supports_masking = True

@@ -72,6 +72,12 @@ class RNNCell(RecurrentUnit):
 
     Returns:
         ``(output, new_states)``; ``new_states`` is a list, or a tensor when ``states`` was.
+
+    Example:
+        >>> cell = GRUCell(2)
+        >>> output, states = cell(torch.ones(1, 3), cell.get_initial_state(1))
+        >>> tuple(output.shape), len(states), cell.output_size
+        ((1, 2), 1, 2)
     """
 
     _dropout_cache: tuple[Tensor | None, Tensor | None] | None = None
