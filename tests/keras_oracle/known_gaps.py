@@ -45,14 +45,6 @@ MISSING_LAYERS: dict[str, str] = {
     "AdaptiveMaxPooling1D": "no adaptive pooling in lamina",
     "AdaptiveMaxPooling2D": "no adaptive pooling in lamina",
     "AdaptiveMaxPooling3D": "no adaptive pooling in lamina",
-    "ConvLSTM1D": "no convolutional recurrent layers",
-    "ConvLSTM2D": "no convolutional recurrent layers",
-    "ConvLSTM3D": "no convolutional recurrent layers",
-    "RNN": "no generic RNN over a cell: SimpleRNN/LSTM/GRU hold their step formulas",
-    "SimpleRNNCell": "no RNN cell classes",
-    "LSTMCell": "no RNN cell classes",
-    "GRUCell": "no RNN cell classes",
-    "StackedRNNCells": "no RNN cell classes",
     "RMSNormalization": "no RMSNormalization (nor LayerNormalization(rms_scaling=True))",
     "SpectralNormalization": "no SpectralNormalization wrapper",
     "ReversibleEmbedding": "no ReversibleEmbedding (tied input/output embedding)",
@@ -89,17 +81,6 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     # Dense
     ('Dense', '*', 'from_keras_config'):
         "from_config(Keras's config) raised UnknownArgumentError: Dense: unexpected keyword argument(s) ['quantization_config']. Check the spelling against the layer's documented arguments.",
-    # Activation
-    ('Activation', 'hard_silu', '*'):
-        "activation 'hard_silu' unknown to lamina (ArgumentError: Unknown activation)",
-    ('Activation', 'gelu', 'gradients'):
-        "gelu: lamina's tanh approximation vs Keras's exact gelu: input gradients differ by up to 3.4e-4",
-    ('Activation', 'leaky_relu', 'gradients'):
-        "leaky_relu: lamina's negative slope is 0.01, Keras 3's 0.2, so input gradients differ (up to 0.132)",
-    ('Activation', 'gelu', 'output'):
-        "gelu: lamina uses the tanh approximation, Keras 3's gelu is exact (erf): max abs difference 2.2e-4 on (2, 4)",
-    ('Activation', 'leaky_relu', 'output'):
-        "leaky_relu: lamina's negative slope is 0.01 (torch's), Keras 3's is 0.2 (e.g. Keras -0.36357, lamina -0.018178)",
     # SpatialDropout1D
     ('SpatialDropout1D', '*', 'config'):
         'keys only in lamina: trainable',
@@ -115,60 +96,6 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         'keys only in Keras: activity_regularizer',
     ('Embedding', '*', 'from_keras_config'):
         "from_config(Keras's config) raised UnknownArgumentError: Embedding: unexpected keyword argument(s) ['quantization_config']. Check the spelling against the layer's documented arguments.",
-    # Add
-    ('Add', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
-    ('Add', 'one_masked', 'mask'):
-        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
-    # Multiply
-    ('Multiply', 'masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('Multiply', 'one_masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('Multiply', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
-    ('Multiply', 'one_masked', 'mask'):
-        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
-    ('Multiply', 'masked', 'output'):
-        "masked steps: Keras's Multiply uses 1 for an input's masked steps and 0 where every input is masked, lamina combines all values",
-    ('Multiply', 'one_masked', 'output'):
-        "masked steps of the one masked input: Keras's Multiply uses 1 for an input's masked steps and 0 where every input is masked, lamina combines all values",
-    # Average
-    ('Average', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
-    ('Average', 'one_masked', 'mask'):
-        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
-    # Maximum
-    ('Maximum', 'masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('Maximum', 'one_masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('Maximum', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
-    ('Maximum', 'one_masked', 'mask'):
-        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
-    ('Maximum', 'masked', 'output'):
-        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
-    ('Maximum', 'one_masked', 'output'):
-        "masked steps of the one masked input: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
-    # Minimum
-    ('Minimum', 'masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('Minimum', 'one_masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('Minimum', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
-    ('Minimum', 'one_masked', 'mask'):
-        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
-    ('Minimum', 'masked', 'output'):
-        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
-    ('Minimum', 'one_masked', 'output'):
-        "masked steps of the one masked input: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
-    # Subtract
-    ('Subtract', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions); compute_mask likewise',
-    ('Subtract', 'one_masked', 'mask'):
-        "one input without a mask: Keras's output has no mask (compute_mask None), lamina keeps the other input's mask (2, 3)",
     # Conv1D
     ('Conv1D', '*', 'config'):
         'keys only in Keras: activity_regularizer',
@@ -229,48 +156,11 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
     ('LayerNormalization', 'regularizers', 'to_keras_config'):
         "Keras rebuilt from lamina's config: axis: Keras [-1], rebuilt -1",
-    # SimpleRNN
-    ('SimpleRNN', 'regularizers', '*'):
-        "constructor raises UnknownArgumentError: SimpleRNN: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer']. Check the spelling against the layer's documented arguments.",
-    ('SimpleRNN', 'unroll', '*'):
-        "constructor raises UnknownArgumentError: SimpleRNN: unexpected keyword argument(s) ['unroll']. Check the spelling against the layer's documented arguments.",
-    ('SimpleRNN', '*', 'config'):
-        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll; keys only in lamina: seed',
-    ('SimpleRNN', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised UnknownArgumentError: SimpleRNN: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll']. Check the spelling against the layer's documented argument",
-    ('SimpleRNN', '*', 'weight_paths'):
-        "Keras nests the weights under the cell (subject/simple_rnn_cell/kernel), lamina's path is subject/kernel",
-    # LSTM
-    ('LSTM', 'regularizers', '*'):
-        "constructor raises UnknownArgumentError: LSTM: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer']. Check the spelling against the layer's documented arguments.",
-    ('LSTM', 'unroll', '*'):
-        "constructor raises UnknownArgumentError: LSTM: unexpected keyword argument(s) ['unroll']. Check the spelling against the layer's documented arguments.",
-    ('LSTM', '*', 'config'):
-        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll',
-    ('LSTM', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised UnknownArgumentError: LSTM: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll']. Check the spelling against the layer's documented arguments.",
-    ('LSTM', '*', 'weight_paths'):
-        "Keras nests the weights under the cell (subject/lstm_cell/kernel), lamina's path is subject/kernel",
-    # GRU
-    ('GRU', 'regularizers', '*'):
-        "constructor raises UnknownArgumentError: GRU: unexpected keyword argument(s) ['bias_regularizer', 'kernel_regularizer', 'recurrent_regularizer']. Check the spelling against the layer's documented arguments.",
-    ('GRU', 'unroll', '*'):
-        "constructor raises UnknownArgumentError: GRU: unexpected keyword argument(s) ['unroll']. Check the spelling against the layer's documented arguments.",
-    ('GRU', '*', 'config'):
-        'keys only in Keras: activity_regularizer, bias_constraint, bias_regularizer, kernel_constraint, kernel_regularizer, recurrent_constraint, recurrent_regularizer, unroll',
-    ('GRU', '*', 'from_keras_config'):
-        "from_config(Keras's config) raised UnknownArgumentError: GRU: unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll']. Check the spelling against the layer's documented arguments.",
-    ('GRU', '*', 'weight_paths'):
-        "Keras nests the weights under the cell (subject/gru_cell/kernel), lamina's path is subject/kernel",
     # Bidirectional
-    ('Bidirectional', '*', 'config'):
-        "the nested layer configs lack Keras's keys (activity_regularizer, *_constraint, *_regularizer, unroll; SimpleRNN also has 'seed' Keras lacks)",
-    ('Bidirectional', '*', 'from_keras_config'):
-        "the nested Keras LSTM/GRU/SimpleRNN config is refused by lamina's class (unexpected keyword argument(s) ['bias_constraint', 'bias_regularizer', 'kernel_constraint', 'kernel_regularizer', 'recurrent_constraint', 'recurrent_regularizer', 'unroll'])",
     ('Bidirectional', '*', 'to_keras_config'):
-        "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM' / 'Dense'",
+        "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM'",
     ('Bidirectional', '*', 'weight_paths'):
-        "the inner layers' weights lack the wrapper's name: Keras subject/forward_inner_lstm/lstm_cell/kernel, lamina forward_inner_lstm/kernel",
+        "the inner layers' weights lack the wrapper's name: Keras subject/forward_inner_lstm/lstm_cell/kernel, lamina forward_inner_lstm/lstm_cell/kernel",
     # TimeDistributed
     ('TimeDistributed', 'conv1d', 'config'):
         'layer.config.keys only in Keras: activity_regularizer',
@@ -283,7 +173,7 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
     ('TimeDistributed', 'flatten', 'from_keras_config'):
         "from_config(Keras's config) raised SerializationError: Could not rebuild layer 'None' (Flatten) from its config: Flatten: unexpected keyword argument(s) ['data_format']. Check the spelling against the layer's documented arguments.",
     ('TimeDistributed', '*', 'to_keras_config'):
-        "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'LSTM' / 'Dense'",
+        "lamina's nested layer config has no 'module' (Keras writes 'module': 'keras.layers'): Keras's from_config raises TypeError: Could not locate class 'Dense'",
     ('TimeDistributed', 'dense', 'weight_paths'):
         "the inner layer's weights lack the wrapper's name: Keras subject/inner_dense/kernel, lamina inner_dense/kernel",
     ('TimeDistributed', 'dense_masked', 'weight_paths'):
@@ -322,36 +212,6 @@ CASE_GAPS: dict[tuple[str, str, str], str] = {
         "padding='same', pool_size=3: border-window input gradients differ (see output)",
     ('AveragePooling3D', 'same_pool_3', 'output'):
         "padding='same', pool_size=3 (strides 3): the border windows differ (Keras averages the valid cells only; the 1D layer agrees)",
-    # add
-    ('add', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
-    # multiply
-    ('multiply', 'masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('multiply', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
-    ('multiply', 'masked', 'output'):
-        "masked steps: Keras's Multiply uses 1 for an input's masked steps and 0 where every input is masked, lamina combines all values",
-    # average
-    ('average', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
-    # maximum
-    ('maximum', 'masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('maximum', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
-    ('maximum', 'masked', 'output'):
-        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
-    # minimum
-    ('minimum', 'masked', 'gradients'):
-        "masked steps: Keras's input gradients follow its masked merge, lamina's the plain merge",
-    ('minimum', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
-    ('minimum', 'masked', 'output'):
-        "masked steps: where one input is masked Keras merges only the other input's value (Merge._apply_merge_op_and_or_mask), lamina combines all values",
-    # subtract
-    ('subtract', 'masked', 'mask'):
-        'output mask: Keras ORs the input masks, lamina ANDs them (differ at 5 of 6 positions)',
 }
 
 INVALID_GAPS: dict[tuple[str, str], str] = {
@@ -365,18 +225,6 @@ INVALID_GAPS: dict[tuple[str, str], str] = {
         "lamina raises ArgumentError: LayerNormalization: axis must be an int or a list of ints, received axis='last'.; Keras raises TypeError",
     ('LayerNormalization', 'axis_float'):
         'lamina raises ArgumentError: LayerNormalization: axis must be an int or a list of ints, received axis=1.5.; Keras raises TypeError',
-    ('SimpleRNN', 'units_string'):
-        "lamina raises ArgumentError: SimpleRNN: units must be a positive int, received units='2'.; Keras raises TypeError",
-    ('SimpleRNN', 'dropout_string'):
-        "lamina raises ArgumentError: SimpleRNN: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
-    ('LSTM', 'units_string'):
-        "lamina raises ArgumentError: LSTM: units must be a positive int, received units='2'.; Keras raises TypeError",
-    ('LSTM', 'dropout_string'):
-        "lamina raises ArgumentError: LSTM: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
-    ('GRU', 'units_string'):
-        "lamina raises ArgumentError: GRU: units must be a positive int, received units='2'.; Keras raises TypeError",
-    ('GRU', 'dropout_string'):
-        "lamina raises ArgumentError: GRU: dropout must be a number in [0, 1), received dropout='x'.; Keras raises TypeError",
     ('Bidirectional', 'not_a_layer'):
         "lamina raises ArgumentTypeError: Bidirectional: layer must be a recurrent lamina layer (LSTM, GRU, SimpleRNN...), received 'lstm'.; Keras raises ValueError",
 }

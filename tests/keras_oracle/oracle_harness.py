@@ -42,6 +42,8 @@ import copy
 import warnings
 import zlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,7 @@ from oracle_cases import NOT_APPLICABLE, Case, In, Sub
 
 import lamina
 import lamina.layers
+from lamina.utils import naming
 
 CHECKS = ("weights", "weight_paths", "output", "mask", "output_shape", "symbolic", "config",
           "from_keras_config", "to_keras_config", "gradients")
@@ -262,6 +265,22 @@ class FunctionCall:
             raise ValueError(f"a function has no weights, received {len(weights)}")
 
 
+@contextmanager
+def fresh_names(keras: Any = None) -> Iterator[None]:
+    """Automatic layer names as in a fresh process, in both libraries (``RNN(cell=[...])``
+    names the stack it makes): Keras's name counters are cleared, lamina's are emptied for
+    the duration and then put back (what other tests see stays as it was)."""
+    if keras is not None:
+        keras.backend.clear_session(free_memory=False)
+    saved = dict(naming._name_counts)
+    naming._name_counts.clear()
+    try:
+        yield
+    finally:
+        naming._name_counts.clear()
+        naming._name_counts.update(saved)
+
+
 def keras_layer(keras: Any, name: str, kwargs: dict[str, Any]) -> Any:
     def make(sub: str, sub_kwargs: dict[str, Any]) -> Any:
         return getattr(keras.layers, sub)(**layer_kwargs(sub_kwargs, make))
@@ -404,7 +423,7 @@ class Run:
             return self._memo["keras"]
         case, keras = self.case, self.keras
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), fresh_names(keras):
                 warnings.simplefilter("ignore")
                 layer = keras_layer(keras, case.layer, case.kwargs)
                 built = _tensors(self.arrays, False)
@@ -454,7 +473,9 @@ class Run:
     def lamina_layer(self) -> Any:
         if "lamina_layer" not in self._memo:
             try:
-                self._memo["lamina_layer"] = lamina_layer(self.case.layer, self.case.kwargs)
+                with fresh_names():
+                    self._memo["lamina_layer"] = lamina_layer(self.case.layer,
+                                                              self.case.kwargs)
             except Discrepancy as error:
                 self._memo["lamina_layer"] = error
             except Exception as error:
