@@ -60,3 +60,14 @@ def axes(value: Any, name: str, owner: str) -> int | list[int]:
         return list(value)
     raise ArgumentTypeError(f"{owner}: {name} must be an int or a list of ints, "
                             f"received {name}={value!r}.")
+
+
+def refuse_unless_off(owner: str, **arguments: Any) -> None:
+    """Keras's LoRA and quantization arguments: only their off values (``None``; ``0`` for
+    ``lora_rank``) are accepted."""
+    for name, value in arguments.items():
+        if value is not None and not (name == "lora_rank" and value == 0
+                                      and not isinstance(value, bool)):
+            raise ArgumentError(
+                f"{owner}: LoRA and quantization are not supported, so {name} must be None, "
+                f"received {name}={value!r}.")

@@ -213,6 +213,8 @@ class BaseDepthwiseConv(BaseConv):
     depth_multiplier)``.
     """
 
+    _strides_with_dilation = True
+
     def __init__(
         self,
         kernel_size: Any,
@@ -312,6 +314,8 @@ class BaseSeparableConv(BaseConv):
     depth_multiplier)``, ``pointwise_kernel`` ``(*(1,) * rank, in * depth_multiplier,
     filters)`` and ``bias`` ``(filters,)``.
     """
+
+    _strides_with_dilation = True
 
     def __init__(
         self,

@@ -79,6 +79,9 @@ class BaseConv(Layer):
 
     rank = 2
     _paddings: tuple[str, ...] = ("valid", "same")
+    #: Whether strides > 1 may go with dilation_rate > 1 (Keras allows it for depthwise and
+    #: separable convolutions only).
+    _strides_with_dilation = False
 
     def __init__(
         self,
@@ -102,6 +105,11 @@ class BaseConv(Layer):
             "padding": check_choice(padding, "padding", owner, self._paddings),
             "data_format": check_data_format(data_format, owner),
         }
+        if not self._strides_with_dilation and any(s > 1 for s in geometry["strides"]) and any(
+                d > 1 for d in geometry["dilation_rate"]):
+            raise ArgumentError(
+                f"{owner}: strides > 1 and dilation_rate > 1 cannot be combined (Keras's "
+                f"rule), received strides={strides!r}, dilation_rate={dilation_rate!r}.")
         super().__init__(**kwargs)
         self.kernel_size: tuple[int, ...] = geometry["kernel_size"]
         self.strides: tuple[int, ...] = geometry["strides"]
@@ -206,6 +214,7 @@ class BaseConv(Layer):
             **initializers.serialize_arguments(self, bias_initializer=self.bias_initializer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
         }
 
 

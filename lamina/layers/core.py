@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
+from lamina.layers import arguments
 from lamina.layers.layer import Layer
 
 
@@ -31,6 +32,8 @@ class Dense(Layer):
         bias_regularizer: A penalty on the bias. Default: ``None``.
         bias_constraint: A constraint (``lamina.constraints``), applied after each
             optimizer step of ``fit``. Default: ``None``.
+        lora_rank, lora_alpha, quantization_config: Keras's LoRA and quantization
+            arguments: only their off values (``None``) are accepted.
 
     Input shape:
         ``(batch, ..., input_dim)``.
@@ -57,10 +60,15 @@ class Dense(Layer):
         bias_regularizer: Any = None,
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ArgumentError(f"Dense: units must be a positive int, received units={units!r}.")
+        arguments.refuse_unless_off("Dense", lora_rank=lora_rank, lora_alpha=lora_alpha,
+                                    quantization_config=quantization_config)
         super().__init__(**kwargs)
         self.units = units
         self.activation = activations.get(activation)
@@ -176,6 +184,12 @@ class Dropout(Layer):
         if not 0 <= rate < 1:
             raise ArgumentError(f"Dropout: rate must be a number in [0, 1), "
                                 f"received rate={rate!r}.")
+        if noise_shape is not None and not (
+                isinstance(noise_shape, (list, tuple)) and all(
+                    d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0)
+                    for d in noise_shape)):
+            raise ArgumentError(f"Dropout: noise_shape must be None or a list of positive ints "
+                                f"and None, received noise_shape={noise_shape!r}.")
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None

@@ -17,6 +17,7 @@ import torch
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
+from lamina.layers import arguments
 from lamina.layers.arguments import is_int
 from lamina.layers.layer import Layer
 
@@ -139,17 +140,6 @@ def keras_fans_initializer(initializer: Any, input_axes: list[int],
     return type(initializer).from_config(config)
 
 
-def refuse_unless_off(owner: str, **arguments: Any) -> None:
-    """Keras's LoRA and quantization arguments: only their off values (``None``; ``0`` for
-    ``lora_rank``) are accepted."""
-    for name, value in arguments.items():
-        if value is not None and not (name == "lora_rank" and value == 0
-                                      and not isinstance(value, bool)):
-            raise ArgumentError(
-                f"{owner}: LoRA and quantization are not supported, so {name} must be None, "
-                f"received {name}={value!r}.")
-
-
 class EinsumDense(Layer):
     """A dense layer of any dimensionality: ``activation(einsum(equation, inputs, kernel)
     + bias)``, Keras 3's ``EinsumDense``.
@@ -203,7 +193,7 @@ class EinsumDense(Layer):
         quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
-        refuse_unless_off("EinsumDense", lora_rank=lora_rank, lora_alpha=lora_alpha,
+        arguments.refuse_unless_off("EinsumDense", lora_rank=lora_rank, lora_alpha=lora_alpha,
                           gptq_unpacked_column_size=gptq_unpacked_column_size,
                           quantization_config=quantization_config)
         parse_equation(equation)

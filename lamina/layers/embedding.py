@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError
+from lamina.layers import arguments
 from lamina.layers.layer import Layer
 
 
@@ -20,6 +22,12 @@ class Embedding(Layer):
         output_dim: Size of each embedding vector.
         embeddings_initializer: Default: ``"uniform"`` (Keras's name for
             ``random_uniform``, values in ``[-0.05, 0.05]``).
+        embeddings_regularizer: A penalty on the embeddings. Default: ``None``.
+        embeddings_constraint: A constraint on the embeddings, applied after each optimizer
+            step of ``fit``. Default: ``None``.
+        weights: An initial ``(input_dim, output_dim)`` matrix (Keras's). Default: ``None``.
+        lora_rank, lora_alpha, quantization_config: Keras's LoRA and quantization
+            arguments: only their off values (``None``) are accepted.
         mask_zero: Whether index 0 is padding: the output mask is ``inputs != 0``, so
             mask-aware layers downstream skip those steps. Default: ``False``.
 
@@ -44,8 +52,14 @@ class Embedding(Layer):
         embeddings_regularizer: Any = None,
         embeddings_constraint: Any = None,
         mask_zero: bool = False,
+        weights: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        arguments.refuse_unless_off("Embedding", lora_rank=lora_rank, lora_alpha=lora_alpha,
+                                    quantization_config=quantization_config)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ArgumentError(
@@ -58,12 +72,15 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
+        self._initial_weights = None if weights is None else np.asarray(weights)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           initializer=self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint)
+        if self._initial_weights is not None:
+            self.embeddings.assign(self._initial_weights)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         indices = inputs if inputs.dtype == torch.long else inputs.long()
@@ -95,6 +112,7 @@ class Embedding(Layer):
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
         }
 
     def extra_repr(self) -> str:

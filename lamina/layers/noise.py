@@ -169,6 +169,12 @@ class SpatialDropout(_TrainingNoise):
         keep = self._keep(shape, inputs)
         return inputs * (keep.to(inputs.dtype) / (1.0 - self.rate))
 
+    def get_config(self) -> dict[str, Any]:
+        """Keras's keys: no ``trainable`` (Keras's spatial dropouts do not take one)."""
+        config = super().get_config()
+        config.pop("trainable", None)
+        return config
+
 
 class SpatialDropout3D(SpatialDropout):
     """Dropout of whole volumes: each ``(sample, channel)`` volume is kept or zeroed.

@@ -93,17 +93,20 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         axis = self._steps_axis
         if mask is None:
             return torch.mean(inputs, dim=axis, keepdim=self.keepdims)
-        # The mask has no feature axis; give it one where the features are.
-        weights = mask.to(inputs.dtype).unsqueeze(3 - axis)
-        total = torch.sum(inputs * weights, dim=axis, keepdim=self.keepdims)
-        return total / torch.sum(weights, dim=axis, keepdim=self.keepdims)
+        # The mask has no feature axis; give it one where the features are. Masked steps
+        # are replaced by zeros (not multiplied by them), so their gradient is 0, as Keras's.
+        keep = torch.as_tensor(mask, device=inputs.device).bool().unsqueeze(3 - axis)
+        total = torch.sum(torch.where(keep, inputs, torch.zeros_like(inputs)), dim=axis,
+                          keepdim=self.keepdims)
+        return total / torch.sum(keep.to(inputs.dtype), dim=axis, keepdim=self.keepdims)
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
-    """The maximum over the time axis; with a mask, over the unmasked steps only.
+    """The maximum over the time axis.
 
-    Masked steps never win: they are set to ``-inf`` before the maximum, so a sample whose
-    steps are all masked gives ``-inf`` (it has no maximum).
+    As Keras 3's, it does not support masking: a mask is not used (a masked step can be
+    the maximum) and none is passed on. To leave padded steps out, set them to a very
+    negative value first, or use ``GlobalAveragePooling1D``, which uses the mask.
 
     Args:
         data_format: ``"channels_last"`` (inputs ``(batch, steps, features)``) or
@@ -119,19 +122,16 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     Example:
         >>> x = torch.tensor([[[1.0], [3.0], [100.0]]])
-        >>> pool = GlobalMaxPooling1D()
-        >>> pool(x).tolist(), pool(x, mask=torch.tensor([[True, True, False]])).tolist()
-        ([[100.0]], [[3.0]])
+        >>> GlobalMaxPooling1D()(x).tolist()
+        [[100.0]]
     """
 
-    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    supports_masking = False
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
         if inputs.dim() != 3:
             self._check_rank(inputs.shape)
-        axis = self._steps_axis
-        if mask is not None:
-            keep = (mask if mask.dtype == torch.bool else mask != 0).unsqueeze(3 - axis)
-            inputs = inputs.masked_fill(~keep, float("-inf"))
-        return torch.amax(inputs, dim=axis, keepdim=self.keepdims)
+        return torch.amax(inputs, dim=self._steps_axis, keepdim=self.keepdims)
 
 
 class GlobalAveragePooling2D(GlobalPooling):

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError
+from lamina.errors import ArgumentError, ArgumentTypeError
 from lamina.layers.layer import Layer
 from lamina.layers.noise import SpatialDropout
 from lamina.regularizers import L1L2
@@ -99,8 +99,10 @@ class GaussianNoise(Layer):
     supports_masking = True
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
-        if (not isinstance(stddev, (int, float)) or isinstance(stddev, bool)
-                or not 0 <= stddev <= 1):
+        if not isinstance(stddev, (int, float)) or isinstance(stddev, bool):
+            raise ArgumentTypeError("GaussianNoise: stddev must be a number in [0, 1], "
+                                    f"received stddev={stddev!r}.")
+        if not 0 <= stddev <= 1:
             raise ArgumentError("GaussianNoise: stddev must be a number in [0, 1], "
                                 f"received stddev={stddev!r}.")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):

@@ -14,6 +14,7 @@ import torch
 
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
+from lamina.layers.spatial import check_data_format
 
 Shape = tuple[int | None, ...]
 
@@ -24,6 +25,11 @@ def _fmt(shape: Any) -> str:
 
 class Flatten(Layer):
     """Flattens every axis but the batch axis: ``(batch, d1, d2, ...)`` -> ``(batch, d1*d2*...)``.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``; channels-first inputs are
+            moved to channels-last order before flattening, so the result matches a
+            channels-last model's (Keras's). Default: ``"channels_last"``.
 
     Input shape:
         ``(batch, ...)``; a rank-1 input ``(batch,)`` becomes ``(batch, 1)`` as in Keras.
@@ -36,7 +42,15 @@ class Flatten(Layer):
         (2, 12)
     """
 
+    def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
+        data_format = check_data_format(data_format, "Flatten")
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self._channels_first = data_format == "channels_first"
+
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self._channels_first and inputs.dim() > 2:
+            inputs = inputs.permute(0, *range(2, inputs.dim()), 1)
         if inputs.dim() >= 2:
             return torch.flatten(inputs, 1)
         if inputs.dim() == 1:
@@ -53,6 +67,9 @@ class Flatten(Layer):
         rest = input_shape[1:]
         size = None if any(d is None for d in rest) else math.prod(rest)
         return (input_shape[0], size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 def _resolve_target(target: Shape, sample_shape: Shape, layer_name: str) -> Shape:
