@@ -17,6 +17,14 @@ layers with Keras 3 on torch.
 # Ops on symbolic tensors become Lambda nodes once layers exist (ops sit below layers).
 from lamina.layers import op_layer  # noqa: E402, F401, I001
 from lamina.layers.activations import ELU, PReLU, LeakyReLU, ReLU, Softmax
+from lamina.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.conv_1d_3d import (
     Conv1DTranspose,
@@ -38,6 +46,7 @@ from lamina.layers.grouped_query_attention import GroupedQueryAttention, GroupQu
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
 from lamina.layers.layer import Layer
+from lamina.layers.rms_normalization import RMSNormalization
 from lamina.layers.merging import (
     Add,
     Average,
@@ -91,11 +100,19 @@ from lamina.layers.reshaping_spatial import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from lamina.layers.reversible_embedding import ReversibleEmbedding
+from lamina.layers.spectral_normalization import SpectralNormalization
 from lamina.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "Activation",
     "ActivityRegularization",
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "Add",
     "AdditiveAttention",
     "AlphaDropout",
@@ -160,10 +177,12 @@ __all__ = [
     "Multiply",
     "PReLU",
     "Permute",
+    "RMSNormalization",
     "RNN",
     "ReLU",
     "RepeatVector",
     "Reshape",
+    "ReversibleEmbedding",
     "SeparableConv1D",
     "SeparableConv2D",
     "SimpleRNN",
@@ -172,6 +191,7 @@ __all__ = [
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
+    "SpectralNormalization",
     "StackedRNNCells",
     "Subtract",
     "TimeDistributed",
