@@ -336,9 +336,9 @@ class ConvLSTM1D(ConvLSTM):
     :class:`ConvLSTM` for the arguments; ``rank`` is 1).
 
     Example:
-        >>> layer = ConvLSTM1D(2, 3, padding="same", return_sequences=True)
+        >>> layer = ConvLSTM1D(2, 3, padding="same", return_sequences=True, name="frames")
         >>> tuple(layer(torch.ones(4, 5, 7, 3)).shape), layer.weights[0].path
-        ((4, 5, 7, 2), 'conv_lstm1d/conv_lstm_cell/kernel')
+        ((4, 5, 7, 2), 'frames/conv_lstm_cell/kernel')
     """
 
     def __init__(self, filters: int, kernel_size: Any, **kwargs: Any) -> None:

@@ -48,9 +48,9 @@ class SimpleRNN(RNNLayer, SimpleRNNUnit):
     The call arguments and the output are :class:`~lamina.layers.recurrent_base.RNNLayer`'s.
 
     Example:
-        >>> layer = SimpleRNN(4, return_sequences=True)
+        >>> layer = SimpleRNN(4, return_sequences=True, name="encoder")
         >>> tuple(layer(torch.ones(2, 3, 5)).shape), layer.recurrent_kernel.path
-        ((2, 3, 4), 'simple_rnn/simple_rnn_cell/recurrent_kernel')
+        ((2, 3, 4), 'encoder/simple_rnn_cell/recurrent_kernel')
     """
 
     cell_name = "simple_rnn_cell"
