@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from lamina import layers
+from lamina.distributed import rank
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -190,14 +191,194 @@ def for_keras(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def raised(make_and_call: Any) -> type | None:
-    """The builtin class (ValueError or TypeError) of what ``make_and_call`` raises."""
+def raised(make_and_call: Any) -> Exception | None:
+    """What ``make_and_call`` raises (a ValueError or a TypeError), or ``None``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             make_and_call()
-    except TypeError:
-        return TypeError
-    except ValueError:
-        return ValueError
+    except (TypeError, ValueError) as error:
+        return error
     return None
+
+
+def builtin_class(error: Exception | None) -> type | None:
+    """The builtin class Keras raises that ``error`` is: ValueError or TypeError."""
+    if error is None:
+        return None
+    return ValueError if isinstance(error, ValueError) else TypeError
+
+
+# ---------------------------------------------------------------------------- the tables
+DENSE = Sub("Dense", {"units": 3, "name": "inner_dense"})
+RENORM = {"renorm": True, "renorm_momentum": 0.5}
+CLIPPED = {**RENORM, "renorm_clipping": {"rmax": 1.1, "rmin": 0.9, "dmax": 0.05}}
+SEQ, IMG = (4, 5, 3), (2, 7, 6, 3)
+
+CASES = [
+    case("default", "BatchNormalization", {}, (4, 3)),
+    case("momentum_epsilon", "BatchNormalization", {"momentum": 0.5, "epsilon": 0.01}, (4, 3)),
+    case("axis_1_image", "BatchNormalization", {"axis": 1}, (2, 3, 4, 5)),
+    case("sequence", "BatchNormalization", {"momentum": 0.8}, SEQ),
+    case("masked", "BatchNormalization", {"momentum": 0.5}, SEQ, mask="holes"),
+    case("masked_image", "BatchNormalization", {}, (2, 3, 4, 2), mask="holes"),
+    case("no_center_no_scale", "BatchNormalization", {"center": False, "scale": False}, SEQ),
+    case("regularizers", "BatchNormalization", {"gamma_regularizer": "l2",
+                                                "beta_regularizer": "l1"}, (4, 3)),
+    case("frozen", "BatchNormalization", {"trainable": False}, (4, 3)),
+    case("float64", "BatchNormalization", {"dtype": "float64"}, (4, 3), dtype="float64"),
+    case("renorm", "BatchNormalization", RENORM, (6, 3)),
+    case("renorm_clipped", "BatchNormalization", {**CLIPPED, "momentum": 0.7}, (6, 3)),
+    case("renorm_rmax_only", "BatchNormalization", {"renorm": True,
+                                                    "renorm_clipping": {"rmax": 1.01}}, SEQ),
+    case("renorm_masked", "BatchNormalization", CLIPPED, SEQ, mask="right"),
+    case("renorm_axis_1_no_scale", "BatchNormalization", {**RENORM, "axis": 1, "scale": False},
+         (2, 3, 4, 5)),
+    case("renorm_no_center", "BatchNormalization", {**RENORM, "center": False}, (6, 3)),
+    case("renorm_frozen", "BatchNormalization", {**RENORM, "trainable": False}, (6, 3)),
+    case("renorm_initializers", "BatchNormalization",
+         {**RENORM, "moving_variance_initializer": "random_uniform",
+          "moving_mean_initializer": "ones"}, (6, 3)),
+    case("default", "LayerNormalization", {}, (2, 4)),
+    case("axis_pair", "LayerNormalization", {"axis": [1, 2]}, SEQ),
+    case("axis_tuple_unsorted", "LayerNormalization", {"axis": (2, 1)}, SEQ),
+    case("axis_negative_pair", "LayerNormalization", {"axis": [-1, -2]}, IMG),
+    case("epsilon", "LayerNormalization", {"epsilon": 0.1}, (2, 4)),
+    case("no_center_no_scale", "LayerNormalization", {"center": False, "scale": False}, SEQ),
+    case("masked", "LayerNormalization", {}, SEQ, mask="right"),
+    case("float64", "LayerNormalization", {"dtype": "float64"}, (2, 4), dtype="float64"),
+    case("rms_scaling", "LayerNormalization", {"rms_scaling": True}, SEQ),
+    case("rms_scaling_axis_pair", "LayerNormalization", {"rms_scaling": True, "axis": [1, 2]},
+         SEQ),
+    case("rms_scaling_no_scale_center", "LayerNormalization",
+         {"rms_scaling": True, "scale": False, "center": True, "epsilon": 0.5}, (2, 4)),
+    case("default", "RMSNormalization", {}, (2, 4)),
+    case("axis_pair", "RMSNormalization", {"axis": [1, 2]}, SEQ),
+    case("epsilon", "RMSNormalization", {"epsilon": 0.1}, (2, 4)),
+    case("image", "RMSNormalization", {"axis": [-2, -1]}, IMG),
+    case("masked", "RMSNormalization", {}, SEQ, mask="holes"),
+    case("float64", "RMSNormalization", {"dtype": "float64"}, (2, 4), dtype="float64"),
+    case("default", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3}, (2, 5), tokens=6),
+    case("untied", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
+                                           "tie_weights": False}, (2, 5), tokens=6),
+    case("mask_zero", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
+                                              "mask_zero": True}, (2, 5), tokens=6),
+    case("reverse", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3}, SEQ,
+         call={"reverse": True}),
+    case("reverse_untied", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
+                                                   "tie_weights": False}, SEQ,
+         call={"reverse": True}),
+    case("reverse_soft_cap", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
+                                                     "logit_soft_cap": 0.5}, SEQ,
+         call={"reverse": True}),
+    case("reverse_masked", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
+                                                   "mask_zero": True, "tie_weights": False},
+         SEQ, mask="holes", call={"reverse": True}),
+    case("regularized", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
+                                                "embeddings_regularizer": "l2",
+                                                "embeddings_constraint": "non_neg"},
+         (2, 5), tokens=6),
+    case("dense", "SpectralNormalization", {"layer": DENSE}, (4, 5)),
+    case("dense_power_iterations", "SpectralNormalization", {"layer": DENSE,
+                                                             "power_iterations": 3}, (4, 5)),
+    case("dense_sequence", "SpectralNormalization", {"layer": DENSE}, SEQ),
+    case("conv1d", "SpectralNormalization",
+         {"layer": Sub("Conv1D", {"filters": 2, "kernel_size": 2, "name": "inner_conv"}),
+          "power_iterations": 2}, SEQ),
+    case("conv2d", "SpectralNormalization",
+         {"layer": Sub("Conv2D", {"filters": 4, "kernel_size": 3, "name": "inner_conv",
+                                  "use_bias": False})}, IMG),
+]
+_ADAPTIVE = [("1D", (2, 9, 3), 4), ("1D_up", (2, 5, 2), 7), ("2D", IMG, (3, 2)),
+             ("2D_up", (2, 3, 5, 2), (5, 8)), ("3D", (2, 5, 4, 6, 2), (2, 3, 2)),
+             ("3D_up", (1, 2, 3, 4, 2), (3, 4, 5))]
+for _kind in ("Average", "Max"):
+    for _id, _shape, _size in _ADAPTIVE:
+        _name = f"Adaptive{_kind}Pooling{_id[:2]}"
+        CASES.append(case(_id[3:] or "default", _name, {"output_size": _size}, _shape))
+        CASES.append(case((_id[3:] or "default") + "_channels_first", _name,
+                          {"output_size": _size, "data_format": "channels_first"},
+                          (_shape[0], _shape[-1], *_shape[1:-1])))
+    CASES.append(case("int_size", f"Adaptive{_kind}Pooling2D", {"output_size": 2}, IMG))
+    CASES.append(case("masked", f"Adaptive{_kind}Pooling1D", {"output_size": 2}, SEQ,
+                      mask="holes"))
+
+#: (id, layer, arguments, what to call it on) that Keras refuses with ValueError or
+#: TypeError.
+_NO_KERNEL = Sub("Flatten", {})
+INVALID = [
+    ("renorm_clipping_key", "BatchNormalization",
+     {"renorm": True, "renorm_clipping": {"rmaxx": 2.0}}, None),
+    ("renorm_rmax_below_rmin", "BatchNormalization",
+     {"renorm": True, "renorm_clipping": {"rmax": 0.5, "rmin": 1.0}}, None),
+    ("renorm_dmax_negative", "BatchNormalization",
+     {"renorm": True, "renorm_clipping": {"dmax": -1.0}}, None),
+    ("momentum_string", "BatchNormalization", {"momentum": "x"}, None),
+    ("axis_string", "BatchNormalization", {"axis": "x"}, None),
+    ("mask_of_the_input_rank", "BatchNormalization", {}, "mask_rank"),
+    ("axis_string", "LayerNormalization", {"axis": "last"}, None),
+    ("axis_float", "LayerNormalization", {"axis": 1.5}, None),
+    ("unknown_initializer", "LayerNormalization", {"gamma_initializer": "no_such_init"}, None),
+    ("rms_scaling_unknown_keyword", "LayerNormalization", {"rms_scale": True}, None),
+    ("unknown_keyword", "RMSNormalization", {"no_such_argument": 1}, None),
+    ("bad_data_format", "AdaptiveAveragePooling1D", {"output_size": 2, "data_format": "nwc"},
+     None),
+    ("size_of_two", "AdaptiveMaxPooling1D", {"output_size": (2, 2)}, None),
+    ("size_string", "AdaptiveAveragePooling1D", {"output_size": "2"}, None),
+    ("size_of_three", "AdaptiveAveragePooling2D", {"output_size": (2, 2, 2)}, None),
+    ("size_float", "AdaptiveMaxPooling2D", {"output_size": 2.5}, None),
+    ("size_of_two", "AdaptiveMaxPooling3D", {"output_size": (2, 2)}, None),
+    ("bad_data_format", "AdaptiveMaxPooling3D", {"output_size": 2, "data_format": "ndhwc"},
+     None),
+    ("input_dim_zero", "ReversibleEmbedding", {"input_dim": 0, "output_dim": 3}, None),
+    ("unknown_keyword", "ReversibleEmbedding", {"input_dim": 4, "output_dim": 3, "tied": 1},
+     None),
+    ("power_iterations_zero", "SpectralNormalization", {"layer": DENSE, "power_iterations": 0},
+     None),
+    ("power_iterations_negative", "SpectralNormalization",
+     {"layer": DENSE, "power_iterations": -2}, None),
+    ("power_iterations_string", "SpectralNormalization",
+     {"layer": DENSE, "power_iterations": "2"}, None),
+    ("layer_without_kernel", "SpectralNormalization", {"layer": _NO_KERNEL}, (2, 3, 4)),
+]
+
+
+# ---------------------------------------------------------------------------- synchronized
+SYNC_CASES = {"plain": ({}, False), "masked": ({"momentum": 0.5}, True),
+              "renorm": ({**CLIPPED, "renorm_clipping": {"rmax": 1.5}}, False)}
+SPLIT = 4  # rank 0 takes 4 samples, rank 1 the other 2: the counts are reduced too
+
+
+def sync_data(masked: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((6, 5, 3)) * 2 + 1).astype("float32")
+    mask = rng.random((6, 5)) > 0.3 if masked else None
+    return x, mask, rng.standard_normal((6, 5, 3)).astype("float32")
+
+
+def statistics(kwargs: dict, masked: bool, part: slice) -> dict[str, Any]:
+    """Two training calls of a BatchNormalization on ``part`` of the batch: outputs,
+    gradients (of the inputs, gamma and beta) and the weights after."""
+    x, mask, weight = sync_data(masked)
+    torch.manual_seed(0)
+    layer = layers.BatchNormalization(synchronized=True, **kwargs)
+    layer.build((None, 5, 3))
+    with torch.no_grad():
+        layer.gamma.copy_(torch.tensor([0.5, 1.0, 2.0]))
+        layer.beta.copy_(torch.tensor([0.1, -0.2, 0.3]))
+    found: dict[str, Any] = {"outputs": [], "input_grads": []}
+    for _ in range(2):
+        inputs = torch.tensor(x[part], requires_grad=True)
+        out = layer(inputs, training=True,
+                    mask=None if mask is None else torch.tensor(mask[part]))
+        (out * torch.tensor(weight[part])).sum().backward()
+        found["outputs"].append(out.detach().numpy())
+        found["input_grads"].append(inputs.grad.numpy())
+    found["weight_grads"] = [w.grad.numpy() for w in (layer.gamma, layer.beta)]
+    found["weights"] = layer.get_weights()
+    return found
+
+
+def synchronized_rank(kwargs: dict, masked: bool) -> dict[str, Any]:
+    part = slice(0, SPLIT) if rank() == 0 else slice(SPLIT, 6)
+    return statistics(kwargs, masked, part)

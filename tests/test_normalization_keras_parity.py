@@ -23,10 +23,12 @@ import numpy as np
 import pytest
 import torch
 from normalization_parity import (
+    CASES,
+    INVALID,
+    SYNC_CASES,
     Case,
-    Sub,
+    builtin_class,
     call,
-    case,
     close,
     config_differences,
     for_keras,
@@ -35,106 +37,15 @@ from normalization_parity import (
     outputs,
     raised,
     run,
+    statistics,
+    synchronized_rank,
     tensor,
 )
 
 import lamina
 from lamina import layers
-
-DENSE = Sub("Dense", {"units": 3, "name": "inner_dense"})
-RENORM = {"renorm": True, "renorm_momentum": 0.5}
-CLIPPED = {**RENORM, "renorm_clipping": {"rmax": 1.1, "rmin": 0.9, "dmax": 0.05}}
-SEQ, IMG = (4, 5, 3), (2, 7, 6, 3)
-
-CASES = [
-    case("default", "BatchNormalization", {}, (4, 3)),
-    case("momentum_epsilon", "BatchNormalization", {"momentum": 0.5, "epsilon": 0.01}, (4, 3)),
-    case("axis_1_image", "BatchNormalization", {"axis": 1}, (2, 3, 4, 5)),
-    case("sequence", "BatchNormalization", {"momentum": 0.8}, SEQ),
-    case("masked", "BatchNormalization", {"momentum": 0.5}, SEQ, mask="holes"),
-    case("masked_image", "BatchNormalization", {}, (2, 3, 4, 2), mask="holes"),
-    case("no_center_no_scale", "BatchNormalization", {"center": False, "scale": False}, SEQ),
-    case("regularizers", "BatchNormalization", {"gamma_regularizer": "l2",
-                                                "beta_regularizer": "l1"}, (4, 3)),
-    case("frozen", "BatchNormalization", {"trainable": False}, (4, 3)),
-    case("float64", "BatchNormalization", {"dtype": "float64"}, (4, 3), dtype="float64"),
-    case("renorm", "BatchNormalization", RENORM, (6, 3)),
-    case("renorm_clipped", "BatchNormalization", {**CLIPPED, "momentum": 0.7}, (6, 3)),
-    case("renorm_rmax_only", "BatchNormalization", {"renorm": True,
-                                                    "renorm_clipping": {"rmax": 1.01}}, SEQ),
-    case("renorm_masked", "BatchNormalization", CLIPPED, SEQ, mask="right"),
-    case("renorm_axis_1_no_scale", "BatchNormalization", {**RENORM, "axis": 1, "scale": False},
-         (2, 3, 4, 5)),
-    case("renorm_no_center", "BatchNormalization", {**RENORM, "center": False}, (6, 3)),
-    case("renorm_frozen", "BatchNormalization", {**RENORM, "trainable": False}, (6, 3)),
-    case("renorm_initializers", "BatchNormalization",
-         {**RENORM, "moving_variance_initializer": "random_uniform",
-          "moving_mean_initializer": "ones"}, (6, 3)),
-    case("default", "LayerNormalization", {}, (2, 4)),
-    case("axis_pair", "LayerNormalization", {"axis": [1, 2]}, SEQ),
-    case("axis_tuple_unsorted", "LayerNormalization", {"axis": (2, 1)}, SEQ),
-    case("axis_negative_pair", "LayerNormalization", {"axis": [-1, -2]}, IMG),
-    case("epsilon", "LayerNormalization", {"epsilon": 0.1}, (2, 4)),
-    case("no_center_no_scale", "LayerNormalization", {"center": False, "scale": False}, SEQ),
-    case("masked", "LayerNormalization", {}, SEQ, mask="right"),
-    case("float64", "LayerNormalization", {"dtype": "float64"}, (2, 4), dtype="float64"),
-    case("rms_scaling", "LayerNormalization", {"rms_scaling": True}, SEQ),
-    case("rms_scaling_axis_pair", "LayerNormalization", {"rms_scaling": True, "axis": [1, 2]},
-         SEQ),
-    case("rms_scaling_no_scale_center", "LayerNormalization",
-         {"rms_scaling": True, "scale": False, "center": True, "epsilon": 0.5}, (2, 4)),
-    case("default", "RMSNormalization", {}, (2, 4)),
-    case("axis_pair", "RMSNormalization", {"axis": [1, 2]}, SEQ),
-    case("epsilon", "RMSNormalization", {"epsilon": 0.1}, (2, 4)),
-    case("image", "RMSNormalization", {"axis": [-2, -1]}, IMG),
-    case("masked", "RMSNormalization", {}, SEQ, mask="holes"),
-    case("float64", "RMSNormalization", {"dtype": "float64"}, (2, 4), dtype="float64"),
-    case("default", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3}, (2, 5), tokens=6),
-    case("untied", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
-                                           "tie_weights": False}, (2, 5), tokens=6),
-    case("mask_zero", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
-                                              "mask_zero": True}, (2, 5), tokens=6),
-    case("reverse", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3}, SEQ,
-         call={"reverse": True}),
-    case("reverse_untied", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
-                                                   "tie_weights": False}, SEQ,
-         call={"reverse": True}),
-    case("reverse_soft_cap", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
-                                                     "logit_soft_cap": 0.5}, SEQ,
-         call={"reverse": True}),
-    case("reverse_masked", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
-                                                   "mask_zero": True, "tie_weights": False},
-         SEQ, mask="holes", call={"reverse": True}),
-    case("regularized", "ReversibleEmbedding", {"input_dim": 6, "output_dim": 3,
-                                                "embeddings_regularizer": "l2",
-                                                "embeddings_constraint": "non_neg"},
-         (2, 5), tokens=6),
-    case("dense", "SpectralNormalization", {"layer": DENSE}, (4, 5)),
-    case("dense_power_iterations", "SpectralNormalization", {"layer": DENSE,
-                                                             "power_iterations": 3}, (4, 5)),
-    case("dense_sequence", "SpectralNormalization", {"layer": DENSE}, SEQ),
-    case("conv1d", "SpectralNormalization",
-         {"layer": Sub("Conv1D", {"filters": 2, "kernel_size": 2, "name": "inner_conv"}),
-          "power_iterations": 2}, SEQ),
-    case("conv2d", "SpectralNormalization",
-         {"layer": Sub("Conv2D", {"filters": 4, "kernel_size": 3, "name": "inner_conv",
-                                  "use_bias": False})}, IMG),
-]
-_ADAPTIVE = [("1D", (2, 9, 3), 4), ("1D_up", (2, 5, 2), 7), ("2D", IMG, (3, 2)),
-             ("2D_up", (2, 3, 5, 2), (5, 8)), ("3D", (2, 5, 4, 6, 2), (2, 3, 2)),
-             ("3D_up", (1, 2, 3, 4, 2), (3, 4, 5))]
-for _kind in ("Average", "Max"):
-    for _id, _shape, _size in _ADAPTIVE:
-        _name = f"Adaptive{_kind}Pooling{_id[:2]}"
-        CASES.append(case(_id[3:] or "default", _name, {"output_size": _size}, _shape))
-        CASES.append(case((_id[3:] or "default") + "_channels_first", _name,
-                          {"output_size": _size, "data_format": "channels_first"},
-                          (_shape[0], _shape[-1], *_shape[1:-1])))
-    CASES.append(case("int_size", f"Adaptive{_kind}Pooling2D", {"output_size": 2}, IMG))
-    CASES.append(case("masked", f"Adaptive{_kind}Pooling1D", {"output_size": 2}, SEQ,
-                      mask="holes"))
-TRAINS = [c for c in CASES if c.values[0].layer in ("BatchNormalization",
-                                                     "SpectralNormalization")]
+from lamina.distributed import launch
+from lamina.testing import run_layer_test
 
 
 def _check_weights(pair: Any) -> None:
@@ -229,3 +140,205 @@ def test_a_built_layer_normalization_writes_its_axis_as_a_list_like_keras() -> N
         for config in (ours.get_config(), {**ours.get_config(), "axis": axis}):
             assert layers.LayerNormalization.from_config(config)(torch.ones(1, 3, 4)).shape == (
                 1, 3, 4)
+
+
+# ---------------------------------------------------------------------------- arguments
+@pytest.mark.parametrize(("name", "kwargs", "shape"),
+                         [pytest.param(*entry[1:], id=f"{entry[1]}-{entry[0]}")
+                          for entry in INVALID])
+def test_invalid_arguments_raise_keras_exception_classes(name: str, kwargs: dict,
+                                                         shape: Any) -> None:
+    def attempt(side: str) -> Any:
+        def go() -> None:
+            layer = Case(name, kwargs, ()).make(side)
+            if shape == "mask_rank":  # Keras: a mask must have one axis less than inputs
+                x = torch.zeros(2, 3, 4)
+                layer(x, mask=torch.ones(2, 3, 4, dtype=torch.bool))
+            elif shape is not None:
+                layer(torch.zeros(shape))
+        return raised(go)
+    expected = builtin_class(attempt("keras"))
+    assert expected is not None, "Keras accepts these arguments: the table is wrong"
+    error = attempt("lamina")
+    assert isinstance(error, expected), error  # unknown keywords are both, as documented
+
+
+def test_synchronized_is_refused_by_keras_on_torch_and_accepted_by_lamina() -> None:
+    """Keras 3 takes synchronized=True on TensorFlow only; lamina all-reduces the moments
+    under torch.distributed (below), and alone computes the ordinary statistics."""
+    assert builtin_class(raised(lambda: keras.layers.BatchNormalization(synchronized=True))) is (
+        ValueError)
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    plain, synced = layers.BatchNormalization(), layers.BatchNormalization(synchronized=True)
+    close(synced(x, training=True), plain(x, training=True))
+    close(synced.moving_variance, plain.moving_variance)
+    assert synced.get_config()["synchronized"] is True
+
+
+# ---------------------------------------------------------------------------- behaviours
+def test_masked_batch_statistics_leave_masked_steps_out_as_keras_does() -> None:
+    """The unmasked steps of a channel are equal, the masked one differs: Keras normalises
+    them to 0 (lamina once gave -0.577, the statistics of every step)."""
+    x = np.array([[[0.0, 1.0], [0.0, 2.0], [0.0, 3.0], [1.0, 9.0]]], dtype="float32")
+    mask = np.array([[True, True, True, False]])
+    theirs, ours = keras.layers.BatchNormalization(), layers.BatchNormalization()
+    expected = theirs(tensor(x, mask), training=True)
+    got = ours(tensor(x, mask), training=True)
+    close(got, expected)
+    assert got[0, :3, 0].tolist() == [0.0, 0.0, 0.0]
+    close(ours.moving_mean, theirs.moving_mean.value)
+    close(ours.moving_variance, theirs.moving_variance.value)
+
+
+def test_layer_normalization_rms_scaling_warns_as_keras_does() -> None:
+    with pytest.warns(UserWarning, match="rms_scaling=True is deprecated"):
+        layer = layers.LayerNormalization(rms_scaling=True, epsilon=0.0)
+    with pytest.warns(UserWarning, match="deprecated"):
+        keras.layers.LayerNormalization(rms_scaling=True)
+    x = torch.tensor([[1.0, 3.0]])  # variance 1: the input itself (RMS would divide by 2.24)
+    assert layer(x).tolist() == [[1.0, 3.0]]
+    assert [w.name for w in layer.weights] == ["gamma"]
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_adaptive_windows_are_kerass_definition(rank: int) -> None:
+    """Every output is the mean/max of the window [floor(i*n/m), ceil((i+1)*n/m)) of each
+    axis (Keras's JAX and NumPy backends' definition), shrinking and growing."""
+    generator = torch.Generator().manual_seed(rank)
+    for sizes in [(9, 4), (7, 3), (5, 5), (3, 7), (1, 2), (10, 1)][: 6 - rank]:
+        spatial, output = (sizes[0],) * rank, (sizes[1] - (rank > 1),) * rank
+        x = torch.randn(2, *spatial, 3, generator=generator)
+        for kind, reduce in (("Average", torch.mean), ("Max", torch.amax)):
+            layer = getattr(layers, f"Adaptive{kind}Pooling{rank}D")(output)
+            got = layer(x)
+            windows = [layers.adaptive_pooling.adaptive_windows(n, m)
+                       for n, m in zip(spatial, output)]
+            for index in np.ndindex(*output):
+                region = x[(slice(None), *(slice(*windows[a][i]) for a, i in enumerate(index)))]
+                expected = reduce(region.reshape(2, -1, 3), dim=1)
+                close(got[(slice(None), *index)], expected, atol=1e-6)
+
+
+def test_spectral_normalization_updates_only_in_training() -> None:
+    layer = layers.SpectralNormalization(layers.Dense(4, name="inner"), power_iterations=20)
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
+    layer(x)
+    kernel, vector_u = layer.kernel.detach().clone(), layer.vector_u.detach().clone()
+    layer(x, training=False)
+    assert torch.equal(layer.kernel, kernel) and torch.equal(layer.vector_u, vector_u)
+    layer(x, training=True)
+    assert not torch.equal(layer.kernel, kernel)
+    assert abs(torch.linalg.matrix_norm(layer.kernel.detach(), ord=2).item() - 1.0) < 1e-4
+    zero = layers.SpectralNormalization(layers.Dense(2, kernel_initializer="zeros"))
+    zero(x, training=True)
+    assert not zero.kernel.any()  # a kernel of zeros is left alone, as in Keras
+    embedding = layers.SpectralNormalization(layers.Embedding(7, 3), power_iterations=20)
+    tokens = torch.tensor([[1, 2, 6]])
+    assert embedding(tokens, training=True).dtype == torch.float32  # Keras casts to int here
+    norm = torch.linalg.matrix_norm(embedding.layer.embeddings.detach(), ord=2).item()
+    assert abs(norm - 1.0) < 1e-4 and embedding.weights[1] is embedding.vector_u
+
+
+def test_reverse_dtype_computes_the_logits_in_that_dtype() -> None:
+    """Keras's torch matmul computes two float64 tensors in float32 (its result_type of
+    torch.float64 pairs is float32): lamina's float64 logits equal Keras's values."""
+    kwargs = {"input_dim": 6, "output_dim": 3, "reverse_dtype": "float64"}
+    theirs, ours = keras.layers.ReversibleEmbedding(**kwargs), layers.ReversibleEmbedding(**kwargs)
+    hidden = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(2))
+    expected = theirs(hidden, reverse=True)
+    ours.build(None)
+    ours.set_weights(keras_weights(theirs))
+    got = ours(hidden, reverse=True)
+    assert got.dtype == torch.float64 and expected.dtype == torch.float32
+    close(got, expected)
+    assert ours(lamina.Input((4, 3)), reverse=True).dtype == torch.float64
+
+
+# ---------------------------------------------------------------------------- synchronized
+@pytest.mark.parametrize("name", list(SYNC_CASES))
+def test_synchronized_batch_statistics_are_the_global_batchs(name: str) -> None:
+    """Two processes with 4 and 2 samples give the outputs, input gradients, summed weight
+    gradients and moving statistics of one process with all 6 (Keras's moments)."""
+    kwargs, masked = SYNC_CASES[name]
+    first, second = launch(synchronized_rank, 2, kwargs, masked, start_method="fork",
+                           timeout=120)
+    whole = statistics(kwargs, masked, slice(0, 6))
+    for call_index in range(2):
+        for key in ("outputs", "input_grads"):
+            close(np.concatenate([first[key][call_index], second[key][call_index]]),
+                  whole[key][call_index], atol=1e-4)
+    for a, b, expected in zip(first["weight_grads"], second["weight_grads"],
+                              whole["weight_grads"]):
+        close(a + b, expected, atol=1e-4)
+    for a, b, expected in zip(first["weights"], second["weights"], whole["weights"]):
+        close(a, expected)
+        np.testing.assert_array_equal(a, b)  # the processes never drift apart
+
+
+# ---------------------------------------------------------------------------- saving
+def _every_new_layer() -> lamina.Model:
+    tokens, images = lamina.Input((6,), dtype="int64"), lamina.Input((7, 6, 3))
+    volumes = lamina.Input((5, 4, 6, 2))
+    embedding = layers.ReversibleEmbedding(12, 8, mask_zero=True, tie_weights=False,
+                                           logit_soft_cap=5.0, name="tokens")
+    hidden = layers.RMSNormalization(name="rms")(embedding(tokens))
+    hidden = layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": 2.0},
+                                       name="renorm")(hidden)
+    hidden = layers.LayerNormalization(rms_scaling=False, axis=[-1], name="norm")(hidden)
+    hidden = layers.SpectralNormalization(layers.Dense(8, name="inner"), power_iterations=2,
+                                          name="spectral")(hidden)
+    logits = embedding(hidden, reverse=True)
+    pooled = [layers.AdaptiveAveragePooling1D(3, name="avg1")(hidden),
+              layers.AdaptiveMaxPooling1D(2, data_format="channels_first", name="max1")(hidden),
+              layers.AdaptiveAveragePooling2D((3, 2), name="avg2")(images),
+              layers.AdaptiveMaxPooling2D(4, name="max2")(images),
+              layers.AdaptiveAveragePooling3D(2, name="avg3")(volumes),
+              layers.AdaptiveMaxPooling3D((1, 2, 3), name="max3")(volumes)]
+    return lamina.Model([tokens, images, volumes], [logits, *pooled])
+
+
+def test_a_model_of_every_new_layer_saves_and_loads(tmp_path: Any) -> None:
+    model = _every_new_layer()
+    generator = torch.Generator().manual_seed(5)
+    data = [torch.randint(0, 12, (4, 6), generator=generator),
+            torch.randn(4, 7, 6, 3, generator=generator),
+            torch.randn(4, 5, 4, 6, 2, generator=generator)]
+    model(data, training=True)  # moving, renorm and spectral statistics move
+    expected = model(data)
+    path = str(tmp_path / "every_new_layer.lamina")
+    model.save(path)
+    loaded = lamina.load_model(path)
+    for mine, theirs in zip(loaded(data), expected, strict=True):
+        close(mine, theirs, atol=1e-6)
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        type(layer).__name__ for layer in model.layers]
+    assert loaded.get_layer("renorm").get_config()["renorm_clipping"] == {"rmax": 2.0}
+
+
+# ---------------------------------------------------------------------------- contract
+@pytest.mark.parametrize(("name", "kwargs", "shape", "dtype"), [
+    ("BatchNormalization", {"renorm": True}, (4, 3), "float32"),
+    ("LayerNormalization", {"axis": [1, 2]}, (2, 3, 4), "float32"),
+    ("RMSNormalization", {"axis": 1}, (2, 3, 4), "float32"),
+    ("AdaptiveAveragePooling2D", {"output_size": (2, 3)}, (2, 5, 4, 3), "float32"),
+    ("AdaptiveMaxPooling3D", {"output_size": 2, "data_format": "channels_first"},
+     (1, 2, 3, 4, 5), "float32"),
+    ("ReversibleEmbedding", {"input_dim": 3, "output_dim": 4, "mask_zero": True},
+     (2, 5), "int64"),
+    ("SpectralNormalization", {"layer": layers.Conv1D(2, 2)}, (2, 5, 3), "float32"),
+])
+def test_the_new_layers_keep_laminas_layer_contract(name: str, kwargs: dict, shape: tuple,
+                                                    dtype: str) -> None:
+    run_layer_test(getattr(layers, name), kwargs, input_shape=shape,
+                                  input_dtype=dtype)
+
+
+def test_rms_normalization_over_inner_axes_is_the_formula() -> None:
+    """Keras's torch backend can normalise trailing axes only (F.rms_norm); lamina any."""
+    layer = layers.RMSNormalization(axis=[0, 1], epsilon=0.01)
+    x = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(4))
+    layer(x)
+    with torch.no_grad():
+        layer.scale.copy_(torch.rand(3, 4, generator=torch.Generator().manual_seed(5)))
+    expected = x * torch.rsqrt((x * x).mean(dim=(0, 1), keepdim=True) + 0.01)
+    close(layer(x), expected * layer.scale.detach()[:, :, None])

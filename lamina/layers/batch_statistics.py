@@ -9,9 +9,9 @@ value and divide by the number of unmasked positions plus ``backend.epsilon()`` 
     variance = sum(mask * (x - mean) ** 2) / (count + 1e-7)
 
 Synchronized moments all-reduce, per channel, the count, the sum and the sum of squares in
-one collective (``torch.distributed.nn.functional.all_reduce``, through which gradients
-flow: each rank's inputs receive the gradient of every rank's loss through the shared
-statistics), then take the same formulas over the whole global batch.
+one collective (:func:`sum_over_processes`, through which gradients flow: each process's
+inputs receive the gradient of every process's loss through the shared statistics), then
+take the same formulas over the whole global batch.
 """
 
 from __future__ import annotations
@@ -27,11 +27,6 @@ from lamina import initializers
 from lamina.errors import ArgumentError, ArgumentTypeError
 from lamina.utils.shapes import standardize_dtype
 
-if dist.is_available():
-    from torch.distributed.nn.functional import all_reduce
-else:  # a torch built without distributed support: every batch is the whole batch
-    all_reduce = None
-
 #: Keras's ``backend.epsilon()``, which guards the division in masked moments.
 KERAS_EPSILON = 1e-7
 #: The keys of ``renorm_clipping``.
@@ -45,10 +40,38 @@ def reduction_axes(rank: int, axis: int) -> list[int]:
 
 def group_size() -> int:
     """How many processes share batch statistics: the default ``torch.distributed``
-    group's size once initialized, else 1."""
-    if all_reduce is None or not dist.is_initialized():
+    group's size once initialized, else 1 (also for a torch built without it)."""
+    if not dist.is_available() or not dist.is_initialized():
         return 1
     return dist.get_world_size()
+
+
+class _SumOverProcesses(torch.autograd.Function):
+    """The sum of a tensor over the default group's processes; its gradient is the sum of
+    the processes' gradients (every process's loss depends on the sum)."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.detach().clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        total = grad.detach().contiguous().clone()
+        dist.all_reduce(total)
+        return total
+
+
+def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` summed over the processes of the default ``torch.distributed`` group
+    (one all-reduce), differentiable; ``tensor`` itself when alone.
+
+    Example:
+        >>> sum_over_processes(torch.tensor([1.0, 2.0])).tolist()
+        [1.0, 2.0]
+    """
+    return tensor if group_size() == 1 else _SumOverProcesses.apply(tensor)
 
 
 def moments(inputs: torch.Tensor, axis: int, mask: torch.Tensor | None,
@@ -88,7 +111,7 @@ def _synchronized_moments(inputs: torch.Tensor, axes: list[int], weights: Any
         count = torch.sum(weights.expand_as(inputs), dim=axes)
         total = torch.sum(weights * inputs, dim=axes)
         squares = torch.sum(weights * inputs * inputs, dim=axes)
-    count, total, squares = all_reduce(torch.stack([count, total, squares])).unbind(0)
+    count, total, squares = sum_over_processes(torch.stack([count, total, squares])).unbind(0)
     if weights is None:  # Keras's torch moments: E[x^2] - E[x]^2
         mean = total / count
         return mean, (squares / count - mean * mean).clamp_min(0.0)

@@ -71,6 +71,10 @@ class ReversibleEmbedding(Embedding):
         logit_soft_cap: float | None = None,
         **kwargs: Any,
     ) -> None:
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ArgumentError(f"ReversibleEmbedding: {arg} must be a positive int, "
+                                    f"received {arg}={value!r}.")
         if reverse_dtype is not None:
             try:
                 reverse_dtype = dtype_name(standardize_dtype(reverse_dtype))
