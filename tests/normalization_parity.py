@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import layers
 from lamina.distributed import rank
 
@@ -382,3 +383,20 @@ def statistics(kwargs: dict, masked: bool, part: slice) -> dict[str, Any]:
 def synchronized_rank(kwargs: dict, masked: bool) -> dict[str, Any]:
     part = slice(0, SPLIT) if rank() == 0 else slice(SPLIT, 6)
     return statistics(kwargs, masked, part)
+
+
+def synchronized_fit(batch_size: int, synchronized: bool) -> list[np.ndarray]:
+    """Two epochs of ``fit`` of a model with a renormalizing BatchNormalization; the
+    weights after (what each rank of a data-parallel run returns)."""
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(64, 4)) * 3 + 1).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 2).astype(np.int64)
+    torch.manual_seed(0)
+    model = lamina.Sequential([
+        layers.Dense(8, input_shape=(4,)),
+        layers.BatchNormalization(synchronized=synchronized, renorm=True),
+        layers.Activation("tanh"), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=lamina.optimizers.SGD(learning_rate=0.1),
+                  loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0)
+    return [w.detach().numpy().copy() for w in model.state_dict().values()]

@@ -38,6 +38,7 @@ from normalization_parity import (
     raised,
     run,
     statistics,
+    synchronized_fit,
     synchronized_rank,
     tensor,
 )
@@ -273,6 +274,19 @@ def test_synchronized_batch_statistics_are_the_global_batchs(name: str) -> None:
     for a, b, expected in zip(first["weights"], second["weights"], whole["weights"]):
         close(a, expected)
         np.testing.assert_array_equal(a, b)  # the processes never drift apart
+
+
+def test_synchronized_fit_on_two_processes_trains_like_one_with_the_joint_batch() -> None:
+    """Data-parallel fit (DistributedDataParallel) with batch 8 on each of 2 processes ends
+    with the weights of one process with batch 16, on both ranks; unsynchronized batch
+    statistics make them differ."""
+    first, second = launch(synchronized_fit, 2, 8, True, start_method="fork", timeout=120)
+    single = synchronized_fit(16, False)
+    for a, b, expected in zip(first, second, single, strict=True):
+        np.testing.assert_array_equal(a, b)
+        close(a, expected)
+    local, _ = launch(synchronized_fit, 2, 8, False, start_method="fork", timeout=120)
+    assert max(np.abs(a - b).max() for a, b in zip(local, single)) > 1e-3
 
 
 # ---------------------------------------------------------------------------- saving

@@ -9,9 +9,11 @@ Arguments are checked on construction (a wrong type is a ``TypeError``, a wrong 
 ``ValueError``, as in Keras), some that Keras only refuses when called.
 ``SimpleRNN``, ``LSTM`` and ``GRU`` hold their cell's weights themselves (Keras's are in a
 cell layer; the paths are Keras's) and are not ``RNN`` subclasses; ``RNN`` runs any cell.
+``BatchNormalization(synchronized=True)``, which Keras 3 takes on TensorFlow only, sums the
+batch statistics over the processes of a ``torch.distributed`` group.
 ``tests/test_layers_keras_parity.py``, ``tests/test_attention_keras_parity.py``,
-``tests/test_recurrent_keras_parity.py`` and the oracle of ``tests/keras_oracle`` compare
-layers with Keras 3 on torch.
+``tests/test_recurrent_keras_parity.py``, ``tests/test_normalization_keras_parity.py`` and
+the oracle of ``tests/keras_oracle`` compare layers with Keras 3 on torch.
 """
 
 # Ops on symbolic tensors become Lambda nodes once layers exist (ops sit below layers).
