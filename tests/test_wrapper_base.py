@@ -56,3 +56,33 @@ def test_time_distributed_is_a_wrapper_with_its_config() -> None:
     assert tuple(layer(torch.ones(2, 5, 4)).shape) == (2, 5, 3)
     rebuilt = TimeDistributed.from_config(layer.get_config())
     assert rebuilt.layer.name == "per_step" and rebuilt.layer.units == 3
+
+
+def test_wrapper_weight_paths_and_nested_configs_are_keras_s() -> None:
+    """Weights a wrapper builds carry its name (Keras's ``td/inner/kernel``), and its
+    config's inner entry is one Keras reads (``module`` ``keras.layers``)."""
+    from lamina.layers.recurrent import LSTM
+
+    ours = TimeDistributed(Dense(2, name="inner"), name="td")
+    theirs = keras.layers.TimeDistributed(keras.layers.Dense(2, name="inner"), name="td")
+    for layer in (ours, theirs):
+        layer.build((None, 3, 4))
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    assert isinstance(keras.layers.TimeDistributed.from_config(ours.get_config()),
+                      keras.layers.TimeDistributed)
+    from lamina.layers.wrappers import Bidirectional
+
+    ours_bi = Bidirectional(LSTM(2, name="inner_lstm", use_cudnn=False), name="bi")
+    theirs_bi = keras.layers.Bidirectional(keras.layers.LSTM(2, name="inner_lstm"), name="bi")
+    for layer in (ours_bi, theirs_bi):
+        layer.build((None, 3, 4))
+    assert [w.path for w in ours_bi.weights] == [w.path for w in theirs_bi.weights]
+    assert isinstance(keras.layers.Bidirectional.from_config(ours_bi.get_config()),
+                      keras.layers.Bidirectional)
+    assert ours_bi.forward_layer.use_cudnn is False and ours_bi.backward_layer.use_cudnn is False
+    prebuilt = Dense(2, name="prebuilt")
+    prebuilt.build((None, 4))
+    TimeDistributed(prebuilt, name="td2").build((None, 3, 4))
+    assert [w.path for w in prebuilt.weights] == ["prebuilt/kernel", "prebuilt/bias"]
+    with pytest.raises(ValueError, match="must be a recurrent lamina layer"):
+        Bidirectional("lstm")

@@ -55,6 +55,25 @@ def serialize_layer(layer: Layer, build_config: bool = False) -> dict[str, Any]:
     return entry
 
 
+def keras_entry(layer: Layer) -> dict[str, Any]:
+    """:func:`serialize_layer` with Keras 3's ``module`` and ``registered_name`` keys, for
+    configs Keras must also read (a wrapper's inner layer): lamina's own layers are
+    ``keras.layers`` classes of the same name there."""
+    entry = serialize_layer(layer)
+    if builtin_classes().get(type(layer).__name__) is type(layer):
+        return {"module": "keras.layers", **entry, "registered_name": None}
+    return entry
+
+
+def nest_paths(layer: Layer, parent: str) -> None:
+    """Put ``parent/`` before the paths of ``layer``'s weights: Keras's paths of the
+    weights a wrapper creates for the layer it wraps (``bidirectional/forward_lstm/...``)."""
+    for weight in layer.parameters():
+        path = getattr(weight, "path", None)
+        if isinstance(path, str) and not path.startswith(parent + "/"):
+            weight.path = f"{parent}/{path}"
+
+
 def _build_config_of(entry: dict[str, Any]) -> dict[str, Any] | None:
     """An entry's build config; files of the first release kept its parts elsewhere (a
     top-level layer's ``build_input_shape``/``build_input_dtype``, a Lambda's recorded

@@ -10,7 +10,7 @@ import torch
 from lamina import initializers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers.layer import Layer
-from lamina.layers.serialization import deserialize_layer, serialize_layer
+from lamina.layers.serialization import deserialize_layer, keras_entry, nest_paths
 from lamina.utils.object_registry import custom_object_scope
 
 Tensor = torch.Tensor
@@ -65,7 +65,9 @@ class Bidirectional(Layer):
             if not isinstance(value, Layer) or not all(
                     hasattr(value, a) for a in ("go_backwards", "return_sequences",
                                                 "return_state")):
-                raise ArgumentTypeError(
+                # Keras's classes: ValueError for a non-layer, TypeError for another layer.
+                error = ArgumentError if not isinstance(value, Layer) else ArgumentTypeError
+                raise error(
                     f"Bidirectional: {role} must be a recurrent lamina layer (LSTM, GRU, "
                     f"SimpleRNN...), received {value!r}."
                 )
@@ -84,11 +86,16 @@ class Bidirectional(Layer):
         with custom_object_scope(classes):
             self.forward_layer = type(layer).from_config(
                 {**config, "name": "forward_" + layer.name.removeprefix("forward_")})
-            if backward_layer is None:
+            copied_backward = backward_layer is None
+            if copied_backward:
                 backward_layer = type(layer).from_config(
                     {**config, "go_backwards": not layer.go_backwards,
                      "name": "backward_" + layer.name.removeprefix("backward_")})
         self.backward_layer = backward_layer
+        if hasattr(layer, "use_cudnn"):  # not in the config: Keras copies it by hand too
+            self.forward_layer.use_cudnn = layer.use_cudnn
+            if copied_backward:
+                backward_layer.use_cudnn = layer.use_cudnn
         forward, backward = self.forward_layer, self.backward_layer
         if forward.go_backwards == backward.go_backwards:
             raise ArgumentError(
@@ -110,8 +117,11 @@ class Bidirectional(Layer):
         self.return_state = forward.return_state
 
     def build(self, input_shape: Shape) -> None:
-        self.forward_layer.ensure_built(input_shape)
-        self.backward_layer.ensure_built(input_shape)
+        for inner in (self.forward_layer, self.backward_layer):
+            built_here = not inner.built
+            inner.ensure_built(input_shape)
+            if built_here:
+                nest_paths(inner, self.name)
 
     def call(self, sequences: Tensor, initial_state: Any = None, mask: Tensor | None = None,
              training: bool | None = None) -> Any:
@@ -169,9 +179,9 @@ class Bidirectional(Layer):
         return masks if self.merge_mode is None else output_mask
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "layer": serialize_layer(self.forward_layer),
+        return {**super().get_config(), "layer": keras_entry(self.forward_layer),
                 "merge_mode": self.merge_mode,
-                "backward_layer": serialize_layer(self.backward_layer)}
+                "backward_layer": keras_entry(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any],
@@ -216,10 +226,18 @@ class Wrapper(Layer):
         self.layer = layer
 
     def build(self, input_shape: Any = None) -> None:
+        self._build_wrapped(input_shape)
+
+    def _build_wrapped(self, input_shape: Any) -> None:
+        """Build the wrapped layer for ``input_shape``; weights created here get the
+        wrapper's name in their paths, as in Keras (``td/inner/kernel``)."""
+        built_here = not self.layer.built
         self.layer.ensure_built(input_shape)
+        if built_here:
+            nest_paths(self.layer, self.name)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+        return {**super().get_config(), "layer": keras_entry(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any],
@@ -266,7 +284,7 @@ class TimeDistributed(Wrapper):
 
     def build(self, input_shape: Shape) -> None:
         self._check_rank(input_shape)
-        self.layer.ensure_built(self._folded_shape(input_shape))
+        self._build_wrapped(self._folded_shape(input_shape))
 
     @staticmethod
     def _folded_shape(shape: Shape) -> Shape:
