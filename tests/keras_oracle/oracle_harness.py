@@ -39,6 +39,7 @@ Only lamina's side may fail a check: anything Keras refuses raises :class:`Oracl
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 import zlib
 from collections import Counter
@@ -473,7 +474,10 @@ class Run:
     def lamina_layer(self) -> Any:
         if "lamina_layer" not in self._memo:
             try:
-                with fresh_names():
+                # A deprecation warning Keras gives too (LayerNormalization(rms_scaling=True))
+                # is not a difference; lamina's own tests check its warnings.
+                with fresh_names(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
                     self._memo["lamina_layer"] = lamina_layer(self.case.layer,
                                                               self.case.kwargs)
             except Discrepancy as error:
@@ -661,6 +665,13 @@ class Run:
             return eager
         return claimed
 
+    def _shape_call_arguments(self, layer: Any) -> dict[str, Any]:
+        """The call's arguments that ``layer.compute_output_shape`` also takes (Keras's
+        ``ReversibleEmbedding``: ``reverse``), so both are asked about the same call."""
+        parameters = inspect.signature(layer.compute_output_shape).parameters
+        return {key: value for key, value in self.case.call.items()
+                if key in parameters and key != "training"}
+
     def _shape_args(self) -> list[Any]:
         shapes = [(None, *spec.shape[1:]) for spec in self.case.inputs]
         return [shapes] if self.case.as_list else shapes
@@ -670,13 +681,15 @@ class Run:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                expected = klayer.compute_output_shape(*self._shape_args())
+                expected = klayer.compute_output_shape(
+                    *self._shape_args(), **self._shape_call_arguments(klayer))
             except Exception as error:
                 raise OracleError(f"Keras's compute_output_shape failed on {self.case.key}: "
                                   f"{describe(error)}") from error
         layer = self.lamina_layer()
         try:
-            got = layer.compute_output_shape(*self._shape_args())
+            got = layer.compute_output_shape(*self._shape_args(),
+                                             **self._shape_call_arguments(layer))
         except Exception as error:
             return [f"compute_output_shape raised {describe(error)}"]
         expected = self.keras_shapes(flat_shapes(expected), "compute_output_shape")
@@ -760,7 +773,9 @@ class Run:
         keras_config = self.keras_side()["config"]
         layer = self.lamina_layer()
         try:
-            rebuilt = type(layer).from_config(copy.deepcopy(keras_config))
+            with warnings.catch_warnings():  # a deprecation both libraries warn about
+                warnings.simplefilter("ignore", UserWarning)
+                rebuilt = type(layer).from_config(copy.deepcopy(keras_config))
         except Exception as error:
             problem = f"from_config(Keras's config) raised {describe(error)}"
             if isinstance(keras_config.get("dtype"), dict):
