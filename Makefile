@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
-# Keras 3 only for the benchmarks (its torch backend), never for demo or test.
+# Keras 3 (its torch backend) for the benchmarks; `make test` installs it too, through the
+# keras-oracle extra, for the differential tests in tests/keras_oracle (lamina never imports it).
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install -e ".[bench]"
 	touch $(BENCH_STAMP)
