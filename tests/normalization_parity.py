@@ -183,15 +183,6 @@ def config_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str
     return found
 
 
-def for_keras(config: dict[str, Any]) -> dict[str, Any]:
-    """lamina's config with Keras's ``"module"`` on a nested layer config: lamina names
-    its nested layers by class only (as for ``Bidirectional``), which Keras's
-    ``from_config`` cannot resolve."""
-    if isinstance(config.get("layer"), dict):
-        config = {**config, "layer": {**config["layer"], "module": "keras.layers"}}
-    return config
-
-
 def raised(make_and_call: Any) -> Exception | None:
     """What ``make_and_call`` raises (a ValueError or a TypeError), or ``None``."""
     try:

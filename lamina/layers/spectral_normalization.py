@@ -86,14 +86,8 @@ class SpectralNormalization(Wrapper):
             "Dense, convolution or Embedding layer.")
 
     def build(self, input_shape: Any) -> None:
-        built_here = not self.layer.built
-        super().build(input_shape)
+        super().build(input_shape)  # builds the wrapped layer (Keras's nested paths)
         kernel = self.kernel
-        if built_here:  # Keras's paths for weights created inside the wrapper's build
-            for weight in self.layer.weights:
-                name = getattr(weight, "variable_name", None)
-                if name is not None:
-                    weight.path = f"{self.name}/{self.layer.name}/{name}"
         self.vector_u = self.add_weight("vector_u", (1, kernel.shape[-1]),
                                         initializer=TruncatedNormal(stddev=0.02),
                                         dtype=kernel.dtype, trainable=False)
