@@ -20,7 +20,6 @@ from lamina import regularizers
 from lamina.layers.conv_extra import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from lamina.layers.convolutional import Conv1D, Conv2D
 from lamina.layers.core import Dense
-from lamina.layers.embedding import Embedding
 from lamina.layers.normalization import BatchNormalization, LayerNormalization
 from lamina.layers.pooling import GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from lamina.layers.pooling_spatial import AveragePooling1D, AveragePooling2D, MaxPooling2D
