@@ -26,7 +26,7 @@ import torch
 from lamina.errors import ArgumentError, SerializationError
 from lamina.initializers.base import Initializer, compute_fans, fill_in_place
 from lamina.initializers.constant import Constant, Identity, Ones, Zeros
-from lamina.initializers.loading import charge, skipped, skipping
+from lamina.initializers.loading import charge, limited, skipped, skipping
 from lamina.initializers.random import (
     GlorotNormal,
     GlorotUniform,
@@ -48,7 +48,7 @@ __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "Initializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomInitializer",
     "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Zeros", "charge",
-    "compute_fans", "deserialize", "fill", "get", "kept_as_objects", "serialize",
+    "compute_fans", "deserialize", "fill", "get", "kept_as_objects", "limited", "serialize",
     "serialize_arguments", "skipped", "skipping",
 ]
 

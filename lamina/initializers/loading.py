@@ -11,8 +11,9 @@ import torch
 
 from lamina.errors import ArgumentError
 
-#: While loading: [skip initialisation?, bytes of weights that may still be created].
-_SKIP: list[Any] = [False, None]
+#: While loading: [skip initialisation?, bytes of weights that may still be created,
+#: what exceeding them means].
+_SKIP: list[Any] = [False, None, "more than the file's weights hold; the file is inconsistent"]
 
 
 @contextlib.contextmanager
@@ -23,7 +24,19 @@ def skipped(budget_bytes: int | None = None) -> Iterator[None]:
     may not make lamina allocate more than the weights it holds).
     """
     previous = list(_SKIP)
-    _SKIP[:] = [True, budget_bytes]
+    _SKIP[:] = [True, budget_bytes, previous[2]]
+    try:
+        yield
+    finally:
+        _SKIP[:] = previous
+
+
+@contextlib.contextmanager
+def limited(budget_bytes: int, meaning: str) -> Iterator[None]:
+    """Create and initialise weights, refusing more than ``budget_bytes`` of them in all
+    (``meaning`` ends the error: what exceeding the budget says about the input)."""
+    previous = list(_SKIP)
+    _SKIP[:] = [False, budget_bytes, meaning]
     try:
         yield
     finally:
@@ -45,7 +58,6 @@ def charge(shape: tuple[int, ...], dtype: torch.dtype) -> None:
     size = count * torch.empty((), dtype=dtype).element_size()
     if size > _SKIP[1]:
         raise ArgumentError(
-            f"The config asks for a weight of shape {shape} ({size} bytes), more than the "
-            "file's weights hold; the file is inconsistent."
+            f"The config asks for a weight of shape {shape} ({size} bytes), {_SKIP[2]}."
         )
     _SKIP[1] -= size

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from torch import nn
@@ -13,6 +14,7 @@ from torch import nn
 from lamina.errors import ArgumentError
 from lamina.export import export_model
 from lamina.layers.layer import Layer
+from lamina.layers.serialization import serialize_layer
 from lamina.models.summary import render_summary
 from lamina.saving import load_weights, save_model, save_weights
 from lamina.training.trainer import Trainer
@@ -113,6 +115,11 @@ class Model(Trainer, Layer):
         connected to) per row of :meth:`summary`: a subclassed model lists its layers."""
         return [(layer, getattr(type(layer), "output_shape", None) and layer.output_shape, [])
                 for layer in self.layers]
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's config as a JSON string (Keras's ``to_json``; ``kwargs`` go to
+        ``json.dumps``). It holds the architecture only, not the weights."""
+        return json.dumps(serialize_layer(self, build_config=True), **kwargs)
 
     def save(self, path: str, include_optimizer: bool = True,
              allow_bytecode: bool = False) -> None:
