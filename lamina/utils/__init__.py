@@ -1,8 +1,11 @@
 """Small helpers shared across lamina (nested structures, naming, conversion, plots).
 
 ``plot_history`` imports matplotlib only when called, so importing lamina never does.
+``pad_sequences``, ``to_categorical``, ``normalize`` and ``set_random_seed`` are Keras's
+``keras.utils`` data helpers (see :mod:`lamina.utils.numerical`).
 """
 
+from lamina.utils.numerical import normalize, pad_sequences, set_random_seed, to_categorical
 from lamina.utils.plot import plot_history
 
-__all__ = ["plot_history"]
+__all__ = ["normalize", "pad_sequences", "plot_history", "set_random_seed", "to_categorical"]
