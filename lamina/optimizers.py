@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from lamina import optimizer_schedules as schedules
 from lamina.errors import ArgumentError, ArgumentTypeError
 
 
@@ -32,11 +33,19 @@ class Optimizer:
     torch_class: type[torch.optim.Optimizer] = torch.optim.Optimizer
     name = "optimizer"
 
-    def __init__(self, learning_rate: float, **torch_kwargs: Any) -> None:
+    def __init__(self, learning_rate: Any, **torch_kwargs: Any) -> None:
+        if isinstance(learning_rate, dict):  # a schedule's config, from a saved file
+            learning_rate = _schedule_from_config(learning_rate, type(self).__name__)
+        #: A ``lamina.optimizers.schedules`` schedule, applied by ``fit`` before each
+        #: step, or ``None`` for a constant rate.
+        self.schedule = (learning_rate if isinstance(
+            learning_rate, schedules.LearningRateSchedule) else None)
+        if self.schedule is not None:
+            learning_rate = self.schedule(0)
         if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
             raise ArgumentError(
-                f"{type(self).__name__}: learning_rate must be a positive number, received "
-                f"{learning_rate!r}."
+                f"{type(self).__name__}: learning_rate must be a positive number or a "
+                f"learning-rate schedule, received {learning_rate!r}."
             )
         self.learning_rate = float(learning_rate)
         self.torch_kwargs = torch_kwargs
@@ -46,10 +55,23 @@ class Optimizer:
         return self.torch_class(list(parameters), lr=self.learning_rate, **self.torch_kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate, **self.torch_kwargs}
+        rate: Any = self.learning_rate
+        if self.schedule is not None:
+            rate = {"class_name": type(self.schedule).__name__,
+                    "config": self.schedule.get_config()}
+        return {"name": self.name, "learning_rate": rate, **self.torch_kwargs}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
+
+
+def _schedule_from_config(config: dict[str, Any], owner: str) -> Any:
+    found = getattr(schedules, str(config.get("class_name")), None)
+    if not (isinstance(found, type) and issubclass(found, schedules.LearningRateSchedule)
+            and isinstance(config.get("config"), dict)):
+        raise ArgumentError(f"{owner}: learning_rate {config!r} is not a learning-rate "
+                            "schedule's config.")
+    return found.from_config(config["config"])
 
 
 class Adam(Optimizer):

@@ -95,6 +95,9 @@ class CompileState:
         self.jit = jit
         self.built = False
         self._constrained: list[tuple[torch.Tensor, Any]] | None = None
+        #: Optimizer steps taken (Keras's ``optimizer.iterations``); a learning-rate
+        #: schedule is asked for the rate at this step.
+        self.iterations = 0
         self._input_key: tuple = ()
         #: What train steps call: the model, or its DistributedDataParallel wrapper.
         self.train_module: torch.nn.Module = model
@@ -314,7 +317,11 @@ class CompileState:
         if optimizer is not None and total.requires_grad:  # else: no trainable weights
             optimizer.zero_grad(set_to_none=True)
             total.backward()
+            schedule = getattr(self.optimizer_spec, "schedule", None)
+            if schedule is not None:  # Keras's: the rate for the steps taken so far
+                optimizers.set_learning_rate(optimizer, schedule(self.iterations))
             optimizer.step()
+            self.iterations += 1
             if self._constrained is None:  # found once: the weights of a compiled model
                 self._constrained = constraints.constrained(
                     p for p in self.model.parameters() if p.requires_grad)
