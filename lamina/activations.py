@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.errors import ArgumentError
+from lamina.utils.object_registry import find_object, registered_name
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -143,6 +144,9 @@ def get(identifier: str | Activation | None) -> Activation:
         key = identifier.lower()
         if key in _BY_NAME:
             return _BY_NAME[key]
+        registered = find_object(identifier)  # a function registered as serializable
+        if callable(registered):
+            return registered
     elif callable(identifier):
         return identifier
     raise ArgumentError(
@@ -151,11 +155,16 @@ def get(identifier: str | Activation | None) -> Activation:
 
 
 def serialize(activation: Activation) -> str:
-    """The Keras name of an activation, for a config."""
+    """The Keras name of an activation, or the ``"package>name"`` it is registered under
+    (``lamina.register_serializable``), for a config."""
     for name, fn in _BY_NAME.items():
         if fn is activation:
             return name
+    registered = registered_name(activation)
+    if registered is not None:
+        return registered
     raise ArgumentError(
         f"Activation {activation!r} has no Keras name, so it cannot be stored in a config; "
-        "pass it by name (e.g. 'relu') or wrap it in a Lambda layer."
+        "pass it by name (e.g. 'relu'), register it with "
+        "@lamina.register_serializable('package'), or wrap it in a Lambda layer."
     )

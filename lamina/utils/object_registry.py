@@ -63,6 +63,12 @@ def register_serializable(package: str = "Custom", name: str | None = None
     return decorate
 
 
+def get_custom_objects() -> dict[str, Any]:
+    """Keras's ``get_custom_objects``: every registered object by its ``"package>name"``
+    (a copy: register with :func:`register_serializable`)."""
+    return dict(_REGISTRY)
+
+
 def registered_name(obj: Any) -> str | None:
     """The registered name of a class, a registered function, or an instance's class."""
     if isinstance(obj, type):
