@@ -77,3 +77,19 @@ def test_metric_objects_in_compile_and_fit() -> None:
     top2 = float((np.argsort(-before, -1)[:, :2] == LABELS[:, None]).any(-1).mean())
     np.testing.assert_allclose(history.history["sparse_categorical_accuracy"][0], top1)
     np.testing.assert_allclose(history.history["top2"][0], top2)
+
+
+def test_metric_objects_survive_save_and_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    x = lamina.Input((4,))
+    model = lamina.Model(x, layers.Dense(4, activation="softmax")(x))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=[metrics.SparseCategoricalAccuracy(),
+                           metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")])
+    model.fit(PROBS, LABELS, epochs=1, batch_size=12, verbose=0)
+    model.save(tmp_path / "model.lamina")
+    loaded = lamina.load_model(tmp_path / "model.lamina")
+    ours = model.evaluate(PROBS, LABELS, verbose=0, return_dict=True)
+    theirs = loaded.evaluate(PROBS, LABELS, verbose=0, return_dict=True)
+    assert set(theirs) == {"loss", "sparse_categorical_accuracy", "top2"}
+    for key, value in ours.items():
+        np.testing.assert_allclose(theirs[key], value, rtol=1e-6)

@@ -26,10 +26,15 @@ _LOSS_CLASSES = {cls.__name__: cls for cls in (
     losses.CosineSimilarity, losses.BinaryCrossentropy, losses.CategoricalCrossentropy,
     losses.SparseCategoricalCrossentropy)}
 _LOSS_FIELDS = ("reduction", "name", "from_logits", "label_smoothing", "delta")
-_METRIC_CLASSES = {cls.__name__: cls for cls in (metrics.AUC, metrics.Precision,
-                                                  metrics.Recall)}
+_METRIC_CLASSES = {cls.__name__: cls for cls in (
+    metrics.AUC, metrics.Precision, metrics.Recall, metrics.Accuracy, metrics.BinaryAccuracy,
+    metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy,
+    metrics.TopKCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy,
+    metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.RootMeanSquaredError)}
 _METRIC_FIELDS = {"AUC": ("num_thresholds", "from_logits", "name"),
-                  "Precision": ("threshold", "name"), "Recall": ("threshold", "name")}
+                  "Precision": ("threshold", "name"), "Recall": ("threshold", "name"),
+                  "BinaryAccuracy": ("threshold", "name"), "TopKCategoricalAccuracy": ("k", "name"),
+                  "SparseTopKCategoricalAccuracy": ("k", "name")}
 
 
 class _NotSavable(Exception):
@@ -49,9 +54,9 @@ def _encode(value: Any) -> Any:
                   or f in ("reduction", "name")}
         return {"class_name": type(value).__name__, "config": config}
     if type(value).__name__ in _METRIC_CLASSES and isinstance(value, metrics.Metric):
-        fields = _METRIC_FIELDS[type(value).__name__]
+        fields = _METRIC_FIELDS.get(type(value).__name__, ("name",))
         config = {f: getattr(value, f) for f in fields}
-        if "threshold" in config:
+        if "threshold" in config and type(value).__name__ in ("Precision", "Recall"):
             config["thresholds"] = config.pop("threshold")
         return {"class_name": type(value).__name__, "config": config}
     if isinstance(value, type) and value.__name__ in {**_LOSS_CLASSES, **_METRIC_CLASSES}:
