@@ -124,9 +124,14 @@ def test_evaluate_and_on_batch_methods_follow_the_formulas() -> None:
         {"loss": np.mean(errors ** 2), "mae": np.mean(np.abs(errors))}, rel=1e-5)
     loss, mae = model.test_on_batch(X, TARGETS, sample_weight=weights)
     assert loss == pytest.approx(np.sum(weights * errors ** 2) / len(X), rel=1e-5)
-    assert mae == pytest.approx(np.sum(weights * np.abs(errors)) / weights.sum(), rel=1e-5)
+    # Keras 3: `metrics` are not weighted; `weighted_metrics` are.
+    assert mae == pytest.approx(np.mean(np.abs(errors)), rel=1e-5)
     column = model.test_on_batch(X, TARGETS, sample_weight=weights[:, None])
     assert column == pytest.approx([loss, mae], rel=1e-6)  # (n, 1) weights are per sample
+    model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
+    _, weighted_mae = model.test_on_batch(X, TARGETS, sample_weight=weights)
+    assert weighted_mae == pytest.approx(np.sum(weights * np.abs(errors)) / weights.sum(),
+                                         rel=1e-5)
     np.testing.assert_allclose(model.predict_on_batch(X), prediction, rtol=1e-6)
     before = weights_of(model)
     first = model.train_on_batch(X, TARGETS, return_dict=True)

@@ -126,6 +126,7 @@ def saving_state(model: torch.nn.Module, state: Any, include_optimizer: bool
     try:
         config: dict[str, Any] = {
             "loss": _encode(state.loss_spec), "metrics": _encode(state.metrics_spec),
+            "weighted_metrics": _encode(state.weighted_metrics_spec),
             "loss_weights": _plain(list(state.weights_spec)) if isinstance(
                 state.weights_spec, (list, tuple)) else (
                 {k: _plain(v) for k, v in state.weights_spec.items()}
@@ -179,6 +180,7 @@ def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tenso
     try:
         model.compile(optimizer=optimizer, loss=_decode(config.get("loss"), where),
                       metrics=_decode(config.get("metrics"), where),
+                      weighted_metrics=_decode(config.get("weighted_metrics"), where),
                       loss_weights=config.get("loss_weights"), jit=jit)
     except ArgumentError as error:
         raise CorruptArchiveError(f"{where}: the saved compile arguments are invalid: "

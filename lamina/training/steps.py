@@ -71,7 +71,8 @@ class CompileState:
     """The optimizer, per-output losses, loss weights and metrics of a compiled model."""
 
     def __init__(self, model: torch.nn.Module, optimizer: Any, loss: Any, metrics: Any,
-                 loss_weights: Any, jit: bool | str, device: Any) -> None:
+                 loss_weights: Any, jit: bool | str, device: Any,
+                 weighted_metrics: Any = None) -> None:
         if loss is None:
             raise ArgumentError("compile: a loss is required, received loss=None. Pass a "
                                 "Keras name such as 'mse' or a lamina.losses.Loss.")
@@ -88,6 +89,8 @@ class CompileState:
             self.optimizer_spec if isinstance(self.optimizer_spec, torch.optim.Optimizer)
             else None)
         self.loss_spec, self.metrics_spec, self.weights_spec = loss, metrics, loss_weights
+        self.weighted_metrics_spec = weighted_metrics
+        self._weighted: set[int] = set()  # ids of the metrics sample weights apply to
         self.device = resolve_device(device, model)
         model.to(self.device)
         if self.optimizer is None and next(model.parameters(), None) is not None:
@@ -184,18 +187,27 @@ class CompileState:
             raise ArgumentError(f"compile: no output has a loss; outputs are {names}.")
         weights = _per_output(self.weights_spec, names, "compile(loss_weights=...)", 1.0)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
-        nested = isinstance(self.metrics_spec, dict) or (
-            several and isinstance(self.metrics_spec, (list, tuple))
-            and any(isinstance(m, (list, tuple)) for m in self.metrics_spec))
-        per_output = _per_output(self.metrics_spec, names, "compile(metrics=...)") if nested \
-            else [self.metrics_spec] * len(names)
         self.metrics: list[tuple[metrics_module.Metric, int]] = []
-        for index, specs in enumerate(per_output):
-            for spec in tree.flatten(specs or []):
-                metric = metrics_module.get(spec, self.losses[index], None, self.shapes[index])
-                if several:
-                    metric.name = f"{names[index]}_{metric.name}"
-                self.metrics.append((metric, index))
+        self._weighted = set()
+        for spec_of_all, weighted in ((self.metrics_spec, False),
+                                      (self.weighted_metrics_spec, True)):
+            nested = isinstance(spec_of_all, dict) or (
+                several and isinstance(spec_of_all, (list, tuple))
+                and any(isinstance(m, (list, tuple)) for m in spec_of_all))
+            what = "compile(weighted_metrics=...)" if weighted else "compile(metrics=...)"
+            per_output = _per_output(spec_of_all, names, what) if nested \
+                else [spec_of_all] * len(names)
+            for index, specs in enumerate(per_output):
+                for spec in tree.flatten(specs or []):
+                    metric = metrics_module.get(spec, self.losses[index], None,
+                                                self.shapes[index])
+                    if several:
+                        metric.name = f"{names[index]}_{metric.name}"
+                    if weighted:
+                        if metric.name in {m.name for m, _ in self.metrics}:
+                            metric.name = f"weighted_{metric.name}"
+                        self._weighted.add(id(metric))
+                    self.metrics.append((metric, index))
         self.log_names = ["loss"] + ([f"{n}_loss" for n, loss in zip(names, self.losses)
                                       if loss is not None] if several else [])
         self.log_names += [metric.name for metric, _ in self.metrics]
@@ -347,7 +359,8 @@ class CompileState:
             self._loss_total.add_(torch.stack(values).detach(), alpha=count)
         self._seen += count
         for metric, index in self.metrics:
-            metric.update_state(targets[index], flat[index].detach(), weights[index])
+            weight = weights[index] if id(metric) in self._weighted else None
+            metric.update_state(targets[index], flat[index].detach(), weight)
 
     # ------------------------------------------------------------------ logs
     def reset_state(self) -> None:

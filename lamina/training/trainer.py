@@ -53,7 +53,7 @@ class Trainer:
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
                 loss_weights: Any = None, jit: bool | str = False,
-                device: str | torch.device = "auto") -> None:
+                device: str | torch.device = "auto", weighted_metrics: Any = None) -> None:
         """Configure training.
 
         Args:
@@ -67,6 +67,9 @@ class Trainer:
                 ``lamina.metrics.Metric`` objects or functions; for several outputs a list
                 applies to each output, or pass a dict / list of lists per output.
             loss_weights: Factors of each output's loss in the total. Default: all 1.
+            weighted_metrics: Like ``metrics``, but weighted by ``sample_weight`` and
+                ``class_weight`` (Keras's): ``metrics`` are never weighted. A name used in
+                both is logged as ``weighted_<name>`` here. Default: ``None``.
             jit: ``True`` runs the train, test and predict steps through
                 ``torch.compile`` (or pass a ``torch.compile`` backend name). A layer that
                 cannot be compiled whole gets one ``GraphBreakWarning``. Default: ``False``.
@@ -74,7 +77,7 @@ class Trainer:
                 ``"cuda"``... The model is moved there; batches follow. Default: ``"auto"``.
         """
         self._compile_state = CompileState(self, optimizer, loss, metrics, loss_weights,
-                                           jit, device)
+                                           jit, device, weighted_metrics)
 
     @property
     def compiled(self) -> bool:
