@@ -19,7 +19,6 @@ nothing when nothing is raised).
 from __future__ import annotations
 
 import inspect
-import weakref
 from typing import Any
 
 import torch
@@ -38,9 +37,9 @@ from lamina.layers.calling import (
     input_masks,
     notifying_hook_registration,
 )
+from lamina.layers.links import LinksMixin
 from lamina.layers.weights import WeightsMixin
 from lamina.ops.dispatch import holds_symbolic
-from lamina.symbolic import fill
 from lamina.utils import tree
 from lamina.utils.naming import snake_case, unique_name
 from lamina.utils.shapes import (
@@ -62,7 +61,7 @@ __all__ = [
 Shape = tuple[int | None, ...]
 
 
-class Layer(WeightsMixin, nn.Module):
+class Layer(WeightsMixin, LinksMixin, nn.Module):
     """Base class of every lamina layer: a ``torch.nn.Module`` with Keras's layer API.
 
     Args:
@@ -251,37 +250,6 @@ class Layer(WeightsMixin, nn.Module):
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """The layer's computation; subclasses override it. The base returns its input."""
         return inputs
-
-    # ------------------------------------------------------------------ models holding it
-    def note_model(self, model: Layer) -> None:
-        """``model`` calls this layer from its plan: tell it when hooks are registered."""
-        self.__dict__.setdefault("_lamina_models", weakref.WeakSet()).add(model)
-
-    def hooks_changed(self) -> None:
-        """A hook was registered on this layer: models stop calling it directly."""
-        self.__dict__["_lamina_hooked"] = True
-        for model in list(self.__dict__.get("_lamina_models", ())):
-            model.layers_changed()
-
-    @property
-    def has_hooks(self) -> bool:
-        """Whether a hook was ever registered on this layer through its own methods."""
-        return self.__dict__.get("_lamina_hooked", False)
-
-    def call_layers_as_modules(self, flag: bool) -> bool:
-        """Models override this (see ``Functional``); a plain layer calls no layers."""
-        return False
-
-    def layers_changed(self) -> None:
-        """A layer this one calls changed how it must be called (a hook): models drop
-        their direct plan (see ``Functional``); a plain layer has none."""
-
-    calls_layers_as_modules = False
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_lamina_models", None)  # weak references; models note themselves again
-        return state
 
     def plan_callable(self) -> Any:
         """What a model's plan may call with one tensor when no hooks are in use.
@@ -503,31 +471,6 @@ class Layer(WeightsMixin, nn.Module):
     def input_shape(self) -> Any:
         """The shape the layer was built for (batch axis ``None``)."""
         return self._build_shapes
-
-    # ------------------------------------------------------------------ graph position
-    def note_node(self, node: Any) -> None:
-        """A symbolic call of this layer made ``node``; the first one is what :attr:`input`
-        and :attr:`output` describe (Keras's node 0)."""
-        self.__dict__.setdefault("_lamina_first_node", node)
-
-    def _first_node(self, what: str) -> Any:
-        node = self.__dict__.get("_lamina_first_node")
-        if node is None:  # an AttributeError, as in Keras: hasattr(layer, "output") is False
-            raise AttributeError(
-                f"Layer '{self.name}' has never been called on symbolic tensors, so it has no "
-                f"{what}. Call it on lamina.Input(...) (or a layer's output) first.")
-        return node
-
-    @property
-    def input(self) -> Any:
-        """Keras's: the symbolic input(s) of the layer's first symbolic call."""
-        node = self._first_node("input")
-        return fill(node.args[0], node.inputs) if node.args else node.inputs
-
-    @property
-    def output(self) -> Any:
-        """Keras's: the symbolic output(s) of the layer's first symbolic call."""
-        return self._first_node("output").outputs
 
 
 #: Constructor arguments every layer takes, kept in the base config (not the auto-config).

@@ -101,6 +101,7 @@ class CompileState:
         #: Optimizer steps taken (Keras's ``optimizer.iterations``); a learning-rate
         #: schedule is asked for the rate at this step.
         self.iterations = 0
+        self._schedule = getattr(self.optimizer_spec, "schedule", None)
         self._input_key: tuple = ()
         #: What train steps call: the model, or its DistributedDataParallel wrapper.
         self.train_module: torch.nn.Module = model
@@ -329,9 +330,8 @@ class CompileState:
         if optimizer is not None and total.requires_grad:  # else: no trainable weights
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            schedule = getattr(self.optimizer_spec, "schedule", None)
-            if schedule is not None:  # Keras's: the rate for the steps taken so far
-                optimizers.set_learning_rate(optimizer, schedule(self.iterations))
+            if self._schedule is not None:  # Keras's: the rate for the steps taken so far
+                optimizers.set_learning_rate(optimizer, self._schedule(self.iterations))
             optimizer.step()
             self.iterations += 1
             if self._constrained is None:  # found once: the weights of a compiled model
