@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +13,7 @@ from torch._subclasses.fake_tensor import FakeTensor
 from lamina import initializers
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.functions import registry
-from lamina.functions.compiler import ModuleView, unwrap
-from lamina.functions.rebind import own_function, point_at, rebind_function
+from lamina.functions.rebind import own_function, rebind_function
 from lamina.functions.source import (
     captured_values,
     mutated_captures,
@@ -25,16 +23,14 @@ from lamina.functions.source import (
 from lamina.layers import inference, lambda_shapes
 from lamina.layers.function_config import (
     deserialize_function,
-    module_names,
     serialize_function,
 )
+from lamina.layers.lambda_capture import CapturedStateMixin
 from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
 from lamina.utils import tree
 
-_LITERALS = (bool, int, float, complex, str, bytes, type(None), range, slice, type(Ellipsis))
 
-
-class Lambda(Layer):
+class Lambda(CapturedStateMixin, Layer):
     """Wraps a function or expression as a layer.
 
     Args:
@@ -154,38 +150,6 @@ class Lambda(Layer):
                     or self._copies_inputs or self._check_pending
                     or self.activity_regularizer is not None)
 
-    def _track(self, values: dict[str, Any], kind: str) -> None:
-        for name, value in values.items():
-            value = unwrap(value)  # a loaded function sees its captured layers through views
-            key = name if name.isidentifier() and not hasattr(self, name) else f"{kind}_{name}"
-            if isinstance(value, (torch.Tensor, nn.Module)):
-                if id(value) in self._weight_keys:
-                    continue
-                self._weight_keys[id(value)] = key
-            if isinstance(value, nn.Parameter):
-                self.register_parameter(key, value)
-            elif isinstance(value, torch.Tensor):
-                self.register_buffer(key, value)
-                if kind == "captured":
-                    self._captured_buffers[key] = name
-            elif isinstance(value, nn.Module):
-                self.add_module(key, value)
-            elif kind == "captured" and inspect.ismodule(value) and not _is_harmless(value):
-                warnings.warn(
-                    f"Lambda '{self.name}' ({self.source}) reads the module '{name}' "
-                    f"({value.__name__}), which is outside what a saved function may use "
-                    "(lamina.ops / lamina.backend, torch, torch.nn.functional, math): the "
-                    "layer works, but a model holding it cannot be saved. Use lamina ops.",
-                    stacklevel=4,
-                )
-            elif kind == "captured" and not _is_harmless(value):
-                warnings.warn(
-                    f"Lambda '{self.name}' ({self.source}) reads '{name}', a "
-                    f"{type(value).__name__} that lamina cannot track or save. Pass it as a "
-                    "tensor, a lamina.Variable or a layer, or through arguments=.",
-                    stacklevel=4,
-                )
-
     def forward(self, inputs: Any, *args: Any, mask: Any = None, training: Any = None) -> Any:
         if not self.built:
             self._build_for_inputs(inputs)
@@ -196,42 +160,6 @@ class Lambda(Layer):
                 self._raise_if_incompatible(inputs, error)
                 raise
         return super().forward(inputs, *args, mask=mask, training=training)
-
-    def _apply(self, fn: Any, recurse: bool = True) -> Lambda:
-        """``to()``, ``double()``... replace buffers by new tensors; point the function's
-        closure cells and globals at the new ones, so captured tensors move with the model."""
-        before = dict(self._buffers)
-        super()._apply(fn, recurse)
-        moved = {key: new for key, new in self._buffers.items() if new is not before[key]}
-        for key, new in moved.items():
-            old = before[key]
-            self._weight_keys[id(new)] = self._weight_keys.pop(id(old), key)
-            for argument, value in self.arguments.items():  # tensors passed in arguments=
-                if value is old:
-                    self.arguments[argument] = new
-        if getattr(self.function, "__lamina_owned__", False):
-            # Only the layer's own copy (own_function) is written, never the user's function.
-            captured = self._captured_buffers
-            point_at(self.function, {captured[key]: new for key, new in moved.items()
-                                     if key in captured})
-        return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled with the user's function (its own copy is made again on unpickling)."""
-        state = super().__getstate__()
-        if getattr(self.function, "__lamina_owned__", False):
-            state["function"] = self.function.__wrapped__
-            state["_owns_function"] = True
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        owns = state.pop("_owns_function", False)
-        super().__setstate__(state)
-        if owns:
-            self.__dict__["function"] = own_function(self.function,
-                                                     set(self._captured_buffers.values()))
-            point_at(self.function, {name: self._buffers[key]
-                                     for key, name in self._captured_buffers.items()})
 
     def plan_callable(self) -> Any:
         return self.function if self._direct and self.built else self.forward
@@ -427,22 +355,6 @@ def _parameters_of(function: Any) -> set[str]:
         return set(inspect.signature(function).parameters)
     except (TypeError, ValueError):
         return set()
-
-
-def _is_harmless(value: Any) -> bool:
-    """Values a Lambda may read that need no tracking and can be saved: literals, the
-    allowlisted modules, functions, classes."""
-    if isinstance(value, (*_LITERALS, ModuleView)) or isinstance(value, type):
-        return True
-    if inspect.ismodule(value):
-        return id(value) in module_names()
-    if callable(value):
-        return True
-    if isinstance(value, (tuple, list, frozenset, set)):
-        return all(_is_harmless(v) for v in value)
-    if isinstance(value, dict):
-        return all(_is_harmless(v) for v in value.values())
-    return isinstance(value, torch.dtype | torch.device)
 
 
 def _is_fake(outputs: Any) -> bool:
