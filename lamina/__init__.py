@@ -19,6 +19,7 @@ from lamina import (
     metrics,
     ops,
     optimizers,
+    random,
 )
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
@@ -44,6 +45,7 @@ __all__ = [
     "metrics",
     "ops",
     "optimizers",
+    "random",
     "register_function",
     "register_serializable",
     "save_model",
