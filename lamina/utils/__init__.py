@@ -2,10 +2,13 @@
 
 ``plot_history`` imports matplotlib only when called, so importing lamina never does.
 ``pad_sequences``, ``to_categorical``, ``normalize`` and ``set_random_seed`` are Keras's
-``keras.utils`` data helpers (see :mod:`lamina.utils.numerical`).
+``keras.utils`` data helpers (see :mod:`lamina.utils.numerical`); ``split_dataset`` is
+Keras's train/test split.
 """
 
+from lamina.utils.dataset_split import split_dataset
 from lamina.utils.numerical import normalize, pad_sequences, set_random_seed, to_categorical
 from lamina.utils.plot import plot_history
 
-__all__ = ["normalize", "pad_sequences", "plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["normalize", "pad_sequences", "plot_history", "set_random_seed", "split_dataset",
+           "to_categorical"]
