@@ -1,14 +1,16 @@
 """Small helpers shared across lamina (nested structures, naming, conversion, plots).
 
-``plot_history`` imports matplotlib only when called, so importing lamina never does.
+``plot_history`` and ``plot_model`` import matplotlib only when called, so importing lamina
+never does.
 ``pad_sequences``, ``to_categorical``, ``normalize`` and ``set_random_seed`` are Keras's
 ``keras.utils`` data helpers (see :mod:`lamina.utils.numerical`); ``split_dataset`` is
 Keras's train/test split.
 """
 
 from lamina.utils.dataset_split import split_dataset
+from lamina.utils.model_plot import model_to_dot, plot_model
 from lamina.utils.numerical import normalize, pad_sequences, set_random_seed, to_categorical
 from lamina.utils.plot import plot_history
 
-__all__ = ["normalize", "pad_sequences", "plot_history", "set_random_seed", "split_dataset",
-           "to_categorical"]
+__all__ = ["model_to_dot", "normalize", "pad_sequences", "plot_history", "plot_model",
+           "set_random_seed", "split_dataset", "to_categorical"]
