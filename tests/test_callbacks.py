@@ -171,7 +171,8 @@ def test_model_checkpoint_saves_the_whole_model_to_resume_from(tmp_path) -> None
     resumed = lamina.load_model(tmp_path / "model.lamina")
     np.testing.assert_allclose(resumed.predict(X, verbose=0), trained.predict(X, verbose=0))
     # The compile and the optimizer's moments come back: training goes on identically.
-    assert type(resumed.optimizer) is torch.optim.Adam
+    assert type(resumed.optimizer) is lamina.optimizers.Adam
+    assert isinstance(resumed.optimizer, torch.optim.Adam)
     assert resumed.optimizer.param_groups[0]["lr"] == 0.01
     assert resumed.metrics_names == ["loss"]  # resolved by the first batch, as before
     histories = [m.fit(X, Y, epochs=2, shuffle=False, verbose=0).history

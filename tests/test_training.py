@@ -390,7 +390,7 @@ def test_subclassed_model_built_on_first_fit() -> None:
     torch.manual_seed(0)
     model = Regressor()
     model.compile(optimizer="adam", loss="mse")
-    assert model.optimizer is None  # no weights yet: built with the first batch
+    assert not model.optimizer.built  # no weights yet: built with the first batch
     history = model.fit(X, TARGETS, epochs=10, verbose=0)
     assert len(model.optimizer.param_groups[0]["params"]) == 4
     assert history.history["loss"][-1] < history.history["loss"][0]

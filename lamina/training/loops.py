@@ -99,6 +99,9 @@ def fit_loop(model: Any, state: CompileState, data: ArrayData | StreamData,
             display.finish(step, logs)
             if model.stop_training:
                 break
+        finalize = getattr(state.optimizer, "finalize_variable_values", None)
+        if finalize is not None and epochs > initial_epoch:
+            finalize()  # Keras's: with use_ema, the weights become their moving averages
         hooks.call("on_train_end", logs)
     finally:
         display.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from lamina import losses, metrics
+from lamina import losses, metrics, optimizers
 from lamina.errors import ArgumentError, CorruptArchiveError
 from lamina.utils.object_registry import get_object, registered_name
 
@@ -135,14 +135,19 @@ def saving_state(model: torch.nn.Module, state: Any, include_optimizer: bool
         }
         optimizer = state.optimizer
         names = {id(p): name for name, p in model.named_parameters()}
-        if optimizer is None or any(id(p) not in names for group in optimizer.param_groups
-                                    for p in group["params"]):
+        unbuilt = isinstance(optimizer, optimizers.Optimizer) and not optimizer.built
+        if unbuilt or any(id(p) not in names for group in optimizer.param_groups
+                          for p in group["params"]):
             return config, None
         groups = [{key: (_plain(value) if key != "params" else [names[id(p)] for p in value])
                    for key, value in group.items()} for group in optimizer.param_groups]
     except _NotSavable:
         return None, None
     config["optimizer"] = {"class_name": type(optimizer).__name__, "param_groups": groups}
+    if isinstance(optimizer, optimizers.Optimizer):
+        # Keras's arguments (clipping, schedules, moving averages) and the step count.
+        config["optimizer"]["keras"] = {**optimizers.serialize(optimizer),
+                                        "iterations": int(optimizer.iterations)}
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, Any] = {}
     if include_optimizer:
@@ -206,9 +211,23 @@ def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tenso
 
 def _rebuild_optimizer(model: torch.nn.Module, config: Any, where: str
                        ) -> torch.optim.Optimizer:
+    keras = config.get("keras") if isinstance(config, dict) else None
+    built: optimizers.Optimizer | None = None
+    if keras is not None:  # a lamina optimizer: from lamina's own table, by its config
+        iterations = keras.get("iterations", 0) if isinstance(keras, dict) else None
+        if not (isinstance(iterations, int) and iterations >= 0):
+            raise CorruptArchiveError(f"{where}: the optimizer's iterations must be an int "
+                                      ">= 0.")
+        try:
+            built = optimizers.deserialize(
+                {k: v for k, v in keras.items() if k != "iterations"})
+        except (TypeError, ValueError) as error:
+            raise CorruptArchiveError(f"{where}: the optimizer cannot be rebuilt: "
+                                      f"{error}") from error
+        built.iterations = iterations
     cls = getattr(torch.optim, str(config.get("class_name")), None) if isinstance(
         config, dict) else None
-    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+    if built is None and not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
         raise CorruptArchiveError(f"{where}: compile_config names no torch.optim optimizer.")
     parameters = dict(model.named_parameters())
     groups = []
@@ -221,6 +240,6 @@ def _rebuild_optimizer(model: torch.nn.Module, config: Any, where: str
                  if k != "params"}
         groups.append({"params": [parameters[n] for n in names], **hyper})
     try:
-        return cls(groups)
+        return cls(groups) if built is None else built.build_groups(groups)
     except (TypeError, ValueError) as error:
         raise CorruptArchiveError(f"{where}: the optimizer cannot be rebuilt: {error}") from error

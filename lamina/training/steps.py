@@ -84,24 +84,25 @@ class CompileState:
                 continue
             metrics_module.get(identifier)
         self.model = model
-        self.optimizer_spec = optimizers.get(optimizer)
-        self.optimizer: torch.optim.Optimizer | None = (
-            self.optimizer_spec if isinstance(self.optimizer_spec, torch.optim.Optimizer)
-            else None)
+        spec = optimizers.get(optimizer)
+        if isinstance(spec, optimizers.Optimizer) and spec.built and not spec.holds(
+                model.parameters()):
+            spec = spec.unbuilt_copy()  # built for another model: this one gets its own
+        self.optimizer_spec = spec
+        #: The optimizer: a ``lamina.optimizers`` one (built once the model's weights
+        #: exist) or the ``torch.optim`` optimizer given to compile.
+        self.optimizer: torch.optim.Optimizer = spec
         self.loss_spec, self.metrics_spec, self.weights_spec = loss, metrics, loss_weights
         self.weighted_metrics_spec = weighted_metrics
         self._weighted: set[int] = set()  # ids of the metrics sample weights apply to
         self.device = resolve_device(device, model)
         model.to(self.device)
-        if self.optimizer is None and next(model.parameters(), None) is not None:
-            self.optimizer = self.optimizer_spec.build(model.parameters())
+        if isinstance(spec, optimizers.Optimizer) and not spec.built and next(
+                model.parameters(), None) is not None:
+            spec.build(model.parameters())
         self.jit = jit
         self.built = False
         self._constrained: list[tuple[torch.Tensor, Any]] | None = None
-        #: Optimizer steps taken (Keras's ``optimizer.iterations``); a learning-rate
-        #: schedule is asked for the rate at this step.
-        self.iterations = 0
-        self._schedule = getattr(self.optimizer_spec, "schedule", None)
         self._input_key: tuple = ()
         #: What train steps call: the model, or its DistributedDataParallel wrapper.
         self.train_module: torch.nn.Module = model
@@ -215,15 +216,14 @@ class CompileState:
         if len(set(self.log_names)) != len(self.log_names):
             raise ArgumentError(f"compile: two metrics share a name in {self.log_names}; pass "
                                 "metric objects with distinct name=.")
-        if not isinstance(self.optimizer_spec, torch.optim.Optimizer):
+        optimizer = self.optimizer
+        if isinstance(optimizer, optimizers.Optimizer):
             # Layers built by the first call add weights: the optimizer must see them all.
             # A model without weights still trains as Keras's does: the loss is evaluated,
             # metrics and callbacks run, and there is nothing for an optimizer to step.
             parameters = list(self.model.parameters())
-            known = set() if self.optimizer is None else {
-                id(p) for group in self.optimizer.param_groups for p in group["params"]}
-            if parameters and known != {id(p) for p in parameters}:
-                self.optimizer = self.optimizer_spec.build(parameters)
+            if parameters and not optimizer.holds(parameters):
+                optimizer.build(parameters)
         self.reset_state()
         self.built = True
 
@@ -327,13 +327,10 @@ class CompileState:
             x, targets, weights = (self.to_device(v) for v in (x, targets, weights))
         total, parts, flat = self._train_fn(x, targets, weights)
         optimizer = self.optimizer
-        if optimizer is not None and total.requires_grad:  # else: no trainable weights
+        if total.requires_grad:  # else: no trainable weights
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            if self._schedule is not None:  # Keras's: the rate for the steps taken so far
-                optimizers.set_learning_rate(optimizer, self._schedule(self.iterations))
             optimizer.step()
-            self.iterations += 1
             if self._constrained is None:  # found once: the weights of a compiled model
                 self._constrained = constraints.constrained(
                     p for p in self.model.parameters() if p.requires_grad)
