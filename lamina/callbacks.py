@@ -21,6 +21,7 @@ from lamina.training.callbacks import (
     TerminateOnNaN,
 )
 from lamina.training.monitoring import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from lamina.training.tensorboard import TensorBoard
 
 __all__ = [
     "CSVLogger",
@@ -32,5 +33,6 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
