@@ -87,10 +87,18 @@ class WeightsMixin:
         """
         found: list[torch.Tensor] = []
         for module in self.modules():
-            for name, regularizer in getattr(module, "_weight_regularizers", {}).items():
-                found.append(regularizer(getattr(module, name)))
-            found.extend(getattr(module, "_call_losses", ()))
+            if isinstance(module, WeightsMixin):
+                found.extend(module.own_losses())
         return found
+
+    def own_losses(self) -> list[torch.Tensor]:
+        """This layer's own part of :attr:`losses` (not its sublayers')."""
+        regularizers = self.__dict__.get("_weight_regularizers")
+        recorded = self.__dict__.get("_call_losses")
+        if not regularizers:
+            return list(recorded) if recorded else []
+        found = [regularizer(getattr(self, name)) for name, regularizer in regularizers.items()]
+        return list(recorded) + found if recorded else found
 
     def add_loss(self, loss: torch.Tensor) -> None:
         """Record a penalty computed in ``call``; it replaces this layer's penalties of the

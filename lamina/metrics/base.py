@@ -87,6 +87,8 @@ class Mean(Metric):
             self.count.add_(values.numel())
             return
         weight = array_to_tensor(sample_weight).to(values.dtype)
+        if weight.dim() > values.dim() and weight.numel() == 1:
+            weight = weight.reshape(())  # one weight for a scalar value
         if weight.dim() < values.dim():
             weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
         weight = torch.broadcast_to(weight, values.shape)

@@ -15,6 +15,7 @@ from lamina.errors import ArgumentError
 from lamina.export import export_model
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import serialize_layer
+from lamina.models.graph_config import rebuild_graph
 from lamina.models.summary import render_summary
 from lamina.saving import load_weights, save_model, save_weights
 from lamina.training.trainer import Trainer
@@ -45,11 +46,17 @@ class Model(Trainer, Layer):
     outputs_carry_masks = True
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        functional_call = len(args) >= 2 or (len(args) == 1 and "outputs" in kwargs) or (
+            "inputs" in kwargs and "outputs" in kwargs)
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             # Deferred: Functional subclasses Model, so it exists only after this module.
             from lamina.models.functional import Functional
 
             return super().__new__(Functional)
+        if functional_call and not cls._graph_registry:
+            # A subclass called as Keras's CustomModel(inputs, outputs): an instance of the
+            # subclass that is also a Functional model (its steps, its graph).
+            return super().__new__(_functional_variant(cls))
         return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -149,12 +156,18 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Model:
-        """Rebuild a model; ``Model.from_config`` of a Functional config gives a Functional."""
-        if cls is Model and "layers" in config:
-            # Deferred: Functional subclasses Model, so it exists only after this module.
-            from lamina.models.functional import Functional
+        """Rebuild a model; ``Model.from_config`` of a Functional config gives a Functional,
+        and a subclass's from a Functional config is that subclass built functionally."""
+        if "layers" in config and "output_layers" in config:
+            inputs, outputs = rebuild_graph(config, custom_objects)
+            maker: Any = cls
+            if cls is Model:
+                # Deferred: Functional subclasses Model, so it exists only after this module.
+                from lamina.models.functional import Functional
 
-            return Functional.from_config(config, custom_objects=custom_objects)
+                maker = Functional
+            return maker(inputs, outputs, name=config.get("name"),
+                         trainable=config.get("trainable", True))
         return cls(**config)
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
@@ -163,3 +176,21 @@ class Model(Trainer, Layer):
             "lamina.Model must define call(self, inputs, ...), or build a Functional model "
             "with lamina.Model(inputs, outputs)."
         )
+
+
+def _functional_variant(cls: type) -> type:
+    """``cls`` mixed with Functional (made once per class), named as ``cls``: what Keras
+    does by swapping the class's bases."""
+    variant = cls.__dict__.get("_lamina_functional_variant")
+    if variant is None:
+        # Deferred: Functional subclasses Model, so it exists only after this module.
+        from lamina.models.functional import Functional
+
+        namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                     "__doc__": cls.__doc__}
+        entry = cls.__dict__.get("__lamina_serializable__")
+        if entry is not None:
+            namespace["__lamina_serializable__"] = entry
+        variant = type(cls.__name__, (cls, Functional), namespace)
+        type.__setattr__(cls, "_lamina_functional_variant", variant)
+    return variant

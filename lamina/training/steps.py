@@ -23,6 +23,7 @@ from lamina import constraints, optimizers
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.errors import ArgumentError, DataError, ShapeError
+from lamina.layers.weights import WeightsMixin
 from lamina.training import jit as jit_module
 from lamina.training.data import check_finite
 from lamina.training.distributed import (
@@ -73,9 +74,6 @@ class CompileState:
     def __init__(self, model: torch.nn.Module, optimizer: Any, loss: Any, metrics: Any,
                  loss_weights: Any, jit: bool | str, device: Any,
                  weighted_metrics: Any = None) -> None:
-        if loss is None:
-            raise ArgumentError("compile: a loss is required, received loss=None. Pass a "
-                                "Keras name such as 'mse' or a lamina.losses.Loss.")
         for identifier in tree.flatten(loss):
             if identifier is not None:
                 losses_module.get(identifier)
@@ -94,6 +92,11 @@ class CompileState:
         self.optimizer: torch.optim.Optimizer = spec
         self.loss_spec, self.metrics_spec, self.weights_spec = loss, metrics, loss_weights
         self.weighted_metrics_spec = weighted_metrics
+        #: Keras's ``"loss"`` tracker, for ``train_step`` overrides (``model.metrics``).
+        self.loss_tracker = metrics_module.Mean(name="loss")
+        #: The compiled metrics as one metric (``custom_steps.CompileMetrics``), set by
+        #: ``compile`` when metrics were given.
+        self.compile_metrics: Any = None
         self._weighted: set[int] = set()  # ids of the metrics sample weights apply to
         self.device = resolve_device(device, model)
         model.to(self.device)
@@ -160,33 +163,43 @@ class CompileState:
                 predictions = model(self.to_device(x))
         finally:
             model.train(was_training)
+        self.resolve_outputs(predictions)
+        self._input_key = key
+        return self.shapes
+
+    def resolve_outputs(self, predictions: Any) -> None:
+        """Resolve the per-output losses and metrics for the model's ``predictions`` (the
+        first time), or check they have the outputs resolved before."""
         flat = tree.flatten(predictions)
         if isinstance(predictions, dict):
             names = sorted(predictions)
         elif len(flat) == 1:
             names = ["output"]
         else:
-            symbolic = getattr(model, "outputs", None)
+            symbolic = getattr(self.model, "outputs", None)
             names = [t.node.layer.name for t in symbolic] if isinstance(symbolic, list) and \
                 len(symbolic) == len(flat) else [f"output_{i + 1}" for i in range(len(flat))]
             names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
         if self.built and names != self.names:
-            raise ShapeError(f"Model '{model.name}' returned outputs {names}, but was compiled "
-                             f"for {self.names}. Compile the model again.")
+            raise ShapeError(f"Model '{self.model.name}' returned outputs {names}, but was "
+                             f"compiled for {self.names}. Compile the model again.")
         self.shapes = [tuple(p.shape) for p in flat]
-        self._sample_predictions = [p[:2] for p in flat]  # to try the metrics on, once
+        self._sample_predictions = [p[:2].detach() for p in flat]  # to try the metrics on
         if not self.built:
+            self._metrics_unchecked = True
             self._resolve(names)
-        self._input_key = key
-        return self.shapes
 
     def _resolve(self, names: list[str]) -> None:
         self.names = names
         several = len(names) > 1
         self.losses = [losses_module.get(spec) if spec is not None else None
                        for spec in _per_output(self.loss_spec, names, "compile(loss=...)")]
-        if all(loss is None for loss in self.losses):
-            raise ArgumentError(f"compile: no output has a loss; outputs are {names}.")
+        self._layers = [m for m in self.model.modules() if isinstance(m, WeightsMixin)]
+        if all(loss is None for loss in self.losses) and not self.penalties():
+            raise ArgumentError(
+                f"compile: no output has a loss (outputs {names}) and the model adds none "
+                "of its own (add_loss, regularizers). Pass loss= to compile, or override "
+                "train_step.")
         weights = _per_output(self.weights_spec, names, "compile(loss_weights=...)", 1.0)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
         self.metrics: list[tuple[metrics_module.Metric, int]] = []
@@ -298,18 +311,18 @@ class CompileState:
     # ------------------------------------------------------------------ steps
     def forward_loss(self, x: Any, targets: list[Any], weights: list[Any]) -> tuple[Any, ...]:
         """Predictions and loss of the model: the test step's part that ``jit`` compiles."""
-        return self._loss_of(self.model(x), targets, weights)
+        return self.loss_of(self.model(x), targets, weights)
 
     def train_forward(self, x: Any, targets: list[Any], weights: list[Any]) -> tuple[Any, ...]:
         """Predictions and loss through :attr:`train_module`: what ``jit`` compiles for
         training."""
-        return self._loss_of(self.train_module(x), targets, weights)
+        return self.loss_of(self.train_module(x), targets, weights)
 
     def predict_forward(self, x: Any) -> Any:
         """The model's outputs: what ``jit`` compiles for ``predict``."""
         return self.model(x)
 
-    def _loss_of(self, outputs: Any, targets: list[Any], weights: list[Any]
+    def loss_of(self, outputs: Any, targets: list[Any], weights: list[Any]
                  ) -> tuple[Any, ...]:
         flat = tree.flatten(outputs)
         parts = [loss.compute(target, prediction, weight) if loss is not None else None
@@ -319,7 +332,20 @@ class CompileState:
             if part is not None:
                 term = part if factor == 1.0 else part * factor
                 total = term if total is None else total + term
+        for penalty in self.penalties():  # Keras's: regularizers and add_loss count too
+            total = penalty if total is None else total + penalty
+        if total is None:
+            raise ArgumentError(f"Model '{self.model.name}': no loss to compute; pass loss= "
+                                "to compile.")
         return total, parts, flat
+
+    def penalties(self) -> list[torch.Tensor]:
+        """The model's own losses now (Keras's ``model.losses``: weight regularizers and
+        what layers recorded with ``add_loss`` in the last call), each summed to a scalar."""
+        found: list[torch.Tensor] = []
+        for layer in self._layers:
+            found.extend(layer.own_losses())
+        return [value if value.dim() == 0 else value.sum() for value in found]
 
     def train_step(self, x: Any, targets: list[Any], weights: list[Any]) -> None:
         """One optimizer step on a batch; the model must already be in training mode."""
@@ -355,6 +381,12 @@ class CompileState:
             values = [total] + [p for p in parts if p is not None]
             self._loss_total.add_(torch.stack(values).detach(), alpha=count)
         self._seen += count
+        self.update_metrics(targets, flat, weights)
+
+    def update_metrics(self, targets: list[Any], flat: list[torch.Tensor],
+                       weights: list[Any]) -> None:
+        """Update each compiled metric with its output's targets and predictions (and the
+        sample weights, for ``weighted_metrics``)."""
         for metric, index in self.metrics:
             weight = weights[index] if id(metric) in self._weighted else None
             metric.update_state(targets[index], flat[index].detach(), weight)

@@ -18,6 +18,7 @@ import torch
 from lamina.errors import ArgumentError, NotCompiledError
 from lamina.training import distributed
 from lamina.training.callbacks import Callback, CallbackList, History
+from lamina.training.custom_steps import CompileMetrics, CustomSteps, StepsMixin
 from lamina.training.data import ArrayData, StreamData, adapt, to_tensors, unpack
 from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
 from lamina.training.progress import ProgressDisplay, resolve_verbose
@@ -26,7 +27,7 @@ from lamina.training.steps import CompileState, resolve_device
 from lamina.utils import tree
 
 
-class Trainer:
+class Trainer(StepsMixin):
     """Keras's ``compile``/``fit``/``evaluate``/``predict`` for a ``torch.nn.Module`` model.
 
     Example:
@@ -53,7 +54,9 @@ class Trainer:
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
                 loss_weights: Any = None, jit: bool | str = False,
-                device: str | torch.device = "auto", weighted_metrics: Any = None) -> None:
+                device: str | torch.device = "auto", weighted_metrics: Any = None,
+                run_eagerly: bool = False, jit_compile: bool | str = "auto",
+                steps_per_execution: int = 1, auto_scale_loss: bool = True) -> None:
         """Configure training.
 
         Args:
@@ -75,9 +78,29 @@ class Trainer:
                 cannot be compiled whole gets one ``GraphBreakWarning``. Default: ``False``.
             device: ``"auto"`` (CUDA when present, else where the model is), ``"cpu"``,
                 ``"cuda"``... The model is moved there; batches follow. Default: ``"auto"``.
+            run_eagerly: Keras's; lamina's steps run eagerly unless ``jit``, and
+                ``run_eagerly=True`` turns ``jit``/``jit_compile`` off. Default: ``False``.
+            jit_compile: Keras's name for ``jit``: ``True`` is ``jit=True``; ``"auto"``
+                (Keras's default, eager on torch) and ``False`` leave ``jit`` as given.
+            steps_per_execution: Keras's; each step is one batch in lamina, so only ``1``
+                is accepted.
+            auto_scale_loss: Keras's; accepted (float16 loss scaling is not done).
         """
-        self._compile_state = CompileState(self, optimizer, loss, metrics, loss_weights,
-                                           jit, device, weighted_metrics)
+        if jit_compile not in (True, False, "auto"):
+            raise ArgumentError(f"compile: jit_compile must be True, False or 'auto', "
+                                f"received {jit_compile!r}.")
+        if steps_per_execution != 1:
+            raise ArgumentError(f"compile: steps_per_execution={steps_per_execution!r} is not "
+                                "supported (lamina runs one batch per step); leave it at 1.")
+        if jit_compile is True:
+            jit = jit or True
+        if run_eagerly:
+            jit = False
+        state = CompileState(self, optimizer, loss, metrics, loss_weights, jit, device,
+                             weighted_metrics)
+        if metrics is not None or weighted_metrics is not None:
+            state.compile_metrics = CompileMetrics(state)
+        self._compile_state = state
 
     @property
     def compiled(self) -> bool:
@@ -192,13 +215,21 @@ class Trainer:
             data.shard(group.rank, group.world_size, seed, padded=True)
             if validation is not None:
                 validation.shard(group.rank, group.world_size, seed, padded=False)
+        callbacks = list(callbacks or [])
+        if self.own_steps("train_step") or self.own_steps("test_step"):
+            if class_weight:
+                raise ArgumentError("fit: class_weight is not passed to a train_step of "
+                                    "your own; pass sample_weight= instead.")
+            return fit_loop(self, CustomSteps(self, state), data, validation, epochs=epochs,
+                            initial_epoch=initial_epoch, verbose=verbose,
+                            callbacks=callbacks, validation_freq=validation_freq,
+                            group=group, bar_synced=bar_synced)
         state.build(data.first_batch()[0])
         data.prepare(partial(state.prepare, class_weight=class_weight, caller="fit"))
         if validation is not None:
             validation.prepare(partial(state.prepare, class_weight=None,
                                        caller="fit(validation_data)"))
         state.attach(group)
-        callbacks = list(callbacks or [])
         with state.jit_scope():
             return fit_loop(self, state, data, validation, epochs=epochs,
                             initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,
@@ -218,12 +249,21 @@ class Trainer:
         the whole data.
         """
         group = distributed.current()
-        data = self._prepared("evaluate", x, y, sample_weight, batch_size, False, steps, group)
+        custom = self.own_steps("train_step") or self.own_steps("test_step")
+        if custom:
+            self._state("evaluate")
+            data = adapt(x, y, sample_weight, batch_size, False, steps, "evaluate")
+        else:
+            data = self._prepared("evaluate", x, y, sample_weight, batch_size, False, steps,
+                                  group)
         hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps},
                              quiet=group is not None and not group.is_main)
         display = ProgressDisplay(resolve_verbose(verbose) if group is None or group.is_main
                                   else 0)
         state = self._state("evaluate")
+        if custom:
+            logs = evaluate_loop(self, CustomSteps(self, state), data, display, hooks, group)
+            return _result(logs, return_dict)
         with state.jit_scope():
             logs = evaluate_loop(self, state, data, display, hooks, group)
         return _result(logs, return_dict)
@@ -238,6 +278,10 @@ class Trainer:
         data = adapt(x, None, None, batch_size, False, steps, "predict")
         hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps})
         state = self._compile_state
+        if self.own_steps("predict_step"):
+            device = resolve_device("auto", self) if state is None else state.device
+            return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
+                                device, self.predict_step)
         if state is None:
             return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
                                 resolve_device("auto", self), self)
