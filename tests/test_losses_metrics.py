@@ -281,7 +281,7 @@ def test_accuracy_resolves_from_the_loss() -> None:
 def test_optimizers_by_keras_name_have_keras_defaults(name: str, torch_class: type,
                                                       expected: dict) -> None:
     built = optimizers.get(name).build([torch.nn.Parameter(torch.zeros(2))])
-    assert type(built) is torch_class
+    assert isinstance(built, torch_class) and type(built).__mro__[2] is torch_class
     group = built.param_groups[0]
     assert {key: group[key] for key in expected} == expected
 
