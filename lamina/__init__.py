@@ -10,17 +10,27 @@ Example:
 """
 
 from lamina import (
+    activations,
     backend,
     callbacks,
+    config,
     constraints,
     distributed,
+    dtype_policies,
+    initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
+    models,
     ops,
     optimizers,
     random,
+    regularizers,
+    saving,
+    utils,
 )
+from lamina.dtype_policies import DTypePolicy
 from lamina.functions.registry import register_function
 from lamina.models import Input, Model, Sequential
 from lamina.saving import load_model, save_model
@@ -29,6 +39,16 @@ from lamina.variables import Variable
 from lamina.version import __version__
 
 __all__ = [
+    "DTypePolicy",
+    "activations",
+    "config",
+    "dtype_policies",
+    "initializers",
+    "mixed_precision",
+    "models",
+    "regularizers",
+    "saving",
+    "utils",
     "Input",
     "Model",
     "Sequential",

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lamina import config
 from lamina.errors import ShapeError
 from lamina.utils.shapes import dtype_name, standardize_dtype
 
@@ -29,7 +30,8 @@ class Variable(nn.Parameter):
         initial_value: A number, nested list, numpy array or tensor.
         trainable: Whether optimizers update it (``requires_grad``). Default: ``True``.
         name: Its name (``"kernel"``). Default: ``"variable"``.
-        dtype: Default: ``"float32"`` for floating values, else the value's own dtype.
+        dtype: Default: ``lamina.config.floatx()`` (``"float32"``) for floating values,
+            else the value's own dtype.
 
     ``dtype`` and ``shape`` are torch's (``torch.float32``, a ``torch.Size``, which is a
     tuple); the rest is Keras's API.
@@ -48,7 +50,7 @@ class Variable(nn.Parameter):
         if dtype is not None:
             value = value.to(standardize_dtype(dtype))
         elif value.is_floating_point():
-            value = value.to(torch.float32)
+            value = value.to(standardize_dtype(config.floatx()))
         return cls.of(value.clone(), trainable=trainable, name=name or "variable")
 
     #: A callable applied to the value after each optimizer step of ``fit`` (Keras's

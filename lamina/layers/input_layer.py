@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lamina import config
 from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
 from lamina.symbolic import Node, SymbolicTensor
@@ -16,7 +17,7 @@ class InputLayer(Layer):
     Args:
         shape: Shape of one sample, without the batch axis (``None`` for unknown axes).
         batch_size: A fixed batch size or ``None``. Default: ``None``.
-        dtype: The input's dtype. Default: ``"float32"``.
+        dtype: The input's dtype. Default: ``lamina.config.floatx()`` (``"float32"``).
         batch_shape: The full shape, batch axis included, instead of shape and batch_size.
         name: The layer's name (the key of this input when a model takes a dict).
 
@@ -29,12 +30,13 @@ class InputLayer(Layer):
         self,
         shape: tuple[int | None, ...] | None = None,
         batch_size: int | None = None,
-        dtype: Any = "float32",
+        dtype: Any = None,
         batch_shape: tuple[int | None, ...] | None = None,
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        super().__init__(name=name, dtype=dtype if dtype is not None else config.floatx(),
+                         **kwargs)
         if batch_shape is None:
             if shape is None:
                 raise ArgumentError(
@@ -72,7 +74,7 @@ class InputLayer(Layer):
 def Input(  # noqa: N802 - Keras's public name
     shape: tuple[int | None, ...] | None = None,
     batch_size: int | None = None,
-    dtype: Any = "float32",
+    dtype: Any = None,
     name: str | None = None,
     batch_shape: tuple[int | None, ...] | None = None,
 ) -> SymbolicTensor:
@@ -81,7 +83,8 @@ def Input(  # noqa: N802 - Keras's public name
     Args:
         shape: The shape of one sample, without the batch axis (``None`` for unknown axes).
         batch_size: A fixed batch size, or ``None`` (any). Default: ``None``.
-        dtype: The dtype of the input. Default: ``"float32"``.
+        dtype: The dtype of the input. Default: ``lamina.config.floatx()``
+            (``"float32"``).
         name: The input's name (the key for dict inputs). Default: unique ``input_layer``.
         batch_shape: The full shape, batch axis included (instead of shape and batch_size).
 

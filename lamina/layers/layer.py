@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina import regularizers
+from lamina import config, regularizers
 from lamina.errors import ArgumentError, LaminaError, ShapeError, UnknownArgumentError
 from lamina.layers import inference
 from lamina.layers.building import marks_built, shapes_from_json, shapes_to_json, symbolic_inputs
@@ -148,7 +148,13 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
             )
         self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = standardize_dtype(dtype if dtype is not None else "float32")
+        policy = _policy_of(dtype)
+        #: The layer's ``DTypePolicy`` (Keras's): ``None`` for a non-float dtype.
+        self.dtype_policy = policy
+        self.dtype = standardize_dtype(policy.variable_dtype if policy is not None else dtype)
+        #: The torch dtype this layer runs under ``torch.autocast`` in (a mixed policy).
+        self._autocast = standardize_dtype(policy.compute_dtype) if (
+            policy is not None and policy.is_mixed) else None
         self.built = False
         self._build_shapes: Any = None
         self._build_dtypes: list[torch.dtype] = []
@@ -175,6 +181,8 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
 
     def forward(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """Build on first use, then run :meth:`call` (what ``nn.Module.__call__`` invokes)."""
+        if self._autocast is not None:
+            return self._forward_autocast(inputs, args, kwargs)
         if not self.built:
             self._build_for_inputs(inputs)
         if args and self._call_flags_by_position:
@@ -208,6 +216,35 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
             if previous is not None or self._computes_masks:
                 self._set_output_masks(inputs, outputs, previous)
         return outputs
+
+    def _forward_autocast(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
+        """:meth:`forward` under ``torch.autocast`` in the policy's compute dtype (weights
+        stay in the variable dtype), as Keras's mixed policies compute."""
+        compute, self._autocast = self._autocast, None
+        first = next((t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)), None)
+        device = first.device.type if first is not None else "cpu"
+        full = compute in (torch.float32, torch.float64)
+        if full:
+            inputs = tree.map_structure(lambda t: _cast_float(t, compute), inputs)
+        try:
+            with torch.autocast(device_type=device, dtype=compute, enabled=not full):
+                return self.forward(inputs, *args, **kwargs)
+        finally:
+            self._autocast = compute
+
+    def _autocast_policy(self) -> bool:
+        return self.dtype_policy is not None and self.dtype_policy.is_mixed
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in (Keras's): the policy's, else its dtype's."""
+        policy = self.dtype_policy
+        return policy.compute_dtype if policy is not None else dtype_name(self.dtype)
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights (Keras's)."""
+        return dtype_name(self.dtype)
 
     def _add_activity_penalty(self, outputs: Any) -> None:
         """Keras 3's ``activity_regularizer``: its penalty of each output, divided by the
@@ -258,7 +295,8 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
         built the layer and explains failures), else ``forward``.
         """
         if self.built and not (self._call_takes_training or self._call_takes_mask
-                               or self.activity_regularizer is not None):
+                               or self.activity_regularizer is not None
+                               or self._autocast is not None):
             return self.call
         return self.forward
 
@@ -414,7 +452,8 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
         config: dict[str, Any] = {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": dtype_name(self.dtype),
+            "dtype": self.dtype_policy.name if self._autocast_policy() else dtype_name(
+                self.dtype),
         }
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
@@ -483,3 +522,44 @@ for _registration in HOOK_REGISTRATIONS:
 
 
 Layer.build = marks_built(Layer.build)  # type: ignore[method-assign]
+
+
+def _policy_of(dtype: Any) -> config.DTypePolicy | None:
+    """The policy for a layer's ``dtype`` argument: the global one for ``None``; a policy
+    for a policy, a policy name or Keras's policy config; ``None`` for a non-float dtype."""
+    if dtype is None:
+        return config.dtype_policy()
+    if isinstance(dtype, config.DTypePolicy):
+        return dtype
+    if isinstance(dtype, dict) or (isinstance(dtype, str) and dtype.startswith("mixed_")):
+        return config.get_policy(dtype)
+    resolved = standardize_dtype(dtype)
+    return config.DTypePolicy(dtype_name(resolved)) if resolved in (
+        torch.float16, torch.bfloat16, torch.float32, torch.float64) else None
+
+
+def _cast_float(value: Any, dtype: torch.dtype) -> Any:
+    """``value`` in ``dtype`` when it is a floating tensor of another dtype (its Keras
+    mask kept)."""
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point() or \
+            value.dtype == dtype:
+        return value
+    cast = value.to(dtype)
+    mask = getattr(value, "_keras_mask", None)
+    if mask is not None:
+        cast._keras_mask = mask
+    return cast
+
+
+def mark_precision_boundaries(root: nn.Module) -> None:
+    """In a model with mixed-precision layers, make its other float layers compute in
+    their own dtype, their floating inputs cast to it and outside the autocast of the
+    layers around them: Keras's ``Activation("softmax", dtype="float32")`` after
+    ``mixed_bfloat16`` layers gives float32."""
+    found = [m for m in root.modules() if isinstance(m, Layer)]
+    if not any(m.dtype_policy is not None and m.dtype_policy.is_mixed for m in found):
+        return
+    for layer in found:
+        policy = layer.dtype_policy
+        if policy is not None and not policy.is_mixed:
+            layer._autocast = layer.dtype

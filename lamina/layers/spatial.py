@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lamina import config
 from lamina.errors import ArgumentError
 
 
@@ -40,8 +41,10 @@ def check_choice(value: Any, name: str, owner: str, choices: tuple[str, ...]) ->
 
 
 def check_data_format(value: Any, owner: str) -> str:
-    """Keras's ``data_format``: ``None`` means the default ``"channels_last"``."""
-    return check_choice("channels_last" if value is None else value, "data_format", owner,
+    """Keras's ``data_format``: ``None`` means ``lamina.config.image_data_format()``
+    (``"channels_last"`` unless set)."""
+    return check_choice(config.image_data_format() if value is None else value,
+                        "data_format", owner,
                         ("channels_last", "channels_first"))
 
 

@@ -16,7 +16,7 @@ import torch
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, mark_precision_boundaries
 from lamina.layers.serialization import serialize_layer
 from lamina.models.graph_config import rebuild_graph
 from lamina.models.model import Model
@@ -172,6 +172,7 @@ class Functional(Model):
         self._fast_plan: list[tuple[Any, int, int]] | None = None
         for layer in layers:
             layer.note_model(self)
+        mark_precision_boundaries(self)
         self.built = True
         self._build_shapes = tree.map_structure(lambda t: t.shape, inputs)
 

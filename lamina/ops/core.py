@@ -11,13 +11,11 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from lamina import config
 from lamina.ops.dispatch import symbolic_op
 from lamina.ops.operands import as_tensor, torch_dtype
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_epsilon = 1e-7
-
 
 def _shape_query(fn: F) -> F:
     """Mark ``fn`` as a lamina op without routing symbolic calls into graph nodes.
@@ -32,8 +30,8 @@ def _shape_query(fn: F) -> F:
 
 @symbolic_op
 def floatx() -> str:
-    """The default float dtype name, ``"float32"`` as in Keras."""
-    return "float32"
+    """The default float dtype name, ``"float32"`` as in Keras (``lamina.config``)."""
+    return config.floatx()
 
 
 @symbolic_op
@@ -44,14 +42,13 @@ def epsilon() -> float:
         >>> epsilon()
         1e-07
     """
-    return _epsilon
+    return config.epsilon()
 
 
 @symbolic_op
 def set_epsilon(value: float) -> None:
-    """Set the value :func:`epsilon` returns."""
-    global _epsilon
-    _epsilon = float(value)
+    """Set the value :func:`epsilon` returns (``lamina.config.set_epsilon``)."""
+    config.set_epsilon(value)
 
 
 @symbolic_op

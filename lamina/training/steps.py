@@ -23,6 +23,7 @@ from lamina import constraints, optimizers
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.errors import ArgumentError, DataError, ShapeError
+from lamina.layers.layer import mark_precision_boundaries
 from lamina.layers.weights import WeightsMixin
 from lamina.training import jit as jit_module
 from lamina.training.data import check_finite
@@ -195,6 +196,7 @@ class CompileState:
         self.losses = [losses_module.get(spec) if spec is not None else None
                        for spec in _per_output(self.loss_spec, names, "compile(loss=...)")]
         self._layers = [m for m in self.model.modules() if isinstance(m, WeightsMixin)]
+        mark_precision_boundaries(self.model)
         if all(loss is None for loss in self.losses) and not self.penalties():
             raise ArgumentError(
                 f"compile: no output has a loss (outputs {names}) and the model adds none "
