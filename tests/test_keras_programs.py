@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).resolve().parent / "keras_programs"
-NOT_PROGRAMS = {"run_with_keras.py"}
+NOT_PROGRAMS = {"run_with_keras.py", "conftest.py"}
 
 
 def program_paths() -> list[Path]:
