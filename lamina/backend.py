@@ -10,5 +10,38 @@ Example:
     (2, 4)
 """
 
+from typing import Any
+
+from lamina import config
+from lamina.config import (  # noqa: F401 - Keras's keras.backend names
+    backend,
+    image_data_format,
+    set_floatx,
+    set_image_data_format,
+)
 from lamina.ops import *  # noqa: F403
 from lamina.ops import __all__  # noqa: F401
+from lamina.utils import shapes
+from lamina.utils.naming import reset_names
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Keras's ``clear_session``: layer names start over (``dense``, ``dense_1``...) and the
+    global dtype policy is reset; models already made are left as they are."""
+    reset_names()
+    config.set_dtype_policy(None)
+
+
+def standardize_dtype(dtype: Any) -> str:
+    """A dtype's Keras name (``"float32"``) from a name, torch or numpy dtype."""
+    return shapes.dtype_name(shapes.standardize_dtype(dtype))
+
+
+def is_float_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is a floating dtype."""
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is an integer dtype."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))

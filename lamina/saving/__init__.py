@@ -1,6 +1,12 @@
 """Saving: the ``.lamina`` archive, configs <-> objects, and weights files."""
 
 from lamina.saving.api import load_model, load_weights, save_model, save_weights
+from lamina.saving.keras_objects import (
+    deserialize_keras_object,
+    get_registered_name,
+    get_registered_object,
+    serialize_keras_object,
+)
 from lamina.utils.object_registry import (
     custom_object_scope,
     get_custom_objects,
@@ -9,7 +15,10 @@ from lamina.utils.object_registry import (
 
 #: Keras's name for :func:`register_serializable` (``keras.saving.register_keras_serializable``).
 register_keras_serializable = register_serializable
+#: Keras's class form of :func:`custom_object_scope` (usable as ``with``).
+CustomObjectScope = custom_object_scope
 
-__all__ = ["custom_object_scope", "get_custom_objects", "load_model", "load_weights",
-           "register_keras_serializable", "register_serializable", "save_model",
-           "save_weights"]
+__all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
+           "load_weights", "register_keras_serializable", "register_serializable",
+           "save_model", "save_weights", "serialize_keras_object"]

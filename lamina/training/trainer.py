@@ -351,6 +351,8 @@ def _batch_length(x: Any) -> int:
 
 def _validation_source(validation_data: Any, batch_size: int,
                        steps: int | None) -> ArrayData | StreamData:
+    if isinstance(validation_data, list) and len(validation_data) in (2, 3):
+        validation_data = tuple(validation_data)  # Keras takes [x_val, y_val] too
     if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
         x, y, weight = unpack(validation_data)
         return adapt(x, y, weight, batch_size, False, steps, "fit(validation_data)")

@@ -11,6 +11,13 @@ from lamina.utils.dataset_split import split_dataset
 from lamina.utils.model_plot import model_to_dot, plot_model
 from lamina.utils.numerical import normalize, pad_sequences, set_random_seed, to_categorical
 from lamina.utils.plot import plot_history
+from lamina.utils.py_dataset import (
+    PyDataset,
+    Sequence,
+    pack_x_y_sample_weight,
+    unpack_x_y_sample_weight,
+)
 
-__all__ = ["model_to_dot", "normalize", "pad_sequences", "plot_history", "plot_model",
+__all__ = ["PyDataset", "Sequence", "model_to_dot", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight", "normalize", "pad_sequences", "plot_history", "plot_model",
            "set_random_seed", "split_dataset", "to_categorical"]

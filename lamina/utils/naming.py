@@ -19,3 +19,8 @@ def snake_case(class_name: str) -> str:
     """``GlobalAveragePooling1D`` -> ``global_average_pooling1d``."""
     step = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", step).lower()
+
+
+def reset_names() -> None:
+    """Start the name counters over (``clear_session``): the next ``dense`` is ``dense``."""
+    _name_counts.clear()
