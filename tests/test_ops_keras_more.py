@@ -60,6 +60,22 @@ def sparsemax_numpy(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.moveaxis(np.maximum(z - tau, 0), -1, axis).astype(x.dtype)
 
 
+def average_pool_numpy(x: np.ndarray, size: tuple[int, int], strides: int) -> np.ndarray:
+    """2-D channels-last average pooling with "same" padding: each window's mean over the
+    input values it covers (the padding is not counted)."""
+    n, h, w, c = x.shape
+    out_h, out_w = -(-h // strides), -(-w // strides)
+    top = max(0, (out_h - 1) * strides + size[0] - h) // 2
+    left = max(0, (out_w - 1) * strides + size[1] - w) // 2
+    out = np.zeros((n, out_h, out_w, c), np.float32)
+    for i in range(out_h):
+        for j in range(out_w):
+            r, q = i * strides - top, j * strides - left
+            window = x[:, max(r, 0):r + size[0], max(q, 0):q + size[1]]
+            out[:, i, j] = window.mean(axis=(1, 2))
+    return out
+
+
 class Case:
     """One comparison: ``name(*args, **kwargs)`` in Keras and in lamina."""
 
@@ -344,8 +360,42 @@ NN_CASES = [
     Case("psnr", f32(2, 4, 4, 3, low=0, high=1), f32(2, 4, 4, 3, low=0, high=1), 1.0),
 ]
 
+CONV_CASES = [
+    Case("max_pool", f32(2, 6, 3), 2), Case("max_pool", f32(2, 5, 7, 3), (2, 3), strides=2,
+                                            padding="same", id="same"),
+    Case("max_pool", f32(1, 3, 5, 5), 3, strides=1, padding="same",
+         data_format="channels_first", id="cf"),
+    Case("max_pool", f32(1, 4, 4, 4, 2), 2, id="3d"),
+    Case("average_pool", f32(2, 6, 3), 3, strides=2),
+    Case("average_pool", f32(1, 6, 6, 2), 3, strides=1, padding="same", id="same-even"),
+    # with uneven "same" padding Keras's torch average_pool is not the mean of the window's
+    # real values (TensorFlow's and Keras's definition); numpy is the reference there
+    Case("average_pool", f32(2, 5, 7, 3), (2, 3), strides=2, padding="same", id="same",
+         numpy=lambda x, size, strides, padding: average_pool_numpy(x, size, strides)),
+    Case("average_pool", f32(1, 3, 5, 5), 2, data_format="channels_first", id="cf"),
+    Case("conv", f32(2, 8, 3), f32(3, 3, 4)),
+    Case("conv", f32(2, 7, 6, 3), f32(3, 2, 3, 5), strides=2, padding="same", id="same"),
+    Case("conv", f32(1, 9, 9, 2), f32(3, 3, 2, 4), dilation_rate=2, padding="same",
+         id="dilated"),
+    Case("conv", f32(1, 4, 6, 6), f32(3, 3, 2, 6), data_format="channels_first",
+         id="cf-grouped"),
+    Case("conv", f32(1, 5, 5, 5, 2), f32(2, 2, 2, 2, 3), id="3d"),
+    Case("depthwise_conv", f32(2, 6, 6, 3), f32(3, 3, 3, 2)),
+    Case("depthwise_conv", f32(2, 8, 3), f32(3, 3, 1), strides=2, padding="same", id="1d"),
+    Case("separable_conv", f32(2, 6, 6, 3), f32(3, 3, 3, 2), f32(1, 1, 6, 4)),
+    Case("separable_conv", f32(2, 7, 7, 3), f32(3, 3, 3, 1), f32(1, 1, 3, 5), strides=2,
+         padding="same", id="same"),
+    Case("dot_product_attention", f32(2, 5, 3, 4), f32(2, 6, 3, 4), f32(2, 6, 3, 4)),
+    Case("dot_product_attention", f32(2, 5, 4, 4), f32(2, 5, 2, 4), f32(2, 5, 2, 4),
+         is_causal=True, id="causal-gqa"),
+    Case("dot_product_attention", f32(1, 3, 2, 4), f32(1, 4, 2, 4), f32(1, 4, 2, 4),
+         mask=torch.tensor([[True, True, False, True]] * 3), scale=0.3, id="mask"),
+    Case("dot_product_attention", f32(1, 3, 2, 4), f32(1, 4, 2, 4), f32(1, 4, 2, 4),
+         bias=f32(1, 2, 3, 4), id="bias"),
+]
+
 ALL_CASES = (UNARY_CASES + BINARY_CASES + CREATION_CASES + SHAPE_CASES + REDUCTION_CASES
-             + PRODUCT_CASES + NN_CASES)
+             + PRODUCT_CASES + NN_CASES + CONV_CASES)
 
 
 def _numpy(value) -> np.ndarray:
@@ -399,6 +449,39 @@ def test_matches_keras(case: Case) -> None:
     compare(expected, actual, case)
 
 
+def test_control_flow_matches_keras() -> None:
+    x = f32(4, 3)
+    for library in (keras.ops, ops):
+        assert float(library.cond(x.sum() > 100, lambda: x.sum(), lambda: -x.sum())) == float(
+            -x.sum())
+    assert ops.while_loop(lambda i, t: i < 5, lambda i, t: (i + 1, t * 2), (0, x))[1].sum() \
+        == keras.ops.while_loop(lambda i, t: i < 5, lambda i, t: (i + 1, t * 2), (0, x))[1].sum()
+    assert ops.while_loop(lambda i: i < 10, lambda i: i + 3, 0, maximum_iterations=2) == 6
+    compare(keras.ops.fori_loop(1, 4, lambda i, v: v * i, x),
+            ops.fori_loop(1, 4, lambda i, v: v * i, x), Case("fori_loop"))
+
+    def step(carry, item):
+        return carry + item, carry * item
+
+    for reverse in (False, True):
+        compare(keras.ops.scan(step, torch.zeros(3), x, reverse=reverse),
+                ops.scan(step, torch.zeros(3), x, reverse=reverse), Case("scan"))
+    compare(keras.ops.map(lambda row: row.sum(), x), ops.map(lambda row: row.sum(), x),
+            Case("map"))
+    compare(keras.ops.map(lambda d: d["a"] * 2, {"a": x}), ops.map(lambda d: d["a"] * 2,
+                                                                  {"a": x}), Case("map-dict"))
+    compare(keras.ops.vectorized_map(lambda row: row * row.sum(), x),
+            ops.vectorized_map(lambda row: row * row.sum(), x), Case("vectorized_map"))
+    for reverse, axis in ((False, 0), (True, 1)):
+        compare(keras.ops.associative_scan(torch.add, x, reverse=reverse, axis=axis),
+                ops.associative_scan(torch.add, x, reverse=reverse, axis=axis),
+                Case("associative_scan"))
+    pair = (x, f32(4, 3))
+    compare(keras.ops.associative_scan(lambda a, b: (a[0] + b[0], a[1] * b[1]), pair),
+            ops.associative_scan(lambda a, b: (a[0] + b[0], a[1] * b[1]), pair),
+            Case("associative_scan-tuple"))
+
+
 def test_every_added_op_is_exported_and_loadable_by_name() -> None:
     from lamina.functions.allowlist import OPS
 
@@ -419,6 +502,8 @@ SYMBOLIC = [
     (lambda x: ops.layer_normalization(x, axis=-1),
      lambda x: keras.ops.layer_normalization(x, axis=-1)),
     (lambda x: ops.moments(x, axes=[1])[1], lambda x: keras.ops.moments(x, axes=[1])[1]),
+    (lambda x: ops.max_pool(x, 2, strides=1, padding="same"),
+     lambda x: keras.ops.max_pool(x, 2, strides=1, padding="same")),
     (lambda x: ops.take_along_axis(x, ops.argsort(x, axis=-1), axis=-1),
      lambda x: keras.ops.take_along_axis(x, keras.ops.argsort(x, axis=-1), axis=-1)),
 ]
