@@ -33,6 +33,7 @@ from lamina import (
 from lamina.dtype_policies import DTypePolicy
 from lamina.functions.registry import register_function
 from lamina.initializers import Initializer
+from lamina.keras_names import missing_name
 from lamina.layers import Layer
 from lamina.losses import Loss
 from lamina.metrics import Metric
@@ -103,3 +104,8 @@ __all__ = [
     "register_serializable",
     "save_model",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('', name, globals())

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.errors import ArgumentError
+from lamina.keras_names import missing_name
 from lamina.utils.object_registry import find_object, registered_name
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
@@ -168,3 +169,8 @@ def serialize(activation: Activation) -> str:
         "pass it by name (e.g. 'relu'), register it with "
         "@lamina.register_serializable('package'), or wrap it in a Lambda layer."
     )
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('activations', name, globals())

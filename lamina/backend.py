@@ -19,6 +19,7 @@ from lamina.config import (  # noqa: F401 - Keras's keras.backend names
     set_floatx,
     set_image_data_format,
 )
+from lamina.keras_names import missing_name
 from lamina.ops import *  # noqa: F403
 from lamina.ops import __all__  # noqa: F401
 from lamina.utils import shapes
@@ -45,3 +46,8 @@ def is_float_dtype(dtype: Any) -> bool:
 def is_int_dtype(dtype: Any) -> bool:
     """Whether ``dtype`` is an integer dtype."""
     return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('backend', name, globals())

@@ -11,6 +11,7 @@ Example:
     2
 """
 
+from lamina.keras_names import missing_name
 from lamina.training.callbacks import (
     Callback,
     CallbackList,
@@ -36,3 +37,8 @@ __all__ = [
     "TensorBoard",
     "TerminateOnNaN",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('callbacks', name, globals())

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.errors import ArgumentError, ArgumentTypeError
+from lamina.keras_names import missing_name
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 _settings: dict[str, Any] = {"floatx": "float32", "epsilon": 1e-7,
@@ -166,3 +167,8 @@ def enable_unsafe_deserialization() -> None:
 def is_interactive_logging_enabled() -> bool:
     """Progress bars are printed (lamina always prints them to stdout)."""
     return True
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('config', name, globals())

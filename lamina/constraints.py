@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError
+from lamina.keras_names import missing_name
 from lamina.utils.config_equality import ConfigEquality
 
 #: Keras's epsilon in the norm constraints (``backend.epsilon()``).
@@ -207,3 +208,8 @@ def apply_constraints(pairs: Iterable[tuple[torch.Tensor, Any]]) -> None:
     with torch.no_grad():
         for weight, constraint in pairs:
             weight.copy_(constraint(weight))
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('constraints', name, globals())

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.config import DTypePolicy, get_policy
+from lamina.keras_names import missing_name
 
 #: Keras's alias.
 FloatDTypePolicy = DTypePolicy
@@ -36,3 +37,8 @@ def serialize(policy: DTypePolicy) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: Any = None) -> DTypePolicy | None:
     """The policy of a :func:`serialize` dict."""
     return get_policy(config)
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('dtype_policies', name, globals())

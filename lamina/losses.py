@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.errors import ArgumentError, DataError, ShapeError
+from lamina.keras_names import missing_name
 from lamina.utils.shapes import array_to_tensor
 
 EPSILON = 1e-7
@@ -391,3 +392,8 @@ def get(identifier: str | Loss | Any) -> Loss:
         f"Unknown loss: received {identifier!r}. Use one of {sorted(_BY_NAME)}, a "
         "lamina.losses.Loss, or a function fn(y_true, y_pred) returning per-sample losses."
     )
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('losses', name, globals())

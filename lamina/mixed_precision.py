@@ -17,6 +17,7 @@ from typing import Any
 
 from lamina import config
 from lamina.config import DTypePolicy
+from lamina.keras_names import missing_name
 
 #: Keras's names.
 Policy = DTypePolicy
@@ -37,3 +38,8 @@ def global_policy() -> DTypePolicy:
 
 set_dtype_policy = set_global_policy
 dtype_policy = global_policy
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('mixed_precision', name, globals())

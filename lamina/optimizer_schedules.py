@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from lamina.errors import ArgumentError
+from lamina.keras_names import missing_name
 
 
 def _positive(value: Any, name: str, owner: str) -> float:
@@ -190,3 +191,8 @@ class CosineDecay(LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('optimizers.schedules', name, globals())

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from lamina.errors import ArgumentError, ShapeError
+from lamina.keras_names import missing_name
 from lamina.utils.naming import unique_name
 from lamina.utils.shapes import standardize_dtype
 
@@ -469,3 +470,8 @@ def beta(shape: Sequence[int], alpha: Any, beta: Any, dtype: Any = None, seed: A
     pair = torch._sample_dirichlet(torch.stack([first, second], -1),
                                    generator=_generator(seed, "beta", device))
     return pair[..., 0].to(torch_dtype)
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('random', name, globals())

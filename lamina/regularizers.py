@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from lamina.errors import ArgumentError
+from lamina.keras_names import missing_name
 from lamina.utils.config_equality import ConfigEquality
 
 
@@ -182,3 +183,8 @@ def serialize(regularizer: Any) -> dict[str, Any] | None:
         f"Regularizer {regularizer!r} has no Keras name, so it cannot be stored in a config; "
         "use lamina.regularizers.L1, L2 or L1L2."
     )
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('regularizers', name, globals())

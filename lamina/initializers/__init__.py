@@ -41,6 +41,7 @@ from lamina.initializers.random import (
     TruncatedNormal,
     VarianceScaling,
 )
+from lamina.keras_names import missing_name
 from lamina.utils.object_registry import find_object, registered_name
 from lamina.utils.shapes import dtype_name
 
@@ -249,3 +250,8 @@ def fill(initializer: Any, tensor: torch.Tensor, where: str = "") -> None:
                 f"shape {tuple(values.shape)} for a weight of shape {tuple(tensor.shape)}."
             )
         tensor.copy_(values.to(device=tensor.device, dtype=dtype))
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('initializers', name, globals())

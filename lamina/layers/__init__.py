@@ -106,6 +106,7 @@ from lamina.layers.reversible_embedding import ReversibleEmbedding
 from lamina.layers.spectral_normalization import SpectralNormalization
 from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.layers.wrappers import Bidirectional, TimeDistributed
+from lamina.keras_names import missing_name
 
 # Keras's other names of the same classes (a config names the class itself).
 AvgPool1D = AveragePooling1D
@@ -262,3 +263,8 @@ __all__ = [
     "multiply",
     "subtract",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('layers', name, globals())

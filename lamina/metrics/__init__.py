@@ -4,6 +4,7 @@
 the Keras 3 metric classes built on them (``SparseCategoricalAccuracy()``, ...).
 """
 
+from lamina.keras_names import missing_name
 from lamina.metrics.base import (
     AUC,
     Mean,
@@ -61,3 +62,8 @@ __all__ = [
     "sparse_top_k_categorical_accuracy",
     "top_k_categorical_accuracy",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('metrics', name, globals())

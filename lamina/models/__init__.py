@@ -1,5 +1,6 @@
 """Models: symbolic tensors, Functional and Sequential models, subclassed ``Model``."""
 
+from lamina.keras_names import missing_name
 from lamina.layers.input_layer import Input
 from lamina.models.cloning import clone_model
 from lamina.models.functional import Functional
@@ -11,3 +12,8 @@ from lamina.symbolic import SymbolicTensor
 
 __all__ = ["Functional", "Input", "Model", "Sequential", "SymbolicTensor", "clone_model",
            "load_model", "model_from_json", "save_model"]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('models', name, globals())

@@ -24,6 +24,7 @@ import torch
 
 from lamina import optimizer_schedules as schedules
 from lamina.errors import ArgumentError, ArgumentTypeError
+from lamina.keras_names import missing_name
 from lamina.optimizers.base import Optimizer
 from lamina.optimizers.classes import (
     SGD,
@@ -109,3 +110,8 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
             group["lr"].fill_(value)
         else:
             group["lr"] = float(value)
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('optimizers', name, globals())

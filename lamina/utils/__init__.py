@@ -7,6 +7,7 @@ never does.
 Keras's train/test split.
 """
 
+from lamina.keras_names import missing_name
 from lamina.utils.dataset_split import split_dataset
 from lamina.utils.model_plot import model_to_dot, plot_model
 from lamina.utils.numerical import normalize, pad_sequences, set_random_seed, to_categorical
@@ -21,3 +22,8 @@ from lamina.utils.py_dataset import (
 __all__ = ["PyDataset", "Sequence", "model_to_dot", "pack_x_y_sample_weight",
            "unpack_x_y_sample_weight", "normalize", "pad_sequences", "plot_history", "plot_model",
            "set_random_seed", "split_dataset", "to_categorical"]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name('utils', name, globals())
