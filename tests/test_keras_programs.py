@@ -31,7 +31,7 @@ def test_keras_program_runs_with_lamina(
     assert f"{program.stem}: ok" in capsys.readouterr().out
 
 
-def test_every_program_imports_lamina_as_keras_first() -> None:
+def test_every_program_imports_lamina_only_as_keras() -> None:
     for program in program_paths():
         lines = program.read_text().splitlines()
         imports = [line for line in lines if line.startswith(("import ", "from "))]
