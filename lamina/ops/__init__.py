@@ -12,6 +12,7 @@ Example:
     [1.0, 7.0]
 """
 
+from lamina.keras_names import missing_name
 from lamina.ops.activations import (
     celu,
     glu,
@@ -713,3 +714,8 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
+    raise missing_name("ops", name, globals())
