@@ -30,7 +30,7 @@ from lamina import (
     saving,
     utils,
 )
-from lamina.dtype_policies import DTypePolicy
+from lamina.dtype_policies import DTypePolicy, FloatDTypePolicy
 from lamina.functions.registry import register_function
 from lamina.initializers import Initializer
 from lamina.keras_names import missing_name
@@ -67,6 +67,7 @@ del _name, _value
 
 __all__ = [
     "DTypePolicy",
+    "FloatDTypePolicy",
     "Initializer",
     "KerasTensor",
     "Layer",

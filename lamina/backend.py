@@ -12,6 +12,8 @@ Example:
 
 from typing import Any
 
+import torch
+
 from lamina import config
 from lamina.config import (  # noqa: F401 - Keras's keras.backend names
     backend,
@@ -23,7 +25,7 @@ from lamina.keras_names import missing_name
 from lamina.ops import *  # noqa: F403
 from lamina.ops import __all__  # noqa: F401
 from lamina.utils import shapes
-from lamina.utils.naming import reset_names
+from lamina.utils.naming import next_uid, reset_names
 
 
 def clear_session(free_memory: bool = True) -> None:
@@ -46,6 +48,21 @@ def is_float_dtype(dtype: Any) -> bool:
 def is_int_dtype(dtype: Any) -> bool:
     """Whether ``dtype`` is an integer dtype."""
     return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def get_uid(prefix: str = "") -> int:
+    """A number unique per ``prefix`` in this session: 1, 2, 3..."""
+    return next_uid(prefix)
+
+
+def result_type(*dtypes: Any) -> str:
+    """The dtype ``dtypes`` promote to (torch's promotion), as a Keras name."""
+    if not dtypes:
+        return config.floatx()
+    promoted = shapes.standardize_dtype(dtypes[0])
+    for dtype in dtypes[1:]:
+        promoted = torch.promote_types(promoted, shapes.standardize_dtype(dtype))
+    return shapes.dtype_name(promoted)
 
 
 def __getattr__(name: str) -> object:

@@ -193,6 +193,61 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): periods of ``first_decay_steps``, each
+    ``t_mul`` times longer and starting ``m_mul`` times lower than the last.
+
+    Example:
+        >>> schedule = CosineDecayRestarts(0.1, first_decay_steps=10)
+        >>> round(schedule(5), 6), round(schedule(10), 6)
+        (0.05, 0.1)
+    """
+
+    def __init__(self, initial_learning_rate: float, first_decay_steps: int,
+                 t_mul: float = 2.0, m_mul: float = 1.0, alpha: float = 0.0,
+                 name: str = "SGDRDecay") -> None:
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = _positive(first_decay_steps, "first_decay_steps",
+                                           "CosineDecayRestarts")
+        self.t_mul, self.m_mul, self.alpha, self.name = t_mul, m_mul, alpha, name
+
+    def __call__(self, step: int) -> float:
+        fraction = step / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = math.floor(fraction)
+            fraction -= restart
+        else:
+            restart = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul))
+                                 / math.log(self.t_mul))
+            done = (1.0 - self.t_mul ** restart) / (1.0 - self.t_mul)
+            fraction = (fraction - done) / self.t_mul ** restart
+        cosine = 0.5 * self.m_mul ** restart * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+    """Keras's ``{"class_name", "config"}`` for a schedule."""
+    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
+            "config": schedule.get_config(), "registered_name": None}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+                ) -> LearningRateSchedule:
+    """The schedule of a :func:`serialize` dict (lamina's classes, or ``custom_objects``)."""
+    name = config.get("class_name") if isinstance(config, dict) else None
+    found = (custom_objects or {}).get(name) or globals().get(str(name))
+    if not (isinstance(found, type) and issubclass(found, LearningRateSchedule)) or \
+            not isinstance(config.get("config"), dict):
+        raise ArgumentError(f"deserialize: {config!r} is not a learning-rate schedule's "
+                            "config.")
+    return found.from_config(config["config"])
+
+
 def __getattr__(name: str) -> object:
     """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
     raise missing_name('optimizers.schedules', name, globals())

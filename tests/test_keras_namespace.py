@@ -140,3 +140,11 @@ def test_validation_data_as_a_list_and_top_level_classes() -> None:
                  "KerasTensor", "DTypePolicy", "Input", "Model", "Sequential", "Variable"):
         assert hasattr(lamina, name) and hasattr(keras, name), name
     assert isinstance(lamina.Input((2,)), lamina.KerasTensor)
+
+
+def test_result_type_and_get_uid_like_keras() -> None:
+    for pair in (("int32", "float32"), ("int64", "float32"), ("int8", "uint8"),
+                 ("bool", "int8"), ("float16", "bfloat16")):
+        assert lamina.backend.result_type(*pair) == keras.backend.result_type(*pair)
+    first = lamina.backend.get_uid("test_uid_prefix")
+    assert lamina.backend.get_uid("test_uid_prefix") == first + 1

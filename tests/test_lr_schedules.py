@@ -27,6 +27,11 @@ CASES = [
     ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 30, "alpha": 0.1}),
     ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 30, "warmup_target": 0.1,
                      "warmup_steps": 10}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 7}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 5,
+                             "t_mul": 1.0, "m_mul": 0.5, "alpha": 0.1}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.2, "first_decay_steps": 4,
+                             "t_mul": 1.5, "m_mul": 0.8}),
 ]
 
 
@@ -68,3 +73,14 @@ def test_optimizer_configs_carry_the_schedule() -> None:
     with pytest.raises(ValueError, match="learning-rate schedule"):
         optimizers.Adam(learning_rate={"class_name": "Nope", "config": {}})
     assert torch.optim.Adam in type(adam.build([torch.nn.Parameter(torch.ones(1))])).__mro__
+
+
+def test_serialize_and_deserialize_like_keras() -> None:
+    schedule = optimizers.schedules.CosineDecayRestarts(0.1, 10)
+    entry = optimizers.schedules.serialize(schedule)
+    theirs = keras.optimizers.schedules.serialize(
+        keras.optimizers.schedules.CosineDecayRestarts(0.1, 10))
+    assert entry["class_name"] == theirs["class_name"] and entry["config"] == theirs["config"]
+    assert optimizers.schedules.deserialize(theirs).get_config() == schedule.get_config()
+    with pytest.raises(ValueError, match="not a learning-rate schedule"):
+        optimizers.schedules.deserialize({"class_name": "print", "config": {}})

@@ -24,3 +24,9 @@ def snake_case(class_name: str) -> str:
 def reset_names() -> None:
     """Start the name counters over (``clear_session``): the next ``dense`` is ``dense``."""
     _name_counts.clear()
+
+
+def next_uid(prefix: str = "") -> int:
+    """Keras's ``get_uid``: 1, 2, 3... per prefix (shared with layer names' counters)."""
+    _name_counts[prefix] += 1
+    return _name_counts[prefix]
