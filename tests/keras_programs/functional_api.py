@@ -86,7 +86,7 @@ def many_inputs_and_outputs():
     body_data = rng.integers(1, vocabulary, size=(count, 15))
     tags_data = rng.integers(0, 2, size=(count, tags)).astype("float32")
     # Targets that the tags decide, so the model can learn them.
-    priority_targets = tags_data[:, :2].sum(axis=1, keepdims=True) / 2.0
+    priority_targets = tags_data[:, :1]  # the first tag marks urgent tickets
     department_targets = (tags_data[:, 2] + tags_data[:, 3]).astype("int32")
 
     model.compile(
