@@ -1,10 +1,28 @@
-"""Metrics by their Keras names: functions, stateful classes and ``get``.
+"""Metrics by their Keras names: functions, stateful classes, ``get`` and (de)serializing.
 
-``base.py`` holds the metric machinery and Keras's per-sample functions; ``classes.py``
-the Keras 3 metric classes built on them (``SparseCategoricalAccuracy()``, ...).
+``base.py`` holds the metric machinery and Keras's accuracy and error functions;
+``classes.py`` the accuracy and error classes; ``probabilistic.py`` the means of loss
+functions; ``confusion.py`` counts at thresholds; ``fscore.py``, ``regression.py`` and
+``iou.py`` their families; ``lookup.py`` ``get``, ``serialize`` and ``deserialize``.
 """
 
 from lamina.keras_names import missing_name
+from lamina.losses import (
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
 from lamina.metrics.base import (
     AUC,
     Mean,
@@ -15,7 +33,6 @@ from lamina.metrics.base import (
     accuracy_for,
     binary_accuracy,
     categorical_accuracy,
-    get,
     mean_absolute_error,
     mean_squared_error,
     sparse_categorical_accuracy,
@@ -34,33 +51,60 @@ from lamina.metrics.classes import (
     Sum,
     TopKCategoricalAccuracy,
 )
+from lamina.metrics.confusion import (
+    FalseNegatives,
+    FalsePositives,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+from lamina.metrics.fscore import F1Score, FBetaScore
+from lamina.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from lamina.metrics.lookup import CLASSES, FUNCTIONS, deserialize, get, serialize
+from lamina.metrics.probabilistic import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    CosineSimilarity,
+    Hinge,
+    KLDivergence,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
+from lamina.metrics.regression import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    R2Score,
+    concordance_correlation,
+    pearson_correlation,
+)
 
 __all__ = [
-    "AUC",
-    "Accuracy",
-    "BinaryAccuracy",
-    "CategoricalAccuracy",
-    "Mean",
-    "MeanAbsoluteError",
-    "MeanMetricWrapper",
-    "MeanSquaredError",
-    "Metric",
-    "Precision",
-    "Recall",
-    "RootMeanSquaredError",
-    "SparseCategoricalAccuracy",
-    "SparseTopKCategoricalAccuracy",
-    "Sum",
-    "TopKCategoricalAccuracy",
-    "accuracy_for",
-    "binary_accuracy",
-    "categorical_accuracy",
-    "get",
-    "mean_absolute_error",
-    "mean_squared_error",
-    "sparse_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy",
-    "top_k_categorical_accuracy",
+    "AUC", "CLASSES", "FUNCTIONS", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy",
+    "BinaryIoU", "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge",
+    "ConcordanceCorrelation", "CosineSimilarity", "F1Score", "FBetaScore", "FalseNegatives",
+    "FalsePositives", "Hinge", "IoU", "KLDivergence", "LogCoshError", "Mean",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU", "MeanMetricWrapper",
+    "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric", "OneHotIoU", "OneHotMeanIoU",
+    "PearsonCorrelation", "Poisson", "Precision", "PrecisionAtRecall", "R2Score", "Recall",
+    "RecallAtPrecision", "RootMeanSquaredError", "SensitivityAtSpecificity",
+    "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy", "SpecificityAtSensitivity", "SquaredHinge", "Sum",
+    "TopKCategoricalAccuracy", "TrueNegatives", "TruePositives", "accuracy_for",
+    "binary_accuracy", "binary_crossentropy", "binary_focal_crossentropy",
+    "categorical_accuracy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "concordance_correlation", "deserialize", "get", "hinge", "huber",
+    "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "pearson_correlation", "poisson",
+    "serialize", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+    "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
 ]
 
 

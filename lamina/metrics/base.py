@@ -7,7 +7,7 @@ loop pays for a host sync only when it asks for ``result()`` (when the progress 
 updates, and at the end of an epoch).
 
 Example:
-    >>> metric = get("sparse_categorical_accuracy")
+    >>> metric = MeanMetricWrapper(sparse_categorical_accuracy)
     >>> metric.update_state(torch.tensor([0, 1]), torch.tensor([[0.9, 0.1], [0.8, 0.2]]))
     >>> metric.update_state(torch.tensor([1]), torch.tensor([[0.3, 0.7]]))
     >>> round(float(metric.result()), 4)
@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -32,14 +31,29 @@ class Metric:
 
     Args:
         name: Name in logs (``val_`` is prepended for validation). Default: the Keras name.
+        dtype: Accepted for Keras compatibility (and kept in the config); state is float32.
     """
 
     name = "metric"
+    #: Constructor arguments that ``get_config`` adds to ``name`` and ``dtype``.
+    _config_keys: tuple[str, ...] = ()
+    #: The ``dtype`` Keras reports in the config.
+    _config_dtype = "float32"
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         if name is not None:
             self.name = name
         self.reset_state()
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config: ``name``, ``dtype`` and the metric's own arguments."""
+        return {"name": self.name, "dtype": self._config_dtype,
+                **{key: getattr(self, key) for key in self._config_keys}}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        """The metric a :meth:`get_config` (lamina's or Keras's) describes."""
+        return cls(**config)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Add one batch."""
@@ -109,10 +123,17 @@ class MeanMetricWrapper(Mean):
     """
 
     def __init__(self, fn: Callable[..., torch.Tensor], name: str | None = None,
-                 **fn_kwargs: Any) -> None:
+                 dtype: Any = None, **fn_kwargs: Any) -> None:
         self.fn = fn
         self.fn_kwargs = fn_kwargs
         super().__init__(name=name or getattr(fn, "__name__", "metric"))
+
+    def get_config(self) -> dict[str, Any]:
+        """As Keras: a bare wrapper names its function as ``fn``; subclasses do not."""
+        config = super().get_config()
+        if type(self) is MeanMetricWrapper:
+            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
+        return config
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = array_to_tensor(y_pred).detach()
@@ -180,8 +201,20 @@ def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tens
 class _Thresholded(Metric):
     """Counts of true/false positives and false negatives at one decision threshold."""
 
-    def __init__(self, thresholds: float | None = None, name: str | None = None) -> None:
+    _config_keys = ("thresholds", "top_k", "class_id")
+
+    def __init__(self, thresholds: float | None = None, top_k: int | None = None,
+                 class_id: int | None = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        if top_k is not None or isinstance(thresholds, (list, tuple)):
+            raise ArgumentError(
+                f"{type(self).__name__}: lamina supports one decision threshold and no top_k; "
+                f"received thresholds={thresholds!r}, top_k={top_k!r}. Use one metric per "
+                "threshold, or TruePositives(thresholds=[...]) for counts at many.")
+        self.thresholds = thresholds
         self.threshold = 0.5 if thresholds is None else float(thresholds)
+        self.top_k = top_k
+        self.class_id = class_id
         super().__init__(name=name)
 
     def reset_state(self) -> None:
@@ -190,6 +223,8 @@ class _Thresholded(Metric):
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = array_to_tensor(y_pred).detach()
         y_true = _fit_rank(array_to_tensor(y_true), y_pred)
+        if self.class_id is not None:
+            y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
         predicted, actual = y_pred > self.threshold, y_true > 0.5
         weight = torch.ones_like(y_pred, dtype=torch.float32) if sample_weight is None else (
             torch.broadcast_to(array_to_tensor(sample_weight).float().reshape(
@@ -259,11 +294,26 @@ class AUC(Metric):
 
     name = "auc"
 
-    def __init__(self, num_thresholds: int = 200, from_logits: bool = False,
-                 name: str | None = None) -> None:
+    _config_keys = ("num_thresholds", "curve", "summation_method", "multi_label", "num_labels",
+                    "label_weights", "from_logits")
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
+                 summation_method: str = "interpolation", name: str | None = None,
+                 dtype: Any = None, thresholds: Any = None, multi_label: bool = False,
+                 num_labels: int | None = None, label_weights: Any = None,
+                 from_logits: bool = False) -> None:
         if num_thresholds < 2:
             raise ArgumentError(f"AUC: num_thresholds must be > 1, received {num_thresholds}.")
+        if (curve, summation_method, multi_label, thresholds, label_weights) != (
+                "ROC", "interpolation", False, None, None):
+            raise ArgumentError(
+                "AUC: lamina computes the ROC curve's area by interpolation over evenly "
+                f"spaced thresholds; received curve={curve!r}, summation_method="
+                f"{summation_method!r}, multi_label={multi_label!r}, thresholds="
+                f"{thresholds!r}, label_weights={label_weights!r}.")
         self.num_thresholds = int(num_thresholds)
+        self.curve, self.summation_method = curve, summation_method
+        self.multi_label, self.num_labels, self.label_weights = multi_label, num_labels, None
         self.from_logits = bool(from_logits)
         super().__init__(name=name)
 
@@ -298,21 +348,7 @@ class AUC(Metric):
         return ((fp_rate[:-1] - fp_rate[1:]) * heights).sum()
 
 
-# ---------------------------------------------------------------- lookup
-_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "top_k_categorical_accuracy": top_k_categorical_accuracy,
-    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
-    "mae": mean_absolute_error,
-    "mean_absolute_error": mean_absolute_error,
-    "mse": mean_squared_error,
-    "mean_squared_error": mean_squared_error,
-}
-_CLASSES: dict[str, type[Metric]] = {"auc": AUC, "precision": Precision, "recall": Recall}
-
-
+# ---------------------------------------------------------------- accuracy for a loss
 def accuracy_for(loss: losses.Loss | None, true_shape: tuple[int, ...] | None = None,
                  pred_shape: tuple[int, ...] | None = None) -> Callable[..., torch.Tensor]:
     """The accuracy that fits a loss (Keras's ``"accuracy"`` resolution), else the shapes.
@@ -329,7 +365,8 @@ def accuracy_for(loss: losses.Loss | None, true_shape: tuple[int, ...] | None = 
                 return binary_accuracy(y_true, y_pred, threshold=0.0)
             return binary_accuracy_logits
         return binary_accuracy
-    if isinstance(loss, losses.SparseCategoricalCrossentropy):
+    if isinstance(loss, (losses.SparseCategoricalCrossentropy,
+                         losses.CategoricalGeneralizedCrossEntropy)):
         return sparse_categorical_accuracy
     if isinstance(loss, losses.CategoricalCrossentropy):
         return categorical_accuracy
@@ -339,35 +376,3 @@ def accuracy_for(loss: losses.Loss | None, true_shape: tuple[int, ...] | None = 
             len(true_shape) < len(pred_shape) or true_shape[-1] == 1):
         return sparse_categorical_accuracy
     return categorical_accuracy
-
-
-def get(identifier: Any, loss: losses.Loss | None = None,
-        true_shape: tuple[int, ...] | None = None,
-        pred_shape: tuple[int, ...] | None = None) -> Metric:
-    """A fresh metric from a Keras name, a :class:`Metric` (copied) or a function.
-
-    ``"accuracy"`` (or ``"acc"``) becomes the variant that fits ``loss`` and the shapes.
-
-    Example:
-        >>> get("mae").name, type(get("auc")).__name__
-        ('mae', 'AUC')
-    """
-    if isinstance(identifier, Metric):
-        return copy.deepcopy(identifier)
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key in ("accuracy", "acc"):
-            return MeanMetricWrapper(accuracy_for(loss, true_shape, pred_shape), name=identifier)
-        if key in _FUNCTIONS:
-            return MeanMetricWrapper(_FUNCTIONS[key], name=identifier)
-        if key in _CLASSES:
-            return _CLASSES[key](name=identifier)
-    elif isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    elif callable(identifier):
-        return MeanMetricWrapper(identifier)
-    raise ArgumentError(
-        f"Unknown metric: received {identifier!r}. Use 'accuracy' or one of "
-        f"{sorted([*_FUNCTIONS, *_CLASSES])}, a lamina.metrics.Metric, or a function "
-        "fn(y_true, y_pred) returning per-sample values."
-    )

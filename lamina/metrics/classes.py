@@ -50,6 +50,8 @@ class BinaryAccuracy(MeanMetricWrapper):
         0.5
     """
 
+    _config_keys = ("threshold",)
+
     def __init__(self, name: str = "binary_accuracy", dtype: Any = None,
                  threshold: float = 0.5) -> None:
         self.threshold = float(threshold)
@@ -91,6 +93,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         1.0
     """
 
+    _config_keys = ("k",)
+
     def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy",
                  dtype: Any = None) -> None:
         self.k = int(k)
@@ -105,6 +109,8 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         >>> float(metric(torch.tensor([2]), torch.tensor([[0.5, 0.1, 0.4]])))
         1.0
     """
+
+    _config_keys = ("k",)
 
     def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy",
                  dtype: Any = None) -> None:
