@@ -1,4 +1,13 @@
-"""Activation functions by their Keras names."""
+"""Activation functions by their Keras names, with Keras's signatures.
+
+``get(name)`` returns the fastest function with Keras's default behaviour (often the torch
+builtin itself, e.g. ``torch.relu`` for ``"relu"``); the module-level functions take
+Keras's optional arguments (``relu(x, negative_slope, max_value, threshold)``, ...).
+
+Example:
+    >>> relu(torch.tensor([-2.0, 1.0, 8.0]), negative_slope=0.1, max_value=6.0).tolist()
+    [-0.20000000298023224, 1.0, 6.0]
+"""
 
 from __future__ import annotations
 
@@ -19,30 +28,142 @@ def linear(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def softmax(x: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last axis (Keras's default axis)."""
-    return torch.softmax(x, dim=-1)
+def relu(x: torch.Tensor, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> torch.Tensor:
+    """``max(x, 0)``; below ``threshold`` it is 0 (or ``negative_slope * (x - threshold)``),
+    and it is capped at ``max_value``."""
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return torch.relu(x)
+    if negative_slope != 0.0 and max_value is None and threshold == 0:
+        return F.leaky_relu(x, negative_slope=negative_slope)
+    negative_part = torch.relu(threshold - x) if negative_slope != 0.0 else None
+    if threshold != 0:
+        x = torch.where(x > threshold, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    else:
+        x = torch.relu(x)
+    if max_value is not None:
+        x = torch.clamp(x, 0.0, max_value)
+    if negative_part is not None:
+        x = x - negative_slope * negative_part
+    return x
 
 
-def log_softmax(x: torch.Tensor) -> torch.Tensor:
-    """Log-softmax over the last axis."""
-    return torch.log_softmax(x, dim=-1)
+def relu6(x: torch.Tensor) -> torch.Tensor:
+    """``min(max(x, 0), 6)``."""
+    return F.relu6(x)
 
 
-def gelu(x: torch.Tensor) -> torch.Tensor:
-    """GELU, exact (``x * Phi(x)`` with the normal CDF), Keras 3's default
-    (``approximate=False``)."""
-    return F.gelu(x)
+def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``x`` above 0, ``alpha * (exp(x) - 1)`` below."""
+    return F.elu(x, alpha=alpha)
 
 
-def leaky_relu(x: torch.Tensor) -> torch.Tensor:
+def selu(x: torch.Tensor) -> torch.Tensor:
+    """Scaled ELU with the self-normalising constants."""
+    return F.selu(x)
+
+
+def celu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return F.celu(x, alpha=alpha)
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``1 / (1 + exp(-x))``."""
+    return torch.sigmoid(x)
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """Hyperbolic tangent."""
+    return torch.tanh(x)
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + exp(x))``."""
+    return F.softplus(x)
+
+
+def softsign(x: torch.Tensor) -> torch.Tensor:
+    """``x / (1 + |x|)``."""
+    return F.softsign(x)
+
+
+def silu(x: torch.Tensor) -> torch.Tensor:
+    """``x * sigmoid(x)`` (also called swish)."""
+    return F.silu(x)
+
+
+swish = silu
+
+
+def mish(x: torch.Tensor) -> torch.Tensor:
+    """``x * tanh(softplus(x))``."""
+    return F.mish(x)
+
+
+def hard_silu(x: torch.Tensor) -> torch.Tensor:
+    """``x * relu6(x + 3) / 6`` (also called hard swish)."""
+    return F.hardswish(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x: torch.Tensor) -> torch.Tensor:
+    """``x`` clipped to ``[-1, 1]``."""
+    return F.hardtanh(x)
+
+
+def hard_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """``x`` where ``|x| > threshold``, else 0."""
+    return F.hardshrink(x, lambd=threshold)
+
+
+def soft_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0."""
+    return F.softshrink(x, lambd=threshold)
+
+
+def tanh_shrink(x: torch.Tensor) -> torch.Tensor:
+    """``x - tanh(x)``."""
+    return F.tanhshrink(x)
+
+
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``log(sigmoid(x))``, computed stably."""
+    return F.logsigmoid(x)
+
+
+def threshold(x: torch.Tensor, threshold: float, default_value: float) -> torch.Tensor:
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    return torch.where(x > threshold, x, torch.full((), default_value, dtype=x.dtype,
+                                                    device=x.device))
+
+
+def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Softmax over ``axis`` (default: the last)."""
+    return torch.softmax(x, dim=axis)
+
+
+def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Log-softmax over ``axis`` (default: the last)."""
+    return torch.log_softmax(x, dim=axis)
+
+
+def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
+    """GELU, exact (``x * Phi(x)`` with the normal CDF) by default as in Keras 3, or the
+    tanh approximation."""
+    return F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
     """Leaky ReLU with Keras 3's negative slope, ``0.2`` (torch's default is ``0.01``)."""
-    return F.leaky_relu(x, negative_slope=0.2)
+    return F.leaky_relu(x, negative_slope=negative_slope)
 
 
-def glu(x: torch.Tensor) -> torch.Tensor:
-    """Gated linear unit over the last axis: ``a * sigmoid(b)`` of its two halves."""
-    return F.glu(x, dim=-1)
+def glu(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Gated linear unit over ``axis``: ``a * sigmoid(b)`` of its two halves."""
+    return F.glu(x, dim=axis)
 
 
 def sparse_plus(x: torch.Tensor) -> torch.Tensor:
@@ -57,16 +178,18 @@ def sparse_sigmoid(x: torch.Tensor) -> torch.Tensor:
                        torch.where(x >= 1, torch.ones_like(x), 0.5 * (x + 1)))
 
 
-def squareplus(x: torch.Tensor) -> torch.Tensor:
-    """``(x + sqrt(x ** 2 + 4)) / 2`` (Keras's default ``b=4``)."""
-    return (x + torch.sqrt(x * x + 4.0)) / 2
+def squareplus(x: torch.Tensor, b: float = 4) -> torch.Tensor:
+    """``(x + sqrt(x ** 2 + b)) / 2`` (Keras's default ``b=4``)."""
+    return (x + torch.sqrt(x * x + b)) / 2
 
 
-def sparsemax(x: torch.Tensor) -> torch.Tensor:
+def sparsemax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     """Sparsemax over the last axis as Keras 3 computes it on every backend: the threshold
     is ``(sum of the sorted cumulative sums within the support - 1) / k``, which is the
     paper's ``(cumsum[k] - 1) / k`` only when the support has one element (Keras's values
     kept, so that models ported from Keras compute what they did there)."""
+    if axis not in (-1, x.dim() - 1):
+        return sparsemax(x.movedim(axis, -1)).movedim(-1, axis)
     ordered, _ = torch.sort(x, dim=-1, descending=True)
     ranks = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)
     cumulative = torch.cumsum(ordered, dim=-1)
@@ -122,6 +245,14 @@ _BY_NAME: dict[str, Activation] = {
 }
 
 
+_FUNCTIONS: dict[str, Activation] = {fn.__name__: fn for fn in (
+    linear, relu, relu6, elu, selu, celu, gelu, silu, sigmoid, hard_sigmoid, tanh, softmax,
+    log_softmax, softplus, softsign, exponential, leaky_relu, mish, glu, hard_shrink, hard_silu,
+    hard_tanh, log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
+    tanh_shrink, threshold)}
+_FUNCTIONS.update(swish=silu, hard_swish=hard_silu)
+
+
 def names() -> list[str]:
     """The Keras names lamina's activations go by.
 
@@ -158,9 +289,10 @@ def get(identifier: str | Activation | None) -> Activation:
 def serialize(activation: Activation) -> str:
     """The Keras name of an activation, or the ``"package>name"`` it is registered under
     (``lamina.register_serializable``), for a config."""
-    for name, fn in _BY_NAME.items():
-        if fn is activation:
-            return name
+    for table in (_FUNCTIONS, _BY_NAME):
+        for name, fn in table.items():
+            if fn is activation:
+                return name
     registered = registered_name(activation)
     if registered is not None:
         return registered
@@ -169,6 +301,25 @@ def serialize(activation: Activation) -> str:
         "pass it by name (e.g. 'relu'), register it with "
         "@lamina.register_serializable('package'), or wrap it in a Lambda layer."
     )
+
+
+def deserialize(config: str | dict) -> Activation:
+    """The activation function a Keras name (or a serialized ``{"config": name}``) names,
+    with Keras's signature.
+
+    Example:
+        >>> deserialize("relu") is relu, deserialize(serialize(torch.tanh)) is tanh
+        (True, True)
+    """
+    name = config.get("config") if isinstance(config, dict) else config
+    if isinstance(name, str) and name in _FUNCTIONS:
+        return _FUNCTIONS[name]
+    if isinstance(name, str):
+        registered = find_object(name)
+        if callable(registered):
+            return registered
+    raise ArgumentError(f"Unknown activation: received {config!r}. Use one of "
+                        f"{sorted(_FUNCTIONS)}.")
 
 
 def __getattr__(name: str) -> object:

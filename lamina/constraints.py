@@ -198,6 +198,16 @@ def serialize(constraint: Any) -> dict[str, Any] | None:
         "use lamina.constraints.MaxNorm, MinMaxNorm, NonNeg or UnitNorm.")
 
 
+def deserialize(config: dict[str, Any] | str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The constraint a :func:`serialize` result (or a Keras name) describes.
+
+    Example:
+        >>> deserialize({"class_name": "UnitNorm", "config": {"axis": 1}})
+        UnitNorm(axis=1)
+    """
+    return get(config)
+
+
 def constrained(weights: Iterable[torch.Tensor]) -> list[tuple[torch.Tensor, Any]]:
     """``(weight, constraint)`` for the weights that have one (``weight.constraint``)."""
     return [(w, w.constraint) for w in weights if getattr(w, "constraint", None) is not None]

@@ -1,4 +1,5 @@
-"""Weight and activity penalties by their Keras names: ``L1``, ``L2``, ``L1L2``.
+"""Weight and activity penalties by their Keras names: ``L1``, ``L2``, ``L1L2``,
+``OrthogonalRegularizer``.
 
 A regularizer is a callable ``penalty(tensor) -> scalar tensor``. Pass one as
 ``kernel_regularizer=`` / ``bias_regularizer=`` to a layer and its penalty, computed from
@@ -116,6 +117,43 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight towards orthogonality: ``factor`` times
+    the mean absolute cosine similarity over distinct pairs of L2-normalised rows, halved.
+
+    Args:
+        factor: The factor. Default: ``0.01``.
+        mode: ``"rows"`` or ``"columns"``. Default: ``"rows"``.
+
+    Example:
+        >>> round(float(OrthogonalRegularizer(1.0)(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))), 4)
+        0.7071
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
+        self.factor = _factor(factor, "factor", "OrthogonalRegularizer")
+        if mode not in ("rows", "columns"):
+            raise ArgumentError('Invalid value for argument `mode`. Expected one of {"rows", '
+                                f'"columns"}}. Received: mode={mode}')
+        self.mode = mode
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2:
+            raise ArgumentError("Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                                f"inputs.shape={tuple(x.shape)}")
+        vectors = x if self.mode == "rows" else x.T
+        vectors = vectors * torch.rsqrt(torch.clamp(
+            (vectors * vectors).sum(dim=1, keepdim=True), min=1e-12))
+        product = vectors @ vectors.T
+        size = product.shape[0]
+        off_diagonal = product * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
+        pairs = size * (size - 1.0) / 2.0
+        return self.factor * 0.5 * off_diagonal.abs().sum() / pairs
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     """Keras's ``l1_l2`` shortcut: an ``L1L2`` whose factors default to ``0.01`` each.
 
@@ -128,9 +166,12 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 
 l1 = L1
 l2 = L2
+orthogonal_regularizer = OrthogonalRegularizer
 
-_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
-_NAMES: dict[str, Callable[[], Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
+_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2,
+                                          "OrthogonalRegularizer": OrthogonalRegularizer}
+_NAMES: dict[str, Callable[[], Regularizer]] = {
+    "l1": L1, "l2": L2, "l1_l2": l1_l2, "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def get(identifier: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -164,7 +205,8 @@ def get(identifier: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
         return identifier
     raise ArgumentError(
         f"Unknown regularizer: received {identifier!r}. Use one of {sorted(_NAMES)}, an "
-        "L1/L2/L1L2 object, a {'class_name', 'config'} dict, or a callable tensor -> scalar."
+        "L1/L2/L1L2/OrthogonalRegularizer object, a {'class_name', 'config'} dict, or a "
+        "callable tensor -> scalar."
     )
 
 
@@ -181,8 +223,18 @@ def serialize(regularizer: Any) -> dict[str, Any] | None:
         return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
     raise ArgumentError(
         f"Regularizer {regularizer!r} has no Keras name, so it cannot be stored in a config; "
-        "use lamina.regularizers.L1, L2 or L1L2."
+        "use lamina.regularizers.L1, L2, L1L2 or OrthogonalRegularizer."
     )
+
+
+def deserialize(config: dict[str, Any] | str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The regularizer a :func:`serialize` result (or a Keras name) describes.
+
+    Example:
+        >>> deserialize({"class_name": "OrthogonalRegularizer", "config": {"factor": 0.1}})
+        OrthogonalRegularizer(factor=0.1, mode='rows')
+    """
+    return get(config)
 
 
 def __getattr__(name: str) -> object:

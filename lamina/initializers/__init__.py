@@ -50,8 +50,18 @@ __all__ = [
     "Initializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomInitializer",
     "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Zeros", "charge",
     "compute_fans", "deserialize", "fill", "get", "kept_as_objects", "limited", "serialize",
-    "serialize_arguments", "skipped", "skipping",
+    "serialize_arguments", "skipped", "skipping", "IdentityInitializer", "OrthogonalInitializer",
+    "constant", "zeros", "ones", "identity", "orthogonal", "random_normal", "random_uniform",
+    "truncated_normal", "variance_scaling", "glorot_uniform", "glorot_normal", "he_uniform",
+    "he_normal", "lecun_uniform", "lecun_normal",
 ]
+
+# Keras's other names for the classes (``keras.initializers.glorot_uniform`` is the class).
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+constant, zeros, ones, identity, orthogonal = Constant, Zeros, Ones, Identity, Orthogonal
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
+he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
 
 _CLASSES: dict[str, type[Initializer]] = {cls.__name__: cls for cls in (
     Constant, Zeros, Ones, Identity, RandomNormal, TruncatedNormal, RandomUniform,
