@@ -183,3 +183,18 @@ def test_compile_with_new_metrics(spec: list, loss: str, y: np.ndarray, units: i
     assert len(history.history) == 1 + len(spec)
     result = model.evaluate(PROBS, y, verbose=0, return_dict=True)
     assert all(np.isfinite(v) for v in result.values())
+
+
+def test_compile_with_new_losses_and_metrics_saves_and_loads(tmp_path: object) -> None:
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam",
+                  loss=lamina.losses.BinaryFocalCrossentropy(gamma=3.0, alpha=0.4),
+                  metrics=[metrics.PrecisionAtRecall(0.7, num_thresholds=20),
+                           metrics.BinaryCrossentropy(label_smoothing=0.1), "AUC", "hinge"])
+    path = tmp_path / "model.lamina"  # type: ignore[operator]
+    model.save(path)
+    loaded = lamina.load_model(path)
+    assert loaded.compiled
+    expected = model.evaluate(PROBS, BINARY[:, :1], verbose=0, return_dict=True)
+    assert loaded.evaluate(PROBS, BINARY[:, :1], verbose=0, return_dict=True) == pytest.approx(
+        expected)

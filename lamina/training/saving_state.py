@@ -24,17 +24,39 @@ from lamina.utils.object_registry import get_object, registered_name
 _LOSS_CLASSES = {cls.__name__: cls for cls in (
     losses.MeanSquaredError, losses.MeanAbsoluteError, losses.Huber, losses.KLDivergence,
     losses.CosineSimilarity, losses.BinaryCrossentropy, losses.CategoricalCrossentropy,
-    losses.SparseCategoricalCrossentropy)}
-_LOSS_FIELDS = ("reduction", "name", "from_logits", "label_smoothing", "delta")
+    losses.SparseCategoricalCrossentropy, losses.MeanAbsolutePercentageError,
+    losses.MeanSquaredLogarithmicError, losses.LogCosh, losses.Poisson, losses.Hinge,
+    losses.SquaredHinge, losses.CategoricalHinge, losses.BinaryFocalCrossentropy,
+    losses.CategoricalFocalCrossentropy, losses.CategoricalGeneralizedCrossEntropy,
+    losses.Circle, losses.CTC)}
+# Arguments that may be None (Dice's axis, ignore_class) are not storable here, so Dice,
+# Tversky and SparseCategoricalCrossentropy(ignore_class=...) keep their defaults.
+_LOSS_FIELDS = ("reduction", "name", "from_logits", "label_smoothing", "delta",
+                "apply_class_balancing", "alpha", "gamma", "q", "margin", "remove_diagonal")
 _METRIC_CLASSES = {cls.__name__: cls for cls in (
     metrics.AUC, metrics.Precision, metrics.Recall, metrics.Accuracy, metrics.BinaryAccuracy,
     metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy,
     metrics.TopKCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy,
-    metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.RootMeanSquaredError)}
+    metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.RootMeanSquaredError,
+    metrics.BinaryCrossentropy, metrics.CategoricalCrossentropy, metrics.KLDivergence,
+    metrics.Poisson, metrics.Hinge, metrics.SquaredHinge, metrics.CategoricalHinge,
+    metrics.LogCoshError, metrics.MeanAbsolutePercentageError,
+    metrics.MeanSquaredLogarithmicError, metrics.CosineSimilarity,
+    metrics.PearsonCorrelation, metrics.ConcordanceCorrelation, metrics.PrecisionAtRecall,
+    metrics.RecallAtPrecision, metrics.SensitivityAtSpecificity,
+    metrics.SpecificityAtSensitivity)}
+_AT = ("num_thresholds", "name")
 _METRIC_FIELDS = {"AUC": ("num_thresholds", "from_logits", "name"),
                   "Precision": ("threshold", "name"), "Recall": ("threshold", "name"),
                   "BinaryAccuracy": ("threshold", "name"), "TopKCategoricalAccuracy": ("k", "name"),
-                  "SparseTopKCategoricalAccuracy": ("k", "name")}
+                  "SparseTopKCategoricalAccuracy": ("k", "name"),
+                  "BinaryCrossentropy": ("from_logits", "label_smoothing", "name"),
+                  "CategoricalCrossentropy": ("from_logits", "label_smoothing", "axis", "name"),
+                  "CosineSimilarity": ("axis", "name"), "PearsonCorrelation": ("axis", "name"),
+                  "ConcordanceCorrelation": ("axis", "name"),
+                  "PrecisionAtRecall": ("recall", *_AT), "RecallAtPrecision": ("precision", *_AT),
+                  "SensitivityAtSpecificity": ("specificity", *_AT),
+                  "SpecificityAtSensitivity": ("sensitivity", *_AT)}
 
 
 class _NotSavable(Exception):
