@@ -148,3 +148,28 @@ def test_result_type_and_get_uid_like_keras() -> None:
         assert lamina.backend.result_type(*pair) == keras.backend.result_type(*pair)
     first = lamina.backend.get_uid("test_uid_prefix")
     assert lamina.backend.get_uid("test_uid_prefix") == first + 1
+
+
+def test_saved_compile_configs_keep_losses_and_metrics_apart(tmp_path) -> None:
+    """A loss and a metric of the same Keras name (MeanSquaredError) come back each as
+    itself; metrics whose configs hold None or lists (F1Score, OneHotMeanIoU, Dice) too."""
+    model = lamina.Sequential([lamina.layers.Dense(3, input_shape=(2,), activation="softmax")])
+    model.compile(optimizer="adam", loss=lamina.losses.MeanSquaredError(),
+                  metrics=[lamina.metrics.MeanSquaredError(),
+                           lamina.metrics.F1Score(average="macro", threshold=0.5),
+                           lamina.metrics.OneHotMeanIoU(num_classes=3)])
+    x = np.ones((4, 2), "float32")
+    y = np.eye(3, dtype="float32")[[0, 1, 2, 0]]
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / "m.lamina")
+    loaded = lamina.load_model(tmp_path / "m.lamina")
+    assert isinstance(loaded.compute_loss(y=torch.from_numpy(y), y_pred=loaded(
+        torch.from_numpy(x))), torch.Tensor)
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(
+        model.evaluate(x, y, verbose=0, return_dict=True))
+    assert isinstance(loaded.metrics[0], lamina.metrics.Mean)  # the loss tracker
+    dice = lamina.Sequential([lamina.layers.Dense(3, input_shape=(2,), activation="softmax")])
+    dice.compile(optimizer="sgd", loss=lamina.losses.Dice())
+    dice.save(tmp_path / "dice.lamina")
+    assert isinstance(lamina.load_model(tmp_path / "dice.lamina").compute_loss(
+        y=torch.from_numpy(y), y_pred=torch.from_numpy(y)), torch.Tensor)

@@ -133,8 +133,10 @@ def test_reduction_none_and_sum() -> None:
     t, p = np.zeros((4, 2), np.float32), np.ones((4, 2), np.float32)
     assert losses.MeanSquaredError(reduction="none")(t, p).tolist() == [1.0] * 4
     assert float(losses.MeanSquaredError(reduction="sum")(t, p)) == 4.0
+    # Keras's "mean" divides by the number of values, as sum_over_batch_size does.
+    assert float(losses.MeanSquaredError(reduction="mean")(t, p, np.arange(4.0))) == 1.5
     with pytest.raises(ArgumentError, match="reduction"):
-        losses.MeanSquaredError(reduction="mean")
+        losses.MeanSquaredError(reduction="average")
 
 
 def test_loss_lookup_and_functions() -> None:

@@ -18,7 +18,7 @@ from lamina.utils.shapes import array_to_tensor
 
 #: Keras's ``backend.epsilon()``: the clip used by crossentropies and ratios.
 EPSILON = 1e-7
-REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean_with_sample_weight")
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -30,7 +30,7 @@ class Loss:
     """Base class: subclasses write :meth:`call`, which returns the per-sample losses.
 
     Args:
-        reduction: ``"sum_over_batch_size"`` (the mean over the per-sample values),
+        reduction: ``"sum_over_batch_size"`` or ``"mean"`` (the mean over the values),
             ``"mean_with_sample_weight"`` (divided by the sum of
             the weights), ``"sum"``, or ``"none"`` / ``None``.
             Default: ``"sum_over_batch_size"``.
@@ -95,7 +95,7 @@ class Loss:
         """Keras's reduction of values carrying a mask: with a mean, the masked-out values
         are left out of the count as well as the sum."""
         mask = mask.to(values.dtype)
-        if self.reduction == "sum_over_batch_size":
+        if self.reduction in ("sum_over_batch_size", "mean"):
             valid = mask.sum()
             mask = mask * torch.where(valid > 0, mask.numel() / valid.clamp(min=1e-12), 0.0)
         if sample_weight is not None:

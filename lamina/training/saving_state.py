@@ -21,67 +21,36 @@ from lamina import losses, metrics, optimizers
 from lamina.errors import ArgumentError, CorruptArchiveError
 from lamina.utils.object_registry import get_object, registered_name
 
-_LOSS_CLASSES = {cls.__name__: cls for cls in (
-    losses.MeanSquaredError, losses.MeanAbsoluteError, losses.Huber, losses.KLDivergence,
-    losses.CosineSimilarity, losses.BinaryCrossentropy, losses.CategoricalCrossentropy,
-    losses.SparseCategoricalCrossentropy, losses.MeanAbsolutePercentageError,
-    losses.MeanSquaredLogarithmicError, losses.LogCosh, losses.Poisson, losses.Hinge,
-    losses.SquaredHinge, losses.CategoricalHinge, losses.BinaryFocalCrossentropy,
-    losses.CategoricalFocalCrossentropy, losses.CategoricalGeneralizedCrossEntropy,
-    losses.Circle, losses.CTC)}
-# Arguments that may be None (Dice's axis, ignore_class) are not storable here, so Dice,
-# Tversky and SparseCategoricalCrossentropy(ignore_class=...) keep their defaults.
-_LOSS_FIELDS = ("reduction", "name", "from_logits", "label_smoothing", "delta",
-                "apply_class_balancing", "alpha", "gamma", "q", "margin", "remove_diagonal")
-_METRIC_CLASSES = {cls.__name__: cls for cls in (
-    metrics.AUC, metrics.Precision, metrics.Recall, metrics.Accuracy, metrics.BinaryAccuracy,
-    metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy,
-    metrics.TopKCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy,
-    metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.RootMeanSquaredError,
-    metrics.BinaryCrossentropy, metrics.CategoricalCrossentropy, metrics.KLDivergence,
-    metrics.Poisson, metrics.Hinge, metrics.SquaredHinge, metrics.CategoricalHinge,
-    metrics.LogCoshError, metrics.MeanAbsolutePercentageError,
-    metrics.MeanSquaredLogarithmicError, metrics.CosineSimilarity,
-    metrics.PearsonCorrelation, metrics.ConcordanceCorrelation, metrics.PrecisionAtRecall,
-    metrics.RecallAtPrecision, metrics.SensitivityAtSpecificity,
-    metrics.SpecificityAtSensitivity)}
-_AT = ("num_thresholds", "name")
-_METRIC_FIELDS = {"AUC": ("num_thresholds", "from_logits", "name"),
-                  "Precision": ("threshold", "name"), "Recall": ("threshold", "name"),
-                  "BinaryAccuracy": ("threshold", "name"), "TopKCategoricalAccuracy": ("k", "name"),
-                  "SparseTopKCategoricalAccuracy": ("k", "name"),
-                  "BinaryCrossentropy": ("from_logits", "label_smoothing", "name"),
-                  "CategoricalCrossentropy": ("from_logits", "label_smoothing", "axis", "name"),
-                  "CosineSimilarity": ("axis", "name"), "PearsonCorrelation": ("axis", "name"),
-                  "ConcordanceCorrelation": ("axis", "name"),
-                  "PrecisionAtRecall": ("recall", *_AT), "RecallAtPrecision": ("precision", *_AT),
-                  "SensitivityAtSpecificity": ("specificity", *_AT),
-                  "SpecificityAtSensitivity": ("sensitivity", *_AT)}
+
+def _builtin(module: Any, base: type) -> dict[str, type]:
+    """lamina's own classes of a namespace (``losses``, ``metrics``) by name."""
+    return {name: value for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, base)
+            and value.__module__.startswith("lamina.")}
+
+
+#: The loss and metric classes a compile configuration may name (by Keras's names; a
+#: loss and a metric may share a name, so each slot reads its own table).
+_LOSS_CLASSES = _builtin(losses, losses.Loss)
+_METRIC_CLASSES = _builtin(metrics, metrics.Metric)
 
 
 class _NotSavable(Exception):
     """A compile argument has no name-and-numbers form (a custom function)."""
 
 
-def _encode(value: Any) -> Any:
-    """A loss or metric spec (or a list/dict of them) as names and numbers."""
+def _encode(value: Any, table: dict[str, type]) -> Any:
+    """A loss or metric spec (or a list/dict of them) as names and plain values."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)):
-        return [_encode(item) for item in value]
+        return [_encode(item, table) for item in value]
     if isinstance(value, dict):
-        return {str(key): _encode(item) for key, item in value.items()}
-    if type(value).__name__ in _LOSS_CLASSES and isinstance(value, losses.Loss):
-        config = {f: getattr(value, f) for f in _LOSS_FIELDS if f in vars(value)
-                  or f in ("reduction", "name")}
-        return {"class_name": type(value).__name__, "config": config}
-    if type(value).__name__ in _METRIC_CLASSES and isinstance(value, metrics.Metric):
-        fields = _METRIC_FIELDS.get(type(value).__name__, ("name",))
-        config = {f: getattr(value, f) for f in fields}
-        if "threshold" in config and type(value).__name__ in ("Precision", "Recall"):
-            config["thresholds"] = config.pop("threshold")
-        return {"class_name": type(value).__name__, "config": config}
-    if isinstance(value, type) and value.__name__ in {**_LOSS_CLASSES, **_METRIC_CLASSES}:
+        return {str(key): _encode(item, table) for key, item in value.items()}
+    if table.get(type(value).__name__) is type(value):
+        return {"class_name": type(value).__name__,
+                "config": _plain_config(value.get_config())}
+    if isinstance(value, type) and table.get(value.__name__) is value:
         return {"class_name": value.__name__, "config": {}}
     name = registered_name(value)
     if name is not None:  # a loss or metric registered with @register_serializable
@@ -91,18 +60,23 @@ def _encode(value: Any) -> Any:
     raise _NotSavable(value)
 
 
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(item) for item in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
 def _plain_config(config: Any) -> dict[str, Any]:
-    if not isinstance(config, dict) or not all(
-            isinstance(v, (str, int, float, bool, type(None))) for v in config.values()):
+    if not isinstance(config, dict) or not all(_is_plain(v) for v in config.values()):
         raise _NotSavable(config)
-    return config
+    return {key: list(v) if isinstance(v, tuple) else v for key, v in config.items()}
 
 
-def _decode(value: Any, where: str) -> Any:
+def _decode(value: Any, where: str, table: dict[str, type]) -> Any:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, list):
-        return [_decode(item, where) for item in value]
+        return [_decode(item, where, table) for item in value]
     if isinstance(value, dict) and "registered" in value and set(value) <= {"registered",
                                                                              "config"}:
         found = get_object(str(value["registered"]), kind="loss or metric")
@@ -113,15 +87,19 @@ def _decode(value: Any, where: str) -> Any:
             raise CorruptArchiveError(f"{where}: compile_config has a malformed {value!r}.")
         return found.from_config(config) if hasattr(found, "from_config") else found(**config)
     if isinstance(value, dict) and set(value) == {"class_name", "config"}:
-        cls = {**_LOSS_CLASSES, **_METRIC_CLASSES}.get(value["class_name"])
+        cls = table.get(str(value["class_name"]))
         config = value["config"]
         if cls is None or not isinstance(config, dict) or not all(
-                isinstance(v, (str, int, float, bool)) for v in config.values()):
+                _is_plain(v) for v in config.values()):
             raise CorruptArchiveError(f"{where}: compile_config names an unknown or malformed "
                                       f"loss or metric {value!r}.")
-        return cls(**config)
+        try:
+            return cls.from_config(config)
+        except (TypeError, ValueError) as error:
+            raise CorruptArchiveError(f"{where}: compile_config holds a {value['class_name']} "
+                                      f"that cannot be rebuilt: {error}") from error
     if isinstance(value, dict):
-        return {key: _decode(item, where) for key, item in value.items()}
+        return {key: _decode(item, where, table) for key, item in value.items()}
     raise CorruptArchiveError(f"{where}: compile_config holds {value!r}, which is not a loss "
                               "or metric.")
 
@@ -147,8 +125,9 @@ def saving_state(model: torch.nn.Module, state: Any, include_optimizer: bool
         return None, None
     try:
         config: dict[str, Any] = {
-            "loss": _encode(state.loss_spec), "metrics": _encode(state.metrics_spec),
-            "weighted_metrics": _encode(state.weighted_metrics_spec),
+            "loss": _encode(state.loss_spec, _LOSS_CLASSES),
+            "metrics": _encode(state.metrics_spec, _METRIC_CLASSES),
+            "weighted_metrics": _encode(state.weighted_metrics_spec, _METRIC_CLASSES),
             "loss_weights": _plain(list(state.weights_spec)) if isinstance(
                 state.weights_spec, (list, tuple)) else (
                 {k: _plain(v) for k, v in state.weights_spec.items()}
@@ -205,9 +184,11 @@ def restore_saving_state(model: Any, config: Any, tensors: dict[str, torch.Tenso
     if optimizer_config is not None:
         optimizer = _rebuild_optimizer(model, optimizer_config, where)
     try:
-        model.compile(optimizer=optimizer, loss=_decode(config.get("loss"), where),
-                      metrics=_decode(config.get("metrics"), where),
-                      weighted_metrics=_decode(config.get("weighted_metrics"), where),
+        model.compile(optimizer=optimizer,
+                      loss=_decode(config.get("loss"), where, _LOSS_CLASSES),
+                      metrics=_decode(config.get("metrics"), where, _METRIC_CLASSES),
+                      weighted_metrics=_decode(config.get("weighted_metrics"), where,
+                                               _METRIC_CLASSES),
                       loss_weights=config.get("loss_weights"), jit=jit)
     except ArgumentError as error:
         raise CorruptArchiveError(f"{where}: the saved compile arguments are invalid: "
