@@ -12,6 +12,7 @@ Example:
 """
 
 from lamina.keras_names import missing_name
+from lamina.training.backup import BackupAndRestore, SwapEMAWeights
 from lamina.training.callbacks import (
     Callback,
     CallbackList,
@@ -25,6 +26,7 @@ from lamina.training.monitoring import EarlyStopping, ModelCheckpoint, ReduceLRO
 from lamina.training.tensorboard import TensorBoard
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
@@ -34,6 +36,7 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "ReduceLROnPlateau",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]

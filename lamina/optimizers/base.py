@@ -310,6 +310,25 @@ class Optimizer:
                 for p, average in zip(self._parameters(), self._ema):
                     p.copy_(average)
 
+    def swap_moving_averages(self) -> None:
+        """Exchange the weights and their moving averages (``use_ema``): what
+        ``callbacks.SwapEMAWeights`` does around evaluation."""
+        if self._ema is None:
+            raise ArgumentError(f"{type(self).__name__}: moving averages need use_ema=True "
+                                "(and a built optimizer).")
+        with torch.no_grad():
+            for p, average in zip(self._parameters(), self._ema):
+                held = p.detach().clone()
+                p.copy_(average)
+                average.copy_(held)
+
+    def averages_from_weights(self) -> None:
+        """Set the moving averages to the weights' current values."""
+        if self._ema is not None:
+            with torch.no_grad():
+                for p, average in zip(self._parameters(), self._ema):
+                    average.copy_(p)
+
     def scale_loss(self, loss: Any) -> Any:
         """The loss times ``loss_scale_factor`` (when set), as Keras's."""
         return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor

@@ -56,6 +56,8 @@ def fit_loop(model: Any, state: CompileState, data: ArrayData | StreamData,
     logs: dict[str, float] = {}
     try:
         hooks.call("on_train_begin", {})
+        if model.resume_epoch is not None:  # set by a callback (BackupAndRestore)
+            initial_epoch, model.resume_epoch = max(initial_epoch, model.resume_epoch), None
         for epoch in range(initial_epoch, epochs):
             state.reset_state()
             model.train()

@@ -50,6 +50,9 @@ class Trainer(StepsMixin):
     stop_training: bool = False
     #: The :class:`History` of the last ``fit``.
     history: History | None = None
+    #: Set by a callback's ``on_train_begin`` (``BackupAndRestore``): the epoch ``fit``
+    #: resumes at.
+    resume_epoch: int | None = None
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
