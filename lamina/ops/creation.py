@@ -58,8 +58,11 @@ def dtype(x: Any) -> str:
     Example:
         >>> dtype(torch.zeros(2, dtype=torch.int32))
         'int32'
+
+    A symbolic tensor answers too, from its declared dtype.
     """
-    return _NAMES[tensor(x).dtype]
+    declared = getattr(x, "dtype", None)
+    return _NAMES[declared if isinstance(declared, torch.dtype) else tensor(x).dtype]
 
 
 dtype.__lamina_op__ = "dtype"  # type: ignore[attr-defined]
