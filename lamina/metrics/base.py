@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
-from lamina import losses
+from lamina import initializers, losses
 from lamina.errors import ArgumentError
 from lamina.utils.shapes import array_to_tensor
+from lamina.variables import Variable
 
 
 class Metric:
@@ -43,7 +44,60 @@ class Metric:
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         if name is not None:
             self.name = name
-        self.reset_state()
+        self._state_variables: list[Variable] = []
+        self._reset_tensors()
+
+    # ------------------------------------------------------------------ Keras-style state
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> Variable:
+        """A non-trainable state variable, reset to zeros by :meth:`reset_state` (as Keras).
+
+        How a metric written for Keras keeps its state: create variables in ``__init__``,
+        ``assign``/``assign_add`` them in ``update_state``, read them in ``result``.
+        ``aggregation`` is accepted for Keras compatibility (one process sums nothing).
+
+        Example:
+            >>> class Total(Metric):
+            ...     def __init__(self):
+            ...         super().__init__(name="total")
+            ...         self.total = self.add_variable(initializer="zeros", name="total")
+            ...     def update_state(self, values, sample_weight=None):
+            ...         self.total.assign_add(torch.as_tensor(values).sum())
+            ...     def result(self):
+            ...         return self.total
+            >>> metric = Total()
+            >>> metric.update_state([1.0, 2.0])
+            >>> float(metric.result())
+            3.0
+            >>> metric.reset_state()
+            >>> float(metric.result())
+            0.0
+        """
+        if "_state_variables" not in self.__dict__:
+            raise ArgumentError(
+                f"{type(self).__name__}.add_variable() was called before Metric.__init__. Call "
+                "super().__init__(name=...) first in your metric's __init__."
+            )
+        init = initializers.get(initializer if initializer is not None else "zeros")
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        variable = Variable(init(shape, dtype=dtype or "float32"), trainable=False,
+                            name=name or f"variable_{len(self._state_variables)}", dtype=dtype)
+        self._state_variables.append(variable)
+        return variable
+
+    def add_weight(self, shape: Any = (), initializer: Any = None, dtype: Any = None,
+                   name: str | None = None) -> Variable:
+        """Keras's older name for :meth:`add_variable` (``initializer=None`` means zeros)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The variables made with :meth:`add_variable` (lamina's own metrics keep plain
+        tensors instead, which they replace when reset)."""
+        return list(self.__dict__.get("_state_variables", ()))
+
+    def _reset_tensors(self) -> None:
+        """Create or zero the plain-tensor state of lamina's own metrics (none here)."""
 
     def get_config(self) -> dict[str, Any]:
         """Keras's config: ``name``, ``dtype`` and the metric's own arguments."""
@@ -64,7 +118,10 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must define result().")
 
     def reset_state(self) -> None:
-        """Forget every batch."""
+        """Forget every batch: zero every variable (and lamina's own tensor state)."""
+        self._reset_tensors()
+        for variable in self.variables:
+            variable.assign(torch.zeros_like(variable))
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
         """Update with one batch and return the result, as a Keras metric does."""
@@ -88,7 +145,7 @@ class Mean(Metric):
 
     name = "mean"
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         self.total = torch.zeros(())
         self.count = torch.zeros(())
 
@@ -217,7 +274,7 @@ class _Thresholded(Metric):
         self.class_id = class_id
         super().__init__(name=name)
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         self.counts = torch.zeros(3)  # true positives, false positives, false negatives
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
@@ -317,7 +374,7 @@ class AUC(Metric):
         self.from_logits = bool(from_logits)
         super().__init__(name=name)
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         # Per bucket: weight of positive labels, weight of negative labels.
         self.buckets = torch.zeros(2, self.num_thresholds)
 

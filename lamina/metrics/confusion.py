@@ -49,7 +49,7 @@ class _Counts(Metric):
         self.class_id = class_id
         super().__init__(name=name)
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         self.counts = torch.zeros(4, len(self._thresholds))
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:

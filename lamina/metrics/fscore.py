@@ -58,7 +58,7 @@ class FBetaScore(Metric):
         self.average, self.beta, self.threshold = average, beta, threshold
         super().__init__(name=name)
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         # Rows: true positives, false positives, false negatives, true-label weight.
         self.counts: torch.Tensor | None = None
 

@@ -60,7 +60,7 @@ class IoU(Metric):
     def _config_dtype(self) -> str:  # type: ignore[override]
         return str(self.dtype)
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         self.total_cm = torch.zeros(self.num_classes, self.num_classes)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:

@@ -8,7 +8,6 @@ A string is ``"accuracy"`` (the variant that fits the loss), a Keras class name
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -103,7 +102,8 @@ def _build(cls: type[Metric], name: str | None = None) -> Metric:
 def get(identifier: Any, loss: losses.Loss | None = None,
         true_shape: tuple[int, ...] | None = None,
         pred_shape: tuple[int, ...] | None = None) -> Metric:
-    """A fresh metric from a Keras name, a :class:`Metric` (copied), a config or a function.
+    """A metric from a Keras name, a :class:`Metric` (that object itself, as in Keras), a
+    config or a function.
 
     ``"accuracy"`` (or ``"acc"``) becomes the variant that fits ``loss`` and the shapes.
 
@@ -112,7 +112,7 @@ def get(identifier: Any, loss: losses.Loss | None = None,
         ('mae', 'AUC', 'F1Score')
     """
     if isinstance(identifier, Metric):
-        return copy.deepcopy(identifier)
+        return identifier
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in ("accuracy", "acc"):

@@ -117,7 +117,7 @@ class R2Score(Metric):
         self.num_regressors = num_regressors
         super().__init__(name=name)
 
-    def reset_state(self) -> None:
+    def _reset_tensors(self) -> None:
         # Rows: weighted sum, weighted squared sum, weighted squared error, weight.
         self.sums: torch.Tensor | None = None
         self.num_samples = 0

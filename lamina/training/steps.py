@@ -15,6 +15,7 @@ steps call the model itself. With ``jit``, all three go through ``torch.compile`
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Any
 
 import torch
@@ -218,6 +219,11 @@ class CompileState:
                 for spec in tree.flatten(specs or []):
                     metric = metrics_module.get(spec, self.losses[index], None,
                                                 self.shapes[index])
+                    if several or any(metric is m for m, _ in self.metrics):
+                        # A metric object given once for one output is used itself (its
+                        # result readable after fit/evaluate, as in Keras); one that several
+                        # outputs share, or that is renamed per output, is copied.
+                        metric = copy.deepcopy(metric)
                     if several:
                         metric.name = f"{names[index]}_{metric.name}"
                     if weighted:
