@@ -5,7 +5,9 @@
 what is created *afterwards* (layers read them in their constructor), as in Keras: a model
 already built runs the same whatever is set later. ``set_epsilon`` changes what
 ``epsilon()`` returns from then on. The defaults are Keras's: ``float32``, ``1e-7``,
-``channels_last``.
+``channels_last``. ``set_max_epochs`` / ``set_max_steps_per_epoch`` (or the environment
+variables ``KERAS_MAX_EPOCHS`` / ``KERAS_MAX_STEPS_PER_EPOCH``) cap every ``fit`` for
+quick debugging runs, as in Keras.
 
 Example:
     >>> from lamina import config
@@ -15,15 +17,31 @@ Example:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lamina.errors import ArgumentError, ArgumentTypeError
 from lamina.keras_names import missing_name
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
+
+
+def _environment_int(name: str) -> int | None:
+    """A positive int from environment variable ``name``, or ``None`` when it is unset."""
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ArgumentError(f"Environment variable {name} must be a positive integer, "
+                            f"received {text!r}. Unset it for no cap.")
+    return int(text)
+
+
 _settings: dict[str, Any] = {"floatx": "float32", "epsilon": 1e-7,
                              "image_data_format": "channels_last", "dtype_policy": None,
-                             "unsafe_deserialization": False}
+                             "unsafe_deserialization": False,
+                             "max_epochs": _environment_int("KERAS_MAX_EPOCHS"),
+                             "max_steps_per_epoch": _environment_int("KERAS_MAX_STEPS_PER_EPOCH")}
 
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
@@ -162,6 +180,36 @@ def enable_unsafe_deserialization() -> None:
     file, so this only records the request: pass ``safe_mode=False`` to ``load_model``
     for a file that holds bytecode."""
     _settings["unsafe_deserialization"] = True
+
+
+def max_epochs() -> int | None:
+    """The cap on ``fit``'s ``epochs`` (``None``: no cap), for quick debugging runs; set
+    by :func:`set_max_epochs` or the ``KERAS_MAX_EPOCHS`` environment variable."""
+    return _settings["max_epochs"]
+
+
+def set_max_epochs(value: int | None) -> None:
+    """Cap the number of epochs every ``fit`` runs (``None`` removes the cap)."""
+    _settings["max_epochs"] = _cap("set_max_epochs", value)
+
+
+def max_steps_per_epoch() -> int | None:
+    """The cap on batches per ``fit`` epoch (``None``: no cap); set by
+    :func:`set_max_steps_per_epoch` or the ``KERAS_MAX_STEPS_PER_EPOCH`` variable."""
+    return _settings["max_steps_per_epoch"]
+
+
+def set_max_steps_per_epoch(value: int | None) -> None:
+    """Cap the number of batches in each epoch of every ``fit`` (``None`` removes it)."""
+    _settings["max_steps_per_epoch"] = _cap("set_max_steps_per_epoch", value)
+
+
+def _cap(caller: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ArgumentError(f"{caller}: expected a positive int or None, received {value!r}.")
+    return value
 
 
 def is_interactive_logging_enabled() -> bool:

@@ -17,6 +17,7 @@ whole data set (arrays) or to each batch (streams). Under a process group both c
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -96,9 +97,14 @@ class ArrayData:
     """Arrays or tensors, sliced into batches (shuffled each epoch when ``shuffle``)."""
 
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,
-                 caller: str) -> None:
+                 caller: str, steps: int | None = None) -> None:
         self.x, self.y, self.sample_weight = to_tensors(x), to_tensors(y), to_tensors(
             sample_weight)
+        #: ``steps_per_epoch``: an epoch is at most this many batches, continuing where the
+        #: last epoch stopped; a pass over the data that runs out ends its epoch early (with
+        #: Keras's warning) and the next epoch starts a new pass, as Keras does.
+        self.steps_per_epoch = steps
+        self._pass: Iterator[Batch] | None = None
         self.batch_size, self.shuffle, self.caller = batch_size, shuffle, caller
         lengths = {"x": _lengths(self.x), "y": _lengths(self.y),
                    "sample_weight": _lengths(self.sample_weight)}
@@ -121,7 +127,8 @@ class ArrayData:
 
     @property
     def steps(self) -> int:
-        return -(-self._local_size() // self.batch_size)
+        every = -(-self._local_size() // self.batch_size)
+        return every if self.steps_per_epoch is None else min(every, self.steps_per_epoch)
 
     def shard(self, rank: int, world_size: int, seed: int, padded: bool) -> None:
         """From now on, yield only the samples of process ``rank`` of ``world_size``.
@@ -165,6 +172,7 @@ class ArrayData:
             ArrayData(*(_take(v, part) for v in (self.x, self.y, self.sample_weight)),
                       self.batch_size, self.shuffle, self.caller)
             for part in (slice(0, cut), slice(cut, self.size)))
+        train.steps_per_epoch = self.steps_per_epoch
         return train, validation
 
     def prepare(self, prepare: Prepare) -> None:
@@ -176,6 +184,30 @@ class ArrayData:
         return _take(self.x, part), _take(self.y, part), _take(self.sample_weight, part)
 
     def batches(self) -> Iterator[Batch]:
+        if self.steps_per_epoch is None:
+            yield from self._one_pass()
+            return
+        if self._pass is None:
+            self._pass = self._one_pass()
+        for step in range(self.steps_per_epoch):
+            batch = next(self._pass, None)
+            if batch is None and step == 0:  # the last epoch ended exactly with the pass
+                self._pass = self._one_pass()
+                batch = next(self._pass, None)
+            if batch is None:
+                self._pass = None
+                if self.caller != "fit":  # evaluate/predict(steps=): at most that many
+                    return
+                warnings.warn(
+                    f"{self.caller}: the data ran out before steps_per_epoch="
+                    f"{self.steps_per_epoch} batches; this epoch ends early and the next "
+                    "starts a new pass (as Keras does). Use steps_per_epoch <= "
+                    f"{-(-self._local_size() // self.batch_size)} for equal epochs.",
+                    UserWarning, stacklevel=2)
+                return
+            yield batch
+
+    def _one_pass(self) -> Iterator[Batch]:
         x, y, weight = self.x, self.y, self.sample_weight
         order = self._shard_order() if self._shard is not None else (
             torch.randperm(self.size) if self.shuffle else None)
@@ -304,4 +336,4 @@ def adapt(x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,
         return StreamData(x, batch_size, shuffle, steps, caller)
     if x is None:
         raise ArgumentError(f"{caller}: x is required, received None.")
-    return ArrayData(x, y, sample_weight, batch_size, shuffle, caller)
+    return ArrayData(x, y, sample_weight, batch_size, shuffle, caller, steps)

@@ -10,11 +10,13 @@ single-batch methods train and evaluate data-parallel: see ``distributed.py``.
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import Any
 
 import torch
 
+from lamina import config
 from lamina.errors import ArgumentError, NotCompiledError
 from lamina.training import distributed
 from lamina.training.callbacks import Callback, CallbackList, History
@@ -195,6 +197,7 @@ class Trainer(StepsMixin):
         if not 0.0 <= validation_split < 1.0:
             raise ArgumentError(f"fit: validation_split must be in [0, 1), received "
                                 f"{validation_split!r}.")
+        epochs, steps_per_epoch = _debugging_caps(epochs, steps_per_epoch)
         data = adapt(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
         validation: ArrayData | StreamData | None = None
         if validation_split:
@@ -373,3 +376,18 @@ def _result(logs: dict[str, float], return_dict: bool) -> float | list[float] | 
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
+
+
+def _debugging_caps(epochs: int, steps_per_epoch: int | None) -> tuple[int, int | None]:
+    """``epochs`` and ``steps_per_epoch`` within ``config.max_epochs()`` and
+    ``config.max_steps_per_epoch()``, with Keras's warnings when a cap applies."""
+    most_epochs, most_steps = config.max_epochs(), config.max_steps_per_epoch()
+    if most_epochs is not None and most_epochs < epochs:
+        warnings.warn(f"Limiting epochs to {most_epochs} (keras.config.max_epochs).",
+                      UserWarning, stacklevel=3)
+        epochs = most_epochs
+    if most_steps is not None and (steps_per_epoch is None or most_steps < steps_per_epoch):
+        warnings.warn(f"Limiting steps_per_epoch to {most_steps} "
+                      "(keras.config.max_steps_per_epoch).", UserWarning, stacklevel=3)
+        steps_per_epoch = most_steps
+    return epochs, steps_per_epoch
