@@ -104,6 +104,7 @@ from lamina.layers.reshaping_spatial import (
 )
 from lamina.layers.reversible_embedding import ReversibleEmbedding
 from lamina.layers.spectral_normalization import SpectralNormalization
+from lamina.layers.torch_module import TorchModuleWrapper
 from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.layers.wrappers import Bidirectional, TimeDistributed
 from lamina.keras_names import missing_name
@@ -247,6 +248,7 @@ __all__ = [
     "StackedRNNCells",
     "Subtract",
     "TimeDistributed",
+    "TorchModuleWrapper",
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
