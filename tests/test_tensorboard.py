@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina import layers
@@ -141,11 +142,16 @@ def test_takes_kerass_arguments():
     assert differing == {"write_graph"}  # Keras writes the graph by default; lamina cannot
 
 
-def test_missing_tensorboard_names_the_install_command(tmp_path, monkeypatch):
+def test_missing_tensorboard_names_the_install_command_when_fit_starts(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    callback = TensorBoard(tmp_path)  # building it is fine, as in Keras
+    model = lamina.Sequential([lamina.Input(shape=(2,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.detach().clone() for w in model.weights]
     with pytest.raises(MissingDependencyError, match="pip install tensorboard") as error:
-        TensorBoard(tmp_path)
+        model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0, callbacks=[callback])
     assert isinstance(error.value, ImportError)
+    assert all(torch.equal(b, w) for b, w in zip(before, model.weights))  # no step ran
 
 
 def test_real_summary_writer_event_files(tmp_path):

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
-from lamina import constraints, initializers
-from lamina.errors import ArgumentError, ShapeError
+from lamina import constraints, initializers, regularizers
+from lamina.errors import ArgumentError, LaminaError, ShapeError
 from lamina.utils.shapes import standardize_dtype
 from lamina.variables import Variable
 
@@ -36,7 +36,7 @@ class WeightsMixin:
         (an ``nn.Parameter`` with Keras's variable API, ``path`` ``"<layer>/<name>"``).
 
         ``column_major=True`` stores a 2-D weight transposed in memory (same shape).
-        ``regularizer`` (a callable ``weight -> scalar``, e.g. from ``lamina.regularizers``)
+        ``regularizer`` (a callable ``weight -> scalar`` or a Keras name such as ``"l2"``)
         adds its penalty to :attr:`losses`. ``constraint`` (anything
         ``lamina.constraints.get`` takes) is applied after each optimizer step of ``fit``.
         ``initializer`` is anything :func:`lamina.initializers.get` takes (a name, an
@@ -54,6 +54,12 @@ class WeightsMixin:
         if name is None:
             name = f"weight_{len(self._parameters)}"
         shape = tuple(int(d) for d in shape)
+        if regularizer is not None and not callable(regularizer):
+            try:  # a Keras name or config ("l2", {"class_name": ...}), checked before any change
+                regularizer = regularizers.get(regularizer)
+            except LaminaError as error:
+                raise ArgumentError(
+                    f"Layer '{self.name}': regularizer for '{name}': {error}") from None
         dtype = standardize_dtype(dtype) if dtype else self.dtype
         initializers.charge(shape, dtype)
         if column_major and len(shape) == 2:
@@ -71,9 +77,6 @@ class WeightsMixin:
             weight.constraint = constraints.get(constraint)
         self.register_parameter(name, weight)
         if regularizer is not None:
-            if not callable(regularizer):
-                raise ArgumentError(f"Layer '{self.name}': regularizer for '{name}' must be "
-                                    f"callable, received {regularizer!r}.")
             self._weight_regularizers = {**getattr(self, "_weight_regularizers", {}),
                                          name: regularizer}
         return weight

@@ -281,7 +281,7 @@ class Functional(Model):
                 inputs = inputs[0]
             elif isinstance(inputs, dict) and len(inputs) == 1:
                 inputs = next(iter(inputs.values()))
-            return [to_tensor(inputs)]
+            return [_as_input(to_tensor(inputs), self._flat_inputs[0])]
         if isinstance(inputs, dict) and not isinstance(self._inputs, dict):
             missing = [n for n in self._input_names if n not in inputs]
             if missing:
@@ -289,19 +289,21 @@ class Functional(Model):
                     f"Model '{self.name}' expects inputs named {self._input_names}; the dict "
                     f"given has keys {sorted(inputs)} (missing {missing})."
                 )
-            return [to_tensor(inputs[n]) for n in self._input_names]
+            return [_as_input(to_tensor(inputs[n]), symbol)
+                    for n, symbol in zip(self._input_names, self._flat_inputs)]
         flat = tree.flatten(inputs)
         if len(flat) != len(self._flat_inputs):
             raise ShapeError(
                 f"Model '{self.name}' expects {len(self._flat_inputs)} inputs "
                 f"{self._input_names}, received {len(flat)}."
             )
-        return [to_tensor(v) for v in flat]
+        return [_as_input(to_tensor(v), symbol) for v, symbol in zip(flat, self._flat_inputs)]
 
     def _run(self, inputs: Any, training: Any, mask: Any) -> Any:
         values: list[Any] = [None] * self._slot_count
         if type(inputs) is torch.Tensor and len(self._flat_inputs) == 1:
-            values[0] = inputs
+            dtype = self._flat_inputs[0].dtype
+            values[0] = inputs if inputs.dtype is dtype else inputs.to(dtype)
         else:
             flat = self._flat_values(inputs)
             values[: len(flat)] = flat
@@ -455,3 +457,11 @@ class Functional(Model):
         inputs, outputs = rebuild_graph(config, custom_objects)
         return cls(inputs, outputs, name=config.get("name"),
                    trainable=config.get("trainable", True))
+
+
+def _as_input(value: Any, symbol: SymbolicTensor) -> Any:
+    """``value`` in the dtype of the graph input ``symbol`` (Keras converts a model's inputs
+    to their ``Input``'s dtype: float64 data into a float32 model, say)."""
+    if isinstance(value, torch.Tensor) and value.dtype != symbol.dtype:
+        return value.to(symbol.dtype)
+    return value

@@ -42,21 +42,28 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None 
     """Recreate a Functional model's layers and replay its calls; returns (inputs, outputs)."""
     layers = {}
     for entry in config["layers"]:
-        layers[entry["name"]] = deserialize_layer(entry, custom_objects)
+        layer = deserialize_layer(entry, custom_objects)
+        if layer.name != entry["name"]:
+            # A custom get_config without "name": the layer takes the name the graph knows
+            # it by, so its weights are found under that name in a saved file.
+            layer.name = entry["name"]
+        layers[entry["name"]] = layer
     created: dict[tuple[str, int], list[Any]] = {}
     # Calls in config order as soon as the tensors they read exist (Kahn's algorithm, the
     # earliest ready call first): linear in the number of calls, whatever their order.
-    calls: list[tuple[Layer, int, Any]] = []
+    # Tensors are keyed by the entry's name, not the rebuilt layer's: a custom layer whose
+    # get_config leaves out "name" comes back with a new one (Keras keys them the same way).
+    calls: list[tuple[Layer, str, int, Any]] = []
     for entry in config["layers"]:
         layer = layers[entry["name"]]
         if isinstance(layer, InputLayer):
-            created[(layer.name, 0)] = [layer.output]
+            created[(entry["name"], 0)] = [layer.output]
         for index, node in enumerate(entry.get("inbound_nodes", [])):
-            calls.append((layer, index, node))
+            calls.append((layer, entry["name"], index, node))
     missing: list[int] = []
     waiting: dict[tuple[str, int], list[int]] = {}
     ready: list[int] = []
-    for position, (_, _, node) in enumerate(calls):
+    for position, (_, _, _, node) in enumerate(calls):
         needed = {r for r in _refs(node) if r not in created}
         missing.append(len(needed))
         for key in needed:
@@ -67,11 +74,11 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None 
     done = 0
     while ready:
         position = heapq.heappop(ready)
-        layer, index, node = calls[position]
+        layer, entry_name, index, node = calls[position]
         args = _decode(node["args"], created)
         kwargs = _decode(node.get("kwargs", {}), created)
         outputs = layer(*args, **kwargs)
-        key = (layer.name, index)
+        key = (entry_name, index)
         created[key] = tree.flatten(outputs)
         done += 1
         for later in waiting.pop(key, ()):
@@ -79,7 +86,7 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None 
             if missing[later] == 0:
                 heapq.heappush(ready, later)
     if done < len(calls):
-        stuck = sorted({calls[p][0].name for p, left in enumerate(missing) if left})
+        stuck = sorted({calls[p][1] for p, left in enumerate(missing) if left})
         more = f" and {len(stuck) - 10} more" if len(stuck) > 10 else ""
         raise SerializationError(
             f"Functional config '{config.get('name')}': the calls of layers {stuck[:10]}{more} "

@@ -46,25 +46,33 @@ class Model(Trainer, Layer):
     outputs_carry_masks = True
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        functional_call = len(args) >= 2 or (len(args) == 1 and "outputs" in kwargs) or (
-            "inputs" in kwargs and "outputs" in kwargs)
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             # Deferred: Functional subclasses Model, so it exists only after this module.
             from lamina.models.functional import Functional
 
             return super().__new__(Functional)
-        if functional_call and not cls._graph_registry:
-            # A subclass called as Keras's CustomModel(inputs, outputs): an instance of the
-            # subclass that is also a Functional model (its steps, its graph).
-            return super().__new__(_functional_variant(cls))
+        # A subclass decides in __init__, from what its constructor passes to
+        # Model.__init__ (its own arguments may be anything: VAE(encoder, decoder)).
         return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        functional_call = len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+            "inputs" in kwargs and "outputs" in kwargs)
+        if functional_call and not self._graph_registry:
+            # Keras's CustomModel(inputs, outputs), or super().__init__(inputs, outputs) in
+            # a subclass: the instance becomes one of a subclass that is also Functional
+            # (its steps, its graph), as Keras does by swapping the class's bases.
+            # Deferred: Functional subclasses Model, so it exists only after this module.
+            from lamina.models.functional import Functional
+
+            object.__setattr__(self, "__class__", _functional_variant(type(self)))
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args:
             raise ArgumentError(
                 f"{type(self).__name__}: Model(inputs, outputs) builds a Functional model; a "
-                "subclass takes only keyword arguments such as name=, received "
-                f"{len(args)} positional argument(s)."
+                "subclass passes only keyword arguments such as name= to Model.__init__, "
+                f"received {len(args)} positional argument(s)."
             )
         super().__init__(**kwargs)
 
@@ -104,14 +112,22 @@ class Model(Trainer, Layer):
             f"{[layer.name for layer in layers]}."
         )
 
-    def summary(self, print_fn: Any = None, line_length: int | None = None) -> None:
+    def summary(self, line_length: int | None = None, positions: Any = None,
+                print_fn: Any = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Any = None) -> None:
         """Print a Keras-like table of layers, output shapes and parameter counts.
 
         Args:
-            print_fn: Called with the whole summary as one string instead of printing it.
             line_length: Total width of the table. Default: the terminal's, at most 120.
+            positions: Keras's column positions; accepted, but columns are sized to
+                their contents.
+            print_fn: Called with the whole summary as one string instead of printing it.
+            expand_nested: Also list the layers of nested models, indented.
+            show_trainable: Add a column saying whether each layer is trainable.
+            layer_range: ``(first, last)`` layer names (or patterns): show only that span.
         """
-        text = render_summary(self, width=line_length)
+        text = render_summary(self, width=line_length, expand_nested=expand_nested,
+                              show_trainable=show_trainable, layer_range=layer_range)
         if print_fn is None:
             print(text)
         else:

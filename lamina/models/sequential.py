@@ -156,7 +156,10 @@ class Sequential(Functional):
             )
         input_tensor = self._input
         if input_tensor is None:
-            entry = InputLayer(batch_shape=(None, *sample.shape[1:]), dtype=sample.dtype)
+            # Float data of any precision feeds a model of the default float dtype (as
+            # Keras's Input does); integer data (token ids) keeps its dtype.
+            dtype = None if sample.is_floating_point() else sample.dtype
+            entry = InputLayer(batch_shape=(None, *sample.shape[1:]), dtype=dtype)
             input_tensor = entry.output
         self._rebuild(input_tensor, self._stack)
 

@@ -173,12 +173,9 @@ class StepsMixin:
         (regularizers, ``add_loss``)."""
         state = self._steps_state("compute_loss")
         state.resolve_outputs(y_pred)
-        needs_targets = any(loss is not None for loss in state.losses)
         _, targets, weights = state.prepare(None, _tensors(y), _tensors(sample_weight), None,
-                                            "compute_loss", needs_targets=needs_targets)
-        count = len(tree.flatten(y_pred))
-        total, _, _ = state.loss_of(y_pred, targets or [None] * count,
-                                    weights or [None] * count)
+                                            "compute_loss")
+        total, _, _ = state.loss_of(y_pred, targets, weights)
         return total
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None

@@ -250,17 +250,22 @@ class CompileState:
 
     # ------------------------------------------------------------------ targets
     def prepare(self, x: Any, y: Any, sample_weight: Any, class_weight: Any,
-                caller: str, needs_targets: bool = True) -> tuple[Any, Any, Any]:
+                caller: str, needs_targets: bool | None = None) -> tuple[Any, Any, Any]:
         """Check a data set (or one batch of a stream) and align targets with outputs.
 
-        Returns ``x`` and per-output lists of targets and sample weights.
+        Returns ``x`` and per-output lists of targets and sample weights. ``y`` may be
+        ``None`` when ``needs_targets`` is false, by default when no output has a compiled
+        loss (the model's own ``add_loss`` losses are the loss, as in Keras).
         """
         check_finite(x, "x", caller)
         if y is None:
+            if needs_targets is None:
+                needs_targets = any(loss is not None for loss in self.losses)
             if needs_targets:
                 raise DataError(f"{caller}: targets y are required to compute the loss, "
                                 "received None. Pass y=... or batches of (x, y).")
-            return x, None, None
+            nothing = [None] * len(self.names)
+            return x, nothing, list(nothing)
         check_finite(y, "y", caller)
         check_finite(sample_weight, "sample_weight", caller)
         several = len(self.names) > 1
@@ -382,7 +387,7 @@ class CompileState:
 
     def _track(self, total: torch.Tensor, parts: list[Any], flat: list[torch.Tensor],
                targets: list[Any], weights: list[Any]) -> None:
-        count = targets[0].shape[0]
+        count = flat[0].shape[0] if flat else targets[0].shape[0]
         if self._single:
             self._loss_total.add_(total.detach(), alpha=count)
         else:
@@ -396,6 +401,8 @@ class CompileState:
         """Update each compiled metric with its output's targets and predictions (and the
         sample weights, for ``weighted_metrics``)."""
         for metric, index in self.metrics:
+            if targets[index] is None:  # fit(x) of a model whose loss is its own add_loss
+                continue
             weight = weights[index] if id(metric) in self._weighted else None
             metric.update_state(targets[index], flat[index].detach(), weight)
 

@@ -113,7 +113,9 @@ class TensorBoard(Callback):
         self.histogram_freq = histogram_freq
         self.write_steps_per_second = write_steps_per_second
         self.update_freq = update_freq
-        self.writer_factory = writer_factory or summary_writer_class()
+        # Resolved when fit starts, not here: a program may build the callback on a machine
+        # without tensorboard and never train with it (as Keras allows).
+        self.writer_factory = writer_factory
         self.writers: dict[str, Any] = {}
         self._in_fit = False
         self._train_step = 0
@@ -125,11 +127,15 @@ class TensorBoard(Callback):
             self.on_train_batch_end = self._on_train_batch_end
 
     def _writer(self, kind: str) -> Any:
+        if self.writer_factory is None:  # evaluate without fit
+            self.writer_factory = summary_writer_class()
         if kind not in self.writers:
             self.writers[kind] = self.writer_factory(os.path.join(self.log_dir, kind))
         return self.writers[kind]
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.writer_factory is None:
+            self.writer_factory = summary_writer_class()
         self._in_fit = True
         self._train_step = 0
 

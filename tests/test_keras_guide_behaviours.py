@@ -1,0 +1,165 @@
+"""Behaviours the keras.io guides rely on, each against Keras 3 (torch backend) doing the
+same: a subclass whose constructor takes positional arguments, configs of custom layers
+without a name, fit(x) of a model whose only loss is add_loss, float64 data, regularizer
+names in add_weight, and summary's Keras arguments."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.errors import ArgumentError
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+
+def scaled_class(lib: object) -> type:
+    class Scaled(lib.Model):  # type: ignore[name-defined, misc]
+        def __init__(self, units, scale=2.0, name="scaled"):
+            super().__init__(name=name)
+            self.scale = scale
+            self.dense = lib.layers.Dense(units)
+
+        def call(self, x):
+            return self.dense(x) * self.scale
+
+    return Scaled
+
+
+def penalty_class(lib: object) -> type:
+    class Penalty(lib.layers.Layer):  # type: ignore[name-defined, misc]
+        def call(self, inputs):
+            self.add_loss(lib.ops.mean(inputs ** 2))
+            return inputs
+
+    return Penalty
+
+
+def test_a_subclass_with_positional_arguments_is_not_functional() -> None:
+    for lib in (lamina, keras):
+        model = scaled_class(lib)(3, 0.5)
+        assert model.name == "scaled" and model.scale == 0.5
+        assert tuple(model(np.ones((2, 4), "float32")).shape) == (2, 3)
+
+        class Graph(lib.Model):  # the functional form still works
+            def __init__(self, inputs, outputs, tag="t", **kwargs):
+                super().__init__(inputs, outputs, **kwargs)
+                self.tag = tag
+
+        inputs = lib.Input(shape=(4,))
+        graph = Graph(inputs, lib.layers.Dense(2)(inputs), tag="x", name="g")
+        assert (graph.name, graph.tag, tuple(graph.output_shape)) == ("g", "x", (None, 2))
+        assert isinstance(graph, Graph)
+
+
+def weighted_custom_class(lib: object) -> type:
+    class Project(lib.layers.Layer):  # type: ignore[name-defined, misc]
+        def __init__(self, units=2):
+            super().__init__()
+            self.units = units
+
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1], self.units), name="w",
+                                     initializer="random_normal")
+
+        def call(self, x):
+            return lib.ops.matmul(x, self.w)
+
+        def get_config(self):
+            return {"units": self.units}  # no "name", as in the guides
+
+    return Project
+
+
+def test_a_custom_layer_config_without_a_name_rebuilds_and_reloads(tmp_path: object) -> None:
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    for lib, suffix in ((lamina, "lamina"), (keras, "keras")):
+        project = weighted_custom_class(lib)
+        inputs = lib.Input(shape=(4,))
+        model = lib.Model(inputs, project(3)(project(5)(inputs)))
+        rebuilt = lib.Model.from_config(model.get_config(),
+                                        custom_objects={"Project": project})
+        assert tuple(rebuilt.output_shape) == (None, 3)
+        path = os.path.join(str(tmp_path), f"m.{suffix}")
+        model.save(path)
+        loaded = lib.models.load_model(path, custom_objects={"Project": project})
+        np.testing.assert_allclose(lib.ops.convert_to_numpy(loaded(x)),
+                                   lib.ops.convert_to_numpy(model(x)), rtol=1e-6)
+
+
+def test_fit_without_targets_trains_on_the_models_own_losses() -> None:
+    x = np.random.default_rng(1).random((32, 3)).astype("float32")
+    results = {}
+    for lib in (lamina, keras):
+        inputs = lib.Input(shape=(3,))
+        dense = lib.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
+        model = lib.Model(inputs, penalty_class(lib)()(dense(inputs)))
+        model.compile(optimizer=lib.optimizers.SGD(0.1))
+        history = model.fit(x, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        results[lib.__name__] = (history.history["loss"], model.evaluate(x, verbose=0))
+    np.testing.assert_allclose(results["lamina"][0], results["keras"][0], rtol=1e-5)
+    np.testing.assert_allclose(results["lamina"][1], results["keras"][1], rtol=1e-5)
+    inputs = lamina.Input(shape=(3,))
+    plain = lamina.Model(inputs, lamina.layers.Dense(1)(inputs))
+    plain.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(lamina.errors.DataError, match="targets y are required"):
+        plain.fit(x, verbose=0)
+
+
+def test_float64_data_is_cast_to_the_inputs_dtype() -> None:
+    x64 = torch.randn(6, 4, dtype=torch.float64)
+    inputs = lamina.Input(shape=(4,), name="features")
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(inputs))
+    expected = model(x64.float())
+    for given in (x64, [x64], {"features": x64}):
+        out = model(given)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, expected)
+    sequential = lamina.Sequential([lamina.layers.Dense(2)])
+    assert sequential(x64).dtype == torch.float32  # built from float64 data: float32 model
+    tokens = lamina.Sequential([lamina.layers.Embedding(10, 3)])
+    assert tokens(torch.tensor([[1, 2]])).shape == (1, 2, 3)  # integer data keeps its dtype
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(
+        x64, torch.ones(6, 2, dtype=torch.float64)), batch_size=3)
+    model.compile(optimizer="sgd", loss="mse")
+    assert len(model.fit(loader, verbose=0).history["loss"]) == 1
+    keras_inputs = keras.Input(shape=(4,))
+    keras_model = keras.Model(keras_inputs, keras.layers.Dense(2)(keras_inputs))
+    assert str(keras_model(x64).dtype).endswith("float32")  # what Keras does too
+
+
+def test_add_weight_takes_regularizer_names_and_refuses_unknown_ones_unchanged() -> None:
+    ours, theirs = lamina.layers.Layer(), keras.layers.Layer()
+    for layer in (ours, theirs):
+        layer.add_weight(shape=(2, 2), regularizer="l1", name="k", initializer="ones")
+    assert float(ours.losses[0].detach()) == pytest.approx(
+        float(keras.ops.convert_to_numpy(theirs.losses[0])))  # 0.01 * 4
+    with pytest.raises(ArgumentError, match="Unknown regularizer"):
+        ours.add_weight(shape=(2,), regularizer="nope", name="j")
+    assert len(ours.weights) == 1
+
+
+def test_summary_takes_keras_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    inner = lamina.Sequential([lamina.Input(shape=(3,)), lamina.layers.Dense(4, name="d1"),
+                               lamina.layers.Dense(2, name="d2")], name="inner")
+    inner.trainable = False
+    inputs = lamina.Input(shape=(3,))
+    model = lamina.Model(inputs, lamina.layers.Dense(1, name="head")(inner(inputs)))
+    model.summary(expand_nested=True, show_trainable=True, line_length=100)
+    text = capsys.readouterr().out
+    assert "Trainable" in text and "  d1 (Dense)" in text
+    rows = {line.split()[1]: line.split()[-2] for line in text.splitlines()
+            if line.startswith("│") and "(" in line}
+    assert rows["inner"] == "N" and rows["head"] == "Y" and rows["d1"] == "N"
+    model.summary(layer_range=("inner", "head"))
+    text = capsys.readouterr().out
+    assert "inner (Sequential)" in text and "(InputLayer)" not in text
+    with pytest.raises(ArgumentError, match="layer_range"):
+        model.summary(layer_range=("nothing", "head"))
