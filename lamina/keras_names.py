@@ -127,6 +127,12 @@ KERAS_NAMES: dict[str, frozenset[str]] = {
         "view", "view_as_complex", "view_as_real", "vsplit", "vstack", "where",
         "while_loop", "zeros", "zeros_like",
     }),
+    "ops.image": frozenset({
+        "affine_transform", "crop_images", "elastic_transform", "extract_patches",
+        "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates",
+        "pad_images", "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+        "scale_and_translate", "sobel_edges", "ssim",
+    }),
     "activations": frozenset({
         "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink",
         "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "leaky_relu", "linear",

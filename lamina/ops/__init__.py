@@ -13,6 +13,7 @@ Example:
 """
 
 from lamina.keras_names import missing_name
+from lamina.ops import image as image  # keras.ops.image: a namespace, not in __all__
 from lamina.ops.activations import (
     celu,
     glu,
