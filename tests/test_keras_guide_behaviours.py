@@ -163,3 +163,57 @@ def test_summary_takes_keras_arguments(capsys: pytest.CaptureFixture[str]) -> No
     assert "inner (Sequential)" in text and "(InputLayer)" not in text
     with pytest.raises(ArgumentError, match="layer_range"):
         model.summary(layer_range=("nothing", "head"))
+
+
+@pytest.mark.parametrize("name", ["MeanSquaredError", "MeanAbsoluteError", "Huber", "LogCosh",
+                                  "MeanAbsolutePercentageError"])
+def test_elementwise_losses_broadcast_targets_as_keras_does(name: str) -> None:
+    rng = np.random.default_rng(0)
+    targets = rng.random((8, 10)).astype("float32")
+    predictions = rng.random((8, 1)).astype("float32")
+    ours = float(getattr(lamina.losses, name)()(targets, predictions))
+    theirs = float(keras.ops.convert_to_numpy(getattr(keras.losses, name)()(targets,
+                                                                          predictions)))
+    assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+def test_crossentropy_still_refuses_targets_of_another_shape() -> None:
+    targets = np.random.default_rng(0).random((8, 10)).astype("float32")
+    with pytest.raises(lamina.errors.ShapeError, match="shaped like the predictions"):
+        lamina.losses.BinaryCrossentropy()(targets, np.full((8, 1), 0.5, "float32"))
+
+
+def wrapper_class(lib: object) -> type:
+    class Wrap(lib.layers.Layer):  # type: ignore[name-defined, misc]
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def call(self, x):
+            return self.inner(x)
+
+        def get_config(self):
+            return {**super().get_config(), "inner": self.inner}  # the layer itself
+
+        @classmethod
+        def from_config(cls, config):
+            config["inner"] = lib.layers.deserialize(config["inner"])
+            return cls(**config)
+
+    return Wrap
+
+
+def test_layers_inside_a_custom_config_are_serialized_and_reload(tmp_path: object) -> None:
+    x = np.random.default_rng(2).normal(size=(3, 4)).astype("float32")
+    for lib, suffix in ((lamina, "lamina"), (keras, "keras")):
+        wrap = wrapper_class(lib)
+        inputs = lib.Input(shape=(4,))
+        inner = lib.layers.Dense(2, kernel_regularizer=lib.regularizers.L1L2(0.1))
+        model = lib.Model(inputs, wrap(inner)(inputs))
+        entry = lib.layers.serialize(model.layers[1])["config"]["inner"]
+        assert (entry["class_name"], entry["config"]["units"]) == ("Dense", 2)
+        path = os.path.join(str(tmp_path), f"wrap.{suffix}")
+        model.save(path)
+        loaded = lib.models.load_model(path, custom_objects={"Wrap": wrap})
+        np.testing.assert_allclose(lib.ops.convert_to_numpy(loaded(x)),
+                                   lib.ops.convert_to_numpy(model(x)), rtol=1e-6)

@@ -48,11 +48,41 @@ def serialize_layer(layer: Layer, build_config: bool = False) -> dict[str, Any]:
     model's layers and a saved top-level layer have one; a layer another layer holds (a
     wrapper's, a Lambda's captured one) is built by its holder."""
     entry = {"class_name": class_name_of(layer), "name": layer.name,
-             "config": layer.get_config()}
+             "config": serialize_values(layer.get_config())}
     built = layer.get_build_config() if build_config else None
     if built is not None:
         entry["build_config"] = built
     return entry
+
+
+#: Keras's module names for the packages of lamina's serializable objects.
+_KERAS_MODULES = {"lamina.regularizers": "keras.regularizers",
+                  "lamina.initializers": "keras.initializers",
+                  "lamina.constraints": "keras.constraints", "lamina.losses": "keras.losses",
+                  "lamina.metrics": "keras.metrics", "lamina.optimizers": "keras.optimizers"}
+
+
+def serialize_values(value: Any) -> Any:
+    """``value`` (a ``get_config`` result) with the Keras objects inside it turned into
+    their config dicts, as Keras's ``serialize_dict`` does: a layer a custom
+    ``get_config`` returns as it is (``{"inner": self.inner}``) becomes its entry, a
+    regularizer/initializer/constraint object its ``{"module", "class_name", "config"}``.
+    Everything else is left as it is."""
+    if isinstance(value, dict):
+        return {key: serialize_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [serialize_values(item) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, Layer):
+        return keras_entry(value)
+    if isinstance(value, (str, int, float, bool, type(None))) or isinstance(value, type) or \
+            not callable(getattr(value, "get_config", None)):
+        return value
+    package = ".".join(type(value).__module__.split(".")[:2])
+    custom = registered_name(value)
+    return {"module": _KERAS_MODULES.get(package, type(value).__module__),
+            "class_name": custom or type(value).__name__,
+            "config": serialize_values(value.get_config()), "registered_name": custom}
 
 
 def keras_entry(layer: Layer) -> dict[str, Any]:

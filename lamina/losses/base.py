@@ -51,6 +51,9 @@ class Loss:
     name = "loss"
     #: Whether targets must lie in [0, 1] (checked once per data set).
     _bounded_targets = False
+    #: Whether targets may broadcast against the predictions (Keras's elementwise losses
+    #: compute ``y_true - y_pred``; its crossentropies need equal shapes).
+    _broadcast_targets = True
     #: Constructor arguments that ``get_config`` adds to ``name`` and ``reduction``.
     _config_keys: tuple[str, ...] = ()
 
@@ -131,16 +134,19 @@ class Loss:
                       where: str = "", check_values: bool = True) -> torch.Tensor:
         """Targets fitted to predictions of ``pred_shape``, or a clear error.
 
-        A trailing axis of size 1 is added or removed to match (Keras does the same);
-        float targets become float32. ``check_values`` also checks that labels lie in the
-        range the loss expects. Runs once per data set, never per batch of array data.
+        A trailing axis of size 1 is added or removed to match (Keras does the same), and
+        shapes that broadcast against each other are accepted, as Keras computes with
+        broadcasting; float targets become float32. ``check_values`` also checks that
+        labels lie in the range the loss expects. Runs once per data set, never per batch
+        of array data.
         """
         shape = tuple(y_true.shape)
         if len(shape) == len(pred_shape) + 1 and shape[-1] == 1:
             y_true, shape = y_true.squeeze(-1), shape[:-1]
         elif len(shape) + 1 == len(pred_shape) and pred_shape[-1] == 1:
             y_true, shape = y_true.unsqueeze(-1), (*shape, 1)
-        if shape[1:] != tuple(pred_shape[1:]):
+        if shape[1:] != tuple(pred_shape[1:]) and not (
+                self._broadcast_targets and _broadcastable(shape[1:], tuple(pred_shape[1:]))):
             hint = (" For integer class labels use loss='sparse_categorical_crossentropy'."
                     if len(shape) + 1 == len(pred_shape) else "")
             raise ShapeError(
@@ -159,6 +165,16 @@ class Loss:
                     "indices use loss='sparse_categorical_crossentropy'."
                 )
         return y_true
+
+
+def _broadcastable(target: tuple, prediction: tuple) -> bool:
+    """Whether targets and predictions of the same rank broadcast against each other (Keras
+    computes ``y_true - y_pred`` and the like with broadcasting: targets (n, 10) against
+    predictions (n, 1) give a loss per sample over 10 values)."""
+    if len(target) != len(prediction):
+        return False
+    return all(t == p or t == 1 or p == 1 or p is None or t is None
+               for t, p in zip(target, prediction))
 
 
 def check_sparse_targets(loss: Loss, y_true: torch.Tensor, pred_shape: tuple[int, ...],

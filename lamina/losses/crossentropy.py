@@ -33,6 +33,7 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
     _bounded_targets = True
+    _broadcast_targets = False
     _config_keys = ("from_logits", "label_smoothing", "axis")
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
@@ -101,6 +102,7 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
     _bounded_targets = True
+    _broadcast_targets = False
     _config_keys = ("from_logits", "label_smoothing", "axis")
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,

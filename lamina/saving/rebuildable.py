@@ -7,7 +7,7 @@ from typing import Any
 from lamina import initializers
 from lamina.errors import SerializationError
 from lamina.layers.layer import Layer
-from lamina.layers.serialization import builtin_classes
+from lamina.layers.serialization import builtin_classes, serialize_values
 
 
 def _json_problem(value: Any, path: str) -> str | None:
@@ -44,7 +44,7 @@ def check_rebuildable(model: Layer) -> None:
         if not isinstance(layer, Layer) or type(layer) in builtin:
             continue
         where = f"Layer '{layer.name}' ({type(layer).__name__})"
-        config = layer.get_config()
+        config = serialize_values(layer.get_config())  # nested layers as their entries
         problem = _json_problem(config, "")
         if problem:
             raise SerializationError(
