@@ -339,6 +339,15 @@ def test_gaussian_blur_default_layout_and_rectangular_kernels() -> None:
     torch.testing.assert_close(blurred, expected)
 
 
+@pytest.mark.parametrize("data_format", [CL, CF])
+def test_sobel_edges(data_format: str) -> None:
+    x = images(*layout((2, 7, 9, 3), data_format))
+    same(ops.image.sobel_edges(x, data_format=data_format),
+         KI.sobel_edges(x, data_format=data_format))
+    assert ops.image.sobel_edges(lamina.Input(x.shape[1:]), data_format).shape == (
+        None, *x.shape[1:], 2)
+
+
 # ------------------------------------------------------------------- symbolic tensors
 def test_symbolic_resize_has_keras_shape() -> None:
     out = ops.image.resize(lamina.Input((32, 32, 3)), (16, 16))
@@ -371,7 +380,8 @@ def test_image_ops_inside_a_model_match_keras() -> None:
 def test_symbolic_shapes_of_every_function() -> None:
     x = lamina.Input((9, 10, 3))
     assert ops.image.extract_patches(x, (3, 2), strides=1).shape == (None, 7, 9, 18)
-    assert ops.image.extract_patches(lamina.Input((4, 6, 6, 2)), (2, 2, 2)).shape == (None, 2, 3, 3, 16)
+    volumes = lamina.Input((4, 6, 6, 2))
+    assert ops.image.extract_patches(volumes, (2, 2, 2)).shape == (None, 2, 3, 3, 16)
     assert ops.image.pad_images(x, 1, 2, 3, 4).shape == (None, 13, 16, 3)
     assert ops.image.crop_images(x, 1, 2, 3, 4).shape == (None, 5, 4, 3)
     assert ops.image.rgb_to_grayscale(x).shape == (None, 9, 10, 1)
@@ -432,12 +442,21 @@ def test_model_with_image_ops_trains() -> None:
     (lambda x: ops.image.map_coordinates(x, [[0.0]], 1), ShapeError, "one entry per axis"),
     (lambda x: ops.image.gaussian_blur(x, kernel_size=(3, 3, 3)), ArgumentError,
      "kernel_size must be"),
+    (lambda x: ops.image.sobel_edges(x[0]), ShapeError, "rank 4"),
 ])
 def test_errors(call, error, message: str) -> None:
     x = torch.from_numpy(images(2, 8, 8, 3))
     with pytest.raises(error, match=message) as raised:
         call(x)
     assert isinstance(raised.value, LaminaError)
+
+
+def test_errors_on_symbolic_tensors_are_value_errors() -> None:
+    x = lamina.Input((8, 8, 3))
+    with pytest.raises(ValueError, match="size must be a tuple of 2"):
+        ops.image.resize(x, (4,))
+    with pytest.raises(ValueError, match="3 \\(RGB\\) or 1"):
+        ops.image.rgb_to_grayscale(lamina.Input((8, 8, 2)))
 
 
 def test_error_classes_are_keras_builtins() -> None:

@@ -6,7 +6,8 @@ Every function takes one image (3-D) or a batch (4-D), ``(height, width, channel
 or ``(channels, height, width)``, as a torch tensor or numpy array, and returns a torch
 tensor of the same layout; called on symbolic tensors, each adds a graph node. Values,
 dtypes and errors are Keras 3's on its torch backend; where that backend errs, the
-function's docstring says what lamina does instead.
+function's docstring says what lamina does instead. A float64 numpy array becomes float32
+first, as for every lamina op (``operands.py``); Keras keeps float64 (pass a tensor).
 
 Example:
     >>> import torch
@@ -663,6 +664,30 @@ def gaussian_blur(images: Any, kernel_size: tuple[int, int] = (3, 3),
     kernel = kernel.expand(channels, 1, *kernel.shape)
     out = F.conv2d(F.pad(x, pads), kernel, groups=channels)
     return _from_batched_nchw(out, last, single)
+
+
+@symbolic_op
+def sobel_edges(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """The Sobel gradients ``[dy, dx]`` of each channel of a batch of images (zeros
+    beyond the edges, as in Keras's torch backend), in a new trailing axis of size 2.
+
+    Example:
+        >>> import torch
+        >>> image = torch.zeros(1, 4, 4, 1)
+        >>> image[0, :, 2:, 0] = 1.0
+        >>> sobel_edges(image)[0, 1, :, 0].tolist()  # [dy, dx] along a row
+        [[0.0, 0.0], [0.0, 4.0], [0.0, 4.0], [0.0, -4.0]]
+    """
+    last = _data_format(data_format, "sobel_edges")
+    x = inexact(_images(images, "sobel_edges", (4,)))
+    x, _ = _to_batched_nchw(x, last)
+    smooth = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    step = torch.tensor([-1.0, 0.0, 1.0], dtype=x.dtype, device=x.device)
+    channels = x.shape[1]
+    edges = [F.conv2d(x, kernel.expand(channels, 1, 3, 3), padding=1, groups=channels)
+             for kernel in (torch.outer(step, smooth), torch.outer(smooth, step))]
+    edges = torch.stack(edges, dim=-1)  # (batch, channels, height, width, 2)
+    return edges.permute(0, 2, 3, 1, 4) if last else edges
 
 
 def __getattr__(name: str) -> object:
