@@ -87,3 +87,27 @@ def test_the_caps_come_from_keras_environment_variables() -> None:
                             text=True)
     assert failed.returncode != 0 and "KERAS_MAX_EPOCHS must be a positive integer" in \
         failed.stderr
+
+
+def loader_batches_seen(lib: object) -> tuple[int, list[int]]:
+    """Epochs run and the batch index of every training step, over a DataLoader of 8."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.rand(64, 4, generator=generator),
+                                          torch.rand(64, 1, generator=generator))
+    loader = torch.utils.data.DataLoader(data, batch_size=8)
+    model = lib.Sequential([lib.Input(shape=(4,)), lib.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    steps: list[int] = []
+    callback = lib.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        history = model.fit(loader, epochs=3, steps_per_epoch=5, verbose=0,
+                            callbacks=[callback])
+    return len(history.history["loss"]), steps
+
+
+def test_steps_per_epoch_on_a_dataloader_continues_across_epochs_as_keras() -> None:
+    ours, theirs = loader_batches_seen(lamina), loader_batches_seen(keras)
+    assert ours == theirs == (3, [0, 1, 2, 3, 4, 0, 1, 2, 0, 1, 2, 3, 4])

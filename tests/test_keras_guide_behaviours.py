@@ -217,3 +217,54 @@ def test_layers_inside_a_custom_config_are_serialized_and_reload(tmp_path: objec
         loaded = lib.models.load_model(path, custom_objects={"Wrap": wrap})
         np.testing.assert_allclose(lib.ops.convert_to_numpy(loaded(x)),
                                    lib.ops.convert_to_numpy(model(x)), rtol=1e-6)
+
+
+def test_a_bare_layer_casts_float64_inputs_as_keras_does() -> None:
+    x = torch.randn(2, 4, 5, dtype=torch.float64)
+    for layer in (lamina.layers.Dense(3), lamina.layers.LSTM(3), lamina.layers.Conv1D(2, 2)):
+        out = layer(x)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, layer(x.float()))
+
+
+def custom_compile_class(lib: object) -> type:
+    class Custom(lib.Model):  # type: ignore[name-defined, misc]
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = lib.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def compile(self, optimizer, loss_fn):  # another signature than Model.compile
+            super().compile(optimizer=optimizer, loss=loss_fn)
+            self.model_optimizer, self.loss_fn = optimizer, loss_fn
+
+        def get_compile_config(self):
+            return {"model_optimizer": self.model_optimizer, "loss_fn": self.loss_fn}
+
+        def compile_from_config(self, config):
+            optimizer = lib.saving.deserialize_keras_object(config["model_optimizer"])
+            loss_fn = lib.saving.deserialize_keras_object(config["loss_fn"])
+            self.compile(optimizer=optimizer, loss_fn=loss_fn)
+
+    return Custom
+
+
+def test_get_compile_config_and_compile_from_config_are_used_by_save_and_load(
+        tmp_path: object) -> None:
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+    for lib, suffix in ((lamina, "lamina"), (keras, "keras")):
+        custom = custom_compile_class(lib)
+        model = custom()
+        model.compile(optimizer=lib.optimizers.SGD(0.05), loss_fn=lib.losses.mean_squared_error)
+        model.fit(x, y, verbose=0)
+        path = os.path.join(str(tmp_path), f"custom.{suffix}")
+        model.save(path)
+        loaded = lib.models.load_model(path, custom_objects={"Custom": custom})
+        assert loaded.loss_fn is lib.losses.mean_squared_error
+        assert type(loaded.model_optimizer).__name__ == "SGD"
+        assert float(lib.ops.convert_to_numpy(loaded.model_optimizer.learning_rate)) == \
+            pytest.approx(0.05)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-6)

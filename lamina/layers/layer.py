@@ -205,6 +205,12 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
         except LaminaError:
             raise
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            cast = self._inputs_in_own_dtype(inputs)
+            if cast is not None:
+                # Float inputs of another precision (float64 data) are cast to the
+                # layer's dtype, as Keras does; found when the call fails, so calls in the
+                # right dtype pay nothing for it.
+                return self.forward(cast, *args, **kwargs)
             self._raise_if_incompatible(inputs, error)
             raise
         if self.activity_regularizer is not None:
@@ -414,6 +420,19 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
                     f"input (e.g. x.to(torch.{dtype_name(self.dtype)})) or build the layer "
                     f"with dtype='{dtype_name(tensor.dtype)}'."
                 ) from error
+
+    def _inputs_in_own_dtype(self, inputs: Any) -> Any:
+        """``inputs`` with float tensors cast to this layer's float dtype, or ``None`` when
+        none differs (or the layer's dtype is not a float)."""
+        dtype = self.dtype
+        if not dtype.is_floating_point:
+            return None
+        leaves = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
+        if not any(t.is_floating_point() and t.dtype != dtype for t in leaves):
+            return None
+        return tree.map_structure(
+            lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point()
+            else t, inputs)
 
     # ------------------------------------------------------------------ shapes and masks
     def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:

@@ -106,6 +106,12 @@ def serialize_keras_object(obj: Any) -> Any:
         if builtin is not None:
             return {"module": "keras.activations", "class_name": "function",
                     "config": builtin, "registered_name": None}
+        for module_name, module in (("keras.losses", losses), ("keras.metrics", metrics)):
+            found = next((name for name, value in vars(module).items()
+                          if value is obj and not name.startswith("_")), None)
+            if found is not None:  # keras.losses.mean_squared_error and the like
+                return {"module": module_name, "class_name": "function", "config": found,
+                        "registered_name": found}
         raise ArgumentError(
             f"serialize_keras_object: the function {getattr(obj, '__name__', obj)!r} has no "
             "name a file can store; register it with @lamina.saving."
@@ -170,6 +176,10 @@ def _function(name: str, config: dict[str, Any], custom_objects: dict[str, Any] 
     if found is not None:
         return found
     module = str(config.get("module") or "")
+    table = {"keras.metrics": metrics, "keras.losses": losses}.get(module)
+    if table is not None and not name.startswith("_") and isinstance(
+            getattr(table, name, None), types.FunctionType):
+        return getattr(table, name)  # keras.losses.mean_squared_error, the function
     for getter in ((activations.get,) if module != "keras.losses" else ()) + (losses.get,):
         try:
             return getter(name)

@@ -306,16 +306,32 @@ class StreamData:
         return self._prepare(x, y, weight) if check else (x, y, weight)
 
     def batches(self) -> Iterator[Batch]:
-        """This epoch's batches: at most ``steps``; a generator continues where it stopped."""
+        """This epoch's batches: at most ``steps``. A generator continues where it stopped;
+        so does a re-iterable source (a DataLoader) given ``steps_per_epoch``, whose pass
+        running out ends that epoch early, the next starting a new pass (as Keras does);
+        without ``steps_per_epoch`` each epoch is one whole pass."""
+        continuing = self._steps_given is not None and not self.one_shot
+        fresh = self._iterator is None  # this epoch starts a new pass
         raw = itertools.chain(self._pending, self._raw())
         self._pending = []
+        count = 0
         try:
-            for count, item in enumerate(raw, start=1):
+            for count, item in enumerate(raw, start=1):  # noqa: B007 - read after the loop
                 yield self._convert(item)
                 if self.steps is not None and count >= self.steps:
-                    break
+                    return
+            if continuing:  # the pass ran out
+                self._iterator = None
+                if count == 0 and not fresh:  # it ended with the last epoch: a new pass
+                    yield from self.batches()
+                elif self.caller == "fit":
+                    warnings.warn(
+                        f"{self.caller}: the data ran out before steps_per_epoch="
+                        f"{self._steps_given} batches; this epoch ends early and the next "
+                        "starts a new pass (as Keras does).", UserWarning, stacklevel=2)
         finally:
-            self._iterator = None  # a re-iterable source starts over next epoch
+            if not continuing:
+                self._iterator = None  # a re-iterable source starts over next epoch
 
 
 def adapt(x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,

@@ -18,6 +18,7 @@ import torch
 
 from lamina import config
 from lamina.errors import ArgumentError, NotCompiledError
+from lamina.saving.keras_objects import deserialize_keras_object, serialize_keras_object
 from lamina.training import distributed
 from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.custom_steps import CompileMetrics, CustomSteps, StepsMixin
@@ -27,6 +28,9 @@ from lamina.training.progress import ProgressDisplay, resolve_verbose
 from lamina.training.saving_state import restore_saving_state, saving_state
 from lamina.training.steps import CompileState, resolve_device
 from lamina.utils import tree
+
+#: The compile_config key under which a subclass's own get_compile_config() is saved.
+CUSTOM_COMPILE_CONFIG = "keras_compile_config"
 
 
 class Trainer(StepsMixin):
@@ -123,12 +127,42 @@ class Trainer(StepsMixin):
         state = self._compile_state
         return list(state.log_names) if state is not None and state.built else ["loss"]
 
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """Keras's: the arguments :meth:`compile` was called with, serialized (``None`` when
+        not compiled).
+
+        A subclass whose ``compile`` takes other arguments overrides this and
+        :meth:`compile_from_config`: ``model.save`` then stores what this returns
+        (serialized with ``keras.saving.serialize_keras_object``) and ``load_model`` passes
+        it to ``compile_from_config``, as in Keras (the optimizer's state is not kept then).
+        """
+        state = self._compile_state
+        if state is None:
+            return None
+        return serialize_keras_object({
+            "optimizer": state.optimizer_spec, "loss": state.loss_spec,
+            "metrics": state.metrics_spec, "weighted_metrics": state.weighted_metrics_spec,
+            "loss_weights": state.weights_spec})
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Keras's: compile with what :meth:`get_compile_config` returned (deserialized)."""
+        self.compile(**deserialize_keras_object(config))
+
     def training_state(self, include_optimizer: bool) -> tuple[Any, Any]:
-        """What ``model.save`` stores of the compile: see ``training/saving_state.py``."""
+        """What ``model.save`` stores of the compile: see ``training/saving_state.py``; a
+        subclass's own ``get_compile_config`` is stored as it says instead."""
+        if type(self).get_compile_config is not Trainer.get_compile_config:
+            custom = self.get_compile_config()
+            if custom is None:
+                return None, None
+            return {CUSTOM_COMPILE_CONFIG: serialize_keras_object(custom)}, None
         return saving_state(self, self._compile_state, include_optimizer)
 
     def restore_training_state(self, config: Any, tensors: Any, aliases: Any) -> None:
         """Compile as saved, with the saved optimizer state (``lamina.load_model``)."""
+        if isinstance(config, dict) and CUSTOM_COMPILE_CONFIG in config:
+            self.compile_from_config(config[CUSTOM_COMPILE_CONFIG])
+            return
         restore_saving_state(self, config, tensors, aliases)
 
     def _state(self, caller: str) -> CompileState:
