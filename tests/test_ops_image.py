@@ -481,3 +481,17 @@ def test_image_is_a_namespace_not_top_level_ops() -> None:
         ops.image.ssim  # noqa: B018
     with pytest.raises(AttributeError, match="Did you mean 'resize'"):
         ops.image.resiz  # noqa: B018
+
+
+def test_a_model_with_image_ops_saves_and_reloads_in_safe_mode(tmp_path) -> None:
+    inputs = lamina.Input((8, 8, 3))
+    small = ops.image.resize(inputs, (4, 4))
+    patches = ops.image.extract_patches(small, 2)
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(lamina.layers.Flatten()(patches)))
+    names = [layer.name for layer in model.layers]
+    assert names[1].startswith("image_resize") and names[2].startswith("image_extract_patches")
+    path = str(tmp_path / "image_ops.lamina")
+    model.save(path)
+    loaded = lamina.load_model(path)
+    data = torch.rand(2, 8, 8, 3)
+    torch.testing.assert_close(loaded(data), model(data))

@@ -64,7 +64,7 @@ def get_registered(name: str, custom_objects: dict[str, Any] | None = None) -> C
         return _REGISTRY[name]
     if name.startswith("ops>"):
         # Only the allowlisted ops: never set_epsilon / set_learning_phase from a file.
-        op = getattr(ops, name[4:], None) if name[4:] in OPS else None
+        op = _op_named(name[4:]) if name[4:] in OPS else None
         if op is not None and hasattr(op, "__lamina_op__"):
             return op
     raise UnknownFunctionError(
@@ -80,9 +80,17 @@ def registered_name(fn: Any) -> str | None:
         return name
     op = getattr(fn, "__lamina_op__", None)
     if op is not None:
-        if getattr(ops, op, None) is fn:
+        if _op_named(op) is fn:
             return f"ops>{op}"
     return None
+
+
+def _op_named(name: str) -> Any:
+    """``ops.<name>``, or ``ops.image.<name>`` for ``"image.<name>"``; ``None`` if absent."""
+    namespace, _, op = name.rpartition(".")
+    if namespace == "image":
+        return getattr(ops.image, op, None) if op in ops.image.OPS else None
+    return None if namespace else getattr(ops, op, None)
 
 
 # ---------------------------------------------------------------------- JSON of constants

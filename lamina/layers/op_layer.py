@@ -28,7 +28,8 @@ def make_op_node(op: Any, args: tuple, kwargs: dict) -> Any:
         return proxy.tracer.create_proxy("call_function", op, args, kwargs)
     symbols: list[SymbolicTensor] = []
     recorded = template((args, kwargs), symbols)
-    layer = Lambda(OpCall(op, recorded, len(symbols)), name=unique_name(op.__lamina_op__))
+    name = unique_name(op.__lamina_op__.replace(".", "_"))  # image.resize -> image_resize
+    layer = Lambda(OpCall(op, recorded, len(symbols)), name=name)
     return layer(symbols[0] if len(symbols) == 1 else symbols)
 
 

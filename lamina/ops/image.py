@@ -690,6 +690,15 @@ def sobel_edges(images: Any, data_format: str | None = None) -> torch.Tensor:
     return edges.permute(0, 2, 3, 1, 4) if last else edges
 
 
+#: The image ops, by Keras name. Each is stored in a saved Lambda as ``image.<name>`` (its
+#: ``__lamina_op__``), so a model holding one reloads through the ops allowlist.
+OPS = ("resize", "extract_patches", "extract_patches_3d", "pad_images", "crop_images",
+       "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "map_coordinates", "affine_transform",
+       "gaussian_blur", "sobel_edges")
+for _name in OPS:
+    globals()[_name].__lamina_op__ = f"image.{_name}"
+
+
 def __getattr__(name: str) -> object:
     """A clear ``AttributeError`` for a Keras name lamina lacks (see ``keras_names.py``)."""
     raise missing_name("ops.image", name, globals())
