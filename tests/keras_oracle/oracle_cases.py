@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Layers of lamina.layers.__all__ whose behaviour is covered by other tests, not the oracle.
-# (serialize/deserialize are Keras's config functions, compared by the config checks.)
-NOT_COMPARED = ("Layer", "Input", "InputLayer", "Lambda", "serialize", "deserialize")
+# (serialize/deserialize are Keras's config functions, compared by the config checks;
+# TorchModuleWrapper wraps a torch module, compared in tests/test_torch_module_wrapper.py.)
+NOT_COMPARED = ("Layer", "Input", "InputLayer", "Lambda", "serialize", "deserialize",
+                "TorchModuleWrapper")
 # Checks that do not apply to a layer, with the reason (see oracle_harness.CHECKS).
 NOT_APPLICABLE: dict[str, dict[str, str]] = {
     cell: {"output_shape": "Keras's RNN cells have no compute_output_shape"}
