@@ -83,6 +83,15 @@ from lamina.layers.pooling_spatial import (
     MaxPooling2D,
 )
 from lamina.layers.pooling_3d import AveragePooling3D, MaxPooling3D
+from lamina.layers.preprocessing_geometric import RandomRotation, RandomTranslation, RandomZoom
+from lamina.layers.preprocessing_image import CenterCrop, Resizing
+from lamina.layers.preprocessing_numeric import Normalization, Rescaling
+from lamina.layers.preprocessing_random import (
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+)
 from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
@@ -230,6 +239,17 @@ __all__ = [
     "Multiply",
     "PReLU",
     "Permute",
+    "CenterCrop",
+    "Normalization",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "Rescaling",
+    "Resizing",
     "RMSNormalization",
     "RNN",
     "ReLU",
