@@ -59,8 +59,11 @@ OPS: frozenset[str] = frozenset({
     "tanh_shrink", "tensordot", "threshold", "tile", "top_k", "trace", "transpose",
     "trapezoid", "tri", "tril", "triu", "true_divide", "trunc", "unique", "unravel_index",
     "unstack", "vander", "var", "vdot", "vsplit", "vstack", "where", "zeros", "zeros_like",
-}) | frozenset({
-    # keras.ops.image, stored as "image.<name>"
+})
+
+#: keras.ops.image ops a loaded op node may call, by their stored names ("image.<name>").
+#: Op nodes only: a function's source cannot reach them (they are not in OPS).
+IMAGE_OPS: frozenset[str] = frozenset({
     "image.resize", "image.extract_patches", "image.extract_patches_3d", "image.pad_images",
     "image.crop_images", "image.rgb_to_grayscale", "image.rgb_to_hsv", "image.hsv_to_rgb",
     "image.map_coordinates", "image.affine_transform", "image.gaussian_blur", "image.sobel_edges",

@@ -15,7 +15,7 @@ import torch
 
 from lamina import ops
 from lamina.errors import ArgumentError, SerializationError, UnknownFunctionError
-from lamina.functions.allowlist import OPS
+from lamina.functions.allowlist import IMAGE_OPS, OPS
 from lamina.symbolic import Slot
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -64,7 +64,7 @@ def get_registered(name: str, custom_objects: dict[str, Any] | None = None) -> C
         return _REGISTRY[name]
     if name.startswith("ops>"):
         # Only the allowlisted ops: never set_epsilon / set_learning_phase from a file.
-        op = _op_named(name[4:]) if name[4:] in OPS else None
+        op = _op_named(name[4:]) if name[4:] in OPS or name[4:] in IMAGE_OPS else None
         if op is not None and hasattr(op, "__lamina_op__"):
             return op
     raise UnknownFunctionError(

@@ -281,7 +281,7 @@ class Functional(Model):
                 inputs = inputs[0]
             elif isinstance(inputs, dict) and len(inputs) == 1:
                 inputs = next(iter(inputs.values()))
-            return [_as_input(to_tensor(inputs), self._flat_inputs[0])]
+            return [self._as_input(to_tensor(inputs), self._flat_inputs[0])]
         if isinstance(inputs, dict) and not isinstance(self._inputs, dict):
             missing = [n for n in self._input_names if n not in inputs]
             if missing:
@@ -289,7 +289,7 @@ class Functional(Model):
                     f"Model '{self.name}' expects inputs named {self._input_names}; the dict "
                     f"given has keys {sorted(inputs)} (missing {missing})."
                 )
-            return [_as_input(to_tensor(inputs[n]), symbol)
+            return [self._as_input(to_tensor(inputs[n]), symbol)
                     for n, symbol in zip(self._input_names, self._flat_inputs)]
         flat = tree.flatten(inputs)
         if len(flat) != len(self._flat_inputs):
@@ -297,13 +297,38 @@ class Functional(Model):
                 f"Model '{self.name}' expects {len(self._flat_inputs)} inputs "
                 f"{self._input_names}, received {len(flat)}."
             )
-        return [_as_input(to_tensor(v), symbol) for v, symbol in zip(flat, self._flat_inputs)]
+        return [self._as_input(to_tensor(v), symbol)
+                for v, symbol in zip(flat, self._flat_inputs)]
+
+    #: Whether inputs are cast to their ``Input``'s dtype (as Keras does); off once the
+    #: model was converted to another float dtype (``model.double()``), whose weights then
+    #: want inputs of that dtype.
+    _cast_inputs = True
+
+    def _as_input(self, value: Any, symbol: SymbolicTensor) -> Any:
+        """``value`` in the dtype of the graph input ``symbol`` (float64 data into a
+        float32 model, say)."""
+        if isinstance(value, torch.Tensor) and value.dtype != symbol.dtype and \
+                self._cast_inputs:
+            return value.to(symbol.dtype)
+        return value
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``nn.Module._apply`` (``.to``, ``.double()``, ``.half()``...), noting whether the
+        weights still have the inputs' float dtype."""
+        result = super()._apply(fn, *args, **kwargs)
+        floats = {p.dtype for p in self.parameters() if p.is_floating_point()}
+        inputs = {s.dtype for s in getattr(self, "_flat_inputs", ())
+                  if s.dtype.is_floating_point}
+        self.__dict__["_cast_inputs"] = not floats or not inputs or floats <= inputs
+        return result
 
     def _run(self, inputs: Any, training: Any, mask: Any) -> Any:
         values: list[Any] = [None] * self._slot_count
         if type(inputs) is torch.Tensor and len(self._flat_inputs) == 1:
             dtype = self._flat_inputs[0].dtype
-            values[0] = inputs if inputs.dtype is dtype else inputs.to(dtype)
+            values[0] = inputs if inputs.dtype is dtype or not self._cast_inputs \
+                else inputs.to(dtype)
         else:
             flat = self._flat_values(inputs)
             values[: len(flat)] = flat
@@ -458,10 +483,3 @@ class Functional(Model):
         return cls(inputs, outputs, name=config.get("name"),
                    trainable=config.get("trainable", True))
 
-
-def _as_input(value: Any, symbol: SymbolicTensor) -> Any:
-    """``value`` in the dtype of the graph input ``symbol`` (Keras converts a model's inputs
-    to their ``Input``'s dtype: float64 data into a float32 model, say)."""
-    if isinstance(value, torch.Tensor) and value.dtype != symbol.dtype:
-        return value.to(symbol.dtype)
-    return value

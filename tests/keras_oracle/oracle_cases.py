@@ -17,9 +17,13 @@ from typing import Any
 
 # Layers of lamina.layers.__all__ whose behaviour is covered by other tests, not the oracle.
 # (serialize/deserialize are Keras's config functions, compared by the config checks;
-# TorchModuleWrapper wraps a torch module, compared in tests/test_torch_module_wrapper.py.)
+# TorchModuleWrapper wraps a torch module, compared in tests/test_torch_module_wrapper.py;
+# the preprocessing layers, which the oracle leaves out on Keras's side too, are compared
+# with Keras in tests/test_preprocessing_*.py.)
 NOT_COMPARED = ("Layer", "Input", "InputLayer", "Lambda", "serialize", "deserialize",
-                "TorchModuleWrapper")
+                "TorchModuleWrapper", "Rescaling", "Normalization", "Resizing", "CenterCrop",
+                "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+                "RandomContrast", "RandomBrightness", "RandomCrop")
 # Checks that do not apply to a layer, with the reason (see oracle_harness.CHECKS).
 NOT_APPLICABLE: dict[str, dict[str, str]] = {
     cell: {"output_shape": "Keras's RNN cells have no compute_output_shape"}
