@@ -83,6 +83,7 @@ from lamina.layers.pooling_spatial import (
     MaxPooling2D,
 )
 from lamina.layers.pooling_3d import AveragePooling3D, MaxPooling3D
+from lamina.layers.preprocessing_category import CategoryEncoding, Discretization
 from lamina.layers.preprocessing_geometric import RandomRotation, RandomTranslation, RandomZoom
 from lamina.layers.preprocessing_image import CenterCrop, Resizing
 from lamina.layers.preprocessing_numeric import Normalization, Rescaling
@@ -185,6 +186,7 @@ __all__ = [
     "AveragePooling3D",
     "BatchNormalization",
     "Bidirectional",
+    "CategoryEncoding",
     "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
@@ -201,6 +203,7 @@ __all__ = [
     "Dense",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
+    "Discretization",
     "Dot",
     "Dropout",
     "ELU",
