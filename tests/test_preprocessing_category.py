@@ -173,3 +173,108 @@ def test_discretization_errors() -> None:
         layers.Discretization(bin_boundaries=[1.0]).adapt(np.zeros(3))
     with pytest.raises(ArgumentError, match="no bin boundaries"):
         layers.Discretization(num_bins=3)(np.zeros(3))
+
+
+# -------------------------------------------------------------------------- IntegerLookup
+# Keras needs TensorFlow for IntegerLookup: expected values are worked out by hand (most
+# are the examples of Keras's docstring).
+VOCAB = [12, 36, 1138, 42]
+
+
+@pytest.mark.parametrize(("kwargs", "x", "expected"), [
+    ({}, [[12, 1138, 42], [42, 1000, 36]], [[1, 3, 4], [4, 0, 2]]),
+    ({"num_oov_indices": 2}, [[12, 1138, 42], [37, 1000, 36]], [[2, 4, 5], [1, 0, 3]]),
+    ({"mask_token": 0}, [[12, 1138, 0], [42, 1000, 36]], [[2, 4, 0], [5, 1, 3]]),
+    ({"output_mode": "multi_hot"}, [[12, 1138, 42, 42], [42, 7, 36, 7]],
+     [[0, 1, 0, 1, 1], [1, 0, 1, 0, 1]]),
+    ({"output_mode": "count"}, [[12, 1138, 42, 42], [42, 7, 36, 7]],
+     [[0, 1, 0, 1, 2], [2, 0, 1, 0, 1]]),
+    ({"output_mode": "one_hot"}, [12, 36, 9], [[0, 1, 0, 0, 0], [0, 0, 1, 0, 0],
+                                              [1, 0, 0, 0, 0]]),
+    ({"output_mode": "tf_idf", "idf_weights": [0.25, 0.75, 0.6, 0.4]},
+     [[12, 1138, 42, 42], [42, 7, 36, 7]], [[0, 0.25, 0, 0.6, 0.8], [1.0, 0, 0.75, 0, 0.4]]),
+    ({"output_mode": "multi_hot", "max_tokens": 8, "pad_to_max_tokens": True}, [[12, 42]],
+     [[0, 1, 0, 0, 1, 0, 0, 0]]),
+    ({"invert": True}, [[1, 3, 4], [4, 0, 2]], [[12, 1138, 42], [42, -1, 36]]),
+    ({"invert": True, "mask_token": 0}, [[2, 4, 0], [5, 1, 3]], [[12, 1138, 0], [42, -1, 36]]),
+])
+def test_integer_lookup_by_hand(kwargs: dict, x: list, expected: list) -> None:
+    layer = layers.IntegerLookup(vocabulary=VOCAB, **kwargs)
+    for given in (x, np.array(x), torch.tensor(x)):
+        out = layer(given)
+        assert out.dtype == (torch.int64 if layer.output_mode == "int" else torch.float32)
+        np.testing.assert_allclose(out.numpy(), np.array(expected), rtol=1e-6)
+    assert layer.compute_output_shape(np.array(x).shape) == np.array(expected).shape
+    config = layer.get_config()
+    assert config["vocabulary"] == VOCAB and config["vocabulary_dtype"] == "int64"
+    assert config["vocabulary_size"] == layer.vocabulary_size()
+    np.testing.assert_allclose(layers.IntegerLookup.from_config(config)(x).numpy(),
+                               np.array(expected), rtol=1e-6)
+
+
+def test_integer_lookup_config_has_keras_keys() -> None:
+    config = layers.IntegerLookup().get_config()
+    assert sorted(config) == sorted([
+        "name", "trainable", "dtype", "invert", "max_tokens", "num_oov_indices", "oov_token",
+        "mask_token", "output_mode", "sparse", "pad_to_max_tokens", "vocabulary_dtype",
+        "idf_weights", "vocabulary", "vocabulary_size", "oov_method", "salt"])
+    assert (config["oov_token"], config["num_oov_indices"], config["vocabulary"],
+            config["vocabulary_size"]) == (-1, 1, None, None)
+
+
+def test_integer_lookup_adapt_orders_by_count_then_token() -> None:
+    data = np.array([[12, 1138, 42], [42, 1000, 36], [36, 42, 7]])
+    layer = layers.IntegerLookup(mask_token=0)
+    layer.adapt(data)
+    # 42 three times, 36 twice, the rest once: higher token first among equals.
+    assert layer.get_vocabulary() == [0, -1, 42, 36, 1138, 1000, 12, 7]
+    assert layer.get_vocabulary(include_special_tokens=False) == [42, 36, 1138, 1000, 12, 7]
+    capped = layers.IntegerLookup(max_tokens=4)
+    capped.adapt(iter([data[:2], data[2:]]))
+    assert capped.get_vocabulary() == [-1, 42, 36, 1138]
+    assert capped([[7, 42]]).tolist() == [[0, 1]]
+
+
+def test_integer_lookup_adapts_tf_idf_weights_by_hand() -> None:
+    layer = layers.IntegerLookup(output_mode="tf_idf")
+    layer.adapt(np.array([[1, 2, 2], [2, 3, 3]]))
+    assert layer.get_vocabulary() == [-1, 2, 3, 1]
+    idf = [np.log(1 + 2 / 3), np.log(1 + 2 / 2), np.log(1 + 2 / 2)]  # 2 documents
+    expected = [np.mean(idf) * 1, idf[0] * 2, 0.0, 0.0]  # 5 is out of vocabulary
+    np.testing.assert_allclose(layer([[2, 2, 5]]).numpy(), [expected], rtol=1e-6)
+    rebuilt = layers.IntegerLookup.from_config(layer.get_config())
+    np.testing.assert_array_equal(rebuilt([[2, 2, 5]]).numpy(), layer([[2, 2, 5]]).numpy())
+
+
+def test_an_adapted_integer_lookup_saves_and_reloads_in_a_model(tmp_path) -> None:
+    lookup = layers.IntegerLookup(output_mode="multi_hot")
+    lookup.adapt(np.array([[5, 6, 6], [7, 5, 5], [9, 9, 9]]))
+    inputs = lamina.Input(shape=(3,), dtype="int64")
+    model = lamina.Model(inputs, layers.Dense(2)(lookup(inputs)))
+    assert model.output_shape == (None, 2)
+    x = np.array([[5, 9, 100], [6, 6, 7]])
+    lamina.save_model(model, tmp_path / "lookup.lamina")
+    loaded = lamina.load_model(tmp_path / "lookup.lamina")
+    assert loaded.layers[1].get_vocabulary() == lookup.get_vocabulary() == [-1, 9, 5, 6, 7]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    loaded.layers[1].adapt(np.array([[1, 1]]))  # a reloaded adapted layer adapts again
+    assert loaded.layers[1].get_vocabulary() == [-1, 1]
+
+
+def test_integer_lookup_errors() -> None:
+    with pytest.raises(DataError, match="num_oov_indices=0"):
+        layers.IntegerLookup(vocabulary=VOCAB, num_oov_indices=0)([[12, 5]])
+    with pytest.raises(ArgumentError, match="invert=True needs output_mode='int'"):
+        layers.IntegerLookup(invert=True, output_mode="count")
+    with pytest.raises(ArgumentError, match="repeats"):
+        layers.IntegerLookup(vocabulary=[1, 2, 1])
+    with pytest.raises(ArgumentError, match="give idf_weights"):
+        layers.IntegerLookup(vocabulary=VOCAB, output_mode="tf_idf")
+    with pytest.raises(ArgumentError, match="cannot be adapted"):
+        layers.IntegerLookup(vocabulary=VOCAB).adapt(np.array([1, 2]))
+    with pytest.raises(ArgumentError, match="more than max_tokens"):
+        layers.IntegerLookup(vocabulary=VOCAB, max_tokens=3)
+    with pytest.raises(ArgumentError, match="has no vocabulary"):
+        layers.IntegerLookup(output_mode="count")([[1]])
+    with pytest.raises(ArgumentError, match="max_tokens must be"):
+        layers.IntegerLookup(max_tokens=1)

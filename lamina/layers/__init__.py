@@ -86,6 +86,7 @@ from lamina.layers.pooling_3d import AveragePooling3D, MaxPooling3D
 from lamina.layers.preprocessing_category import CategoryEncoding, Discretization
 from lamina.layers.preprocessing_geometric import RandomRotation, RandomTranslation, RandomZoom
 from lamina.layers.preprocessing_image import CenterCrop, Resizing
+from lamina.layers.preprocessing_lookup import IntegerLookup, StringLookup
 from lamina.layers.preprocessing_numeric import Normalization, Rescaling
 from lamina.layers.preprocessing_random import (
     RandomBrightness,
@@ -226,6 +227,7 @@ __all__ = [
     "Identity",
     "Input",
     "InputLayer",
+    "IntegerLookup",
     "LSTM",
     "LSTMCell",
     "Lambda",
@@ -268,6 +270,7 @@ __all__ = [
     "SpatialDropout2D",
     "SpatialDropout3D",
     "SpectralNormalization",
+    "StringLookup",
     "StackedRNNCells",
     "Subtract",
     "TimeDistributed",
