@@ -59,6 +59,9 @@ OPS: frozenset[str] = frozenset({
     "tanh_shrink", "tensordot", "threshold", "tile", "top_k", "trace", "transpose",
     "trapezoid", "tri", "tril", "triu", "true_divide", "trunc", "unique", "unravel_index",
     "unstack", "vander", "var", "vdot", "vsplit", "vstack", "where", "zeros", "zeros_like",
+    # Fourier transforms (the windows, which make tensors from a length alone, are not)
+    "fft", "fft2", "ifft2", "irfft", "istft", "polar", "rfft", "stft", "view_as_complex",
+    "view_as_real",
 })
 
 #: keras.ops.image ops a loaded op node may call, by their stored names ("image.<name>").

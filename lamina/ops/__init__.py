@@ -362,6 +362,23 @@ from lamina.ops.reshaping import (
     vsplit,
     vstack,
 )
+from lamina.ops.spectral import (
+    bartlett,
+    blackman,
+    fft,
+    fft2,
+    hamming,
+    hanning,
+    ifft2,
+    irfft,
+    istft,
+    kaiser,
+    polar,
+    rfft,
+    stft,
+    view_as_complex,
+    view_as_real,
+)
 from lamina.ops.statistics import (
     amax,
     amin,
@@ -714,6 +731,21 @@ __all__ = [
     "while_loop",
     "zeros",
     "zeros_like",
+    "bartlett",
+    "blackman",
+    "fft",
+    "fft2",
+    "hamming",
+    "hanning",
+    "ifft2",
+    "irfft",
+    "istft",
+    "kaiser",
+    "polar",
+    "rfft",
+    "stft",
+    "view_as_complex",
+    "view_as_real",
 ]
 
 
