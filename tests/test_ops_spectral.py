@@ -141,3 +141,27 @@ def test_bad_arguments_are_clear_errors() -> None:
         ops.view_as_complex(np.ones((2, 3), "float32"))
     with pytest.raises(ArgumentTypeError, match="complex"):
         ops.view_as_real(np.ones(3, "float32"))
+
+
+@pytest.mark.parametrize(("shape", "size", "data_format"), [
+    ((2, 10, 3), 4, "channels_last"),
+    ((2, 3, 10), (3,), "channels_first"),
+    ((2, 9, 7, 3), (4, 3), "channels_last"),
+    ((2, 3, 9, 7), 5, "channels_first"),
+    ((1, 6, 5, 4, 2), (3, 2, 2), "channels_last"),
+])
+def test_adaptive_pools_match_keras(shape: tuple, size: object, data_format: str) -> None:
+    x = RNG.normal(size=shape).astype("float32")
+    for name in ("adaptive_average_pool", "adaptive_max_pool"):
+        same(getattr(ops, name)(x, size, data_format=data_format),
+             getattr(keras.ops, name)(x, size, data_format=data_format))
+
+
+def test_unfold_and_fold_match_keras() -> None:
+    images = RNG.normal(size=(2, 3, 8, 7)).astype("float32")
+    arguments = {"kernel_size": (3, 2), "dilation": 1, "padding": 1, "stride": 2}
+    columns = ops.unfold(images, **arguments)
+    # Keras's torch unfold/fold take torch tensors only (numpy input fails there).
+    same(columns, keras.ops.unfold(torch.from_numpy(images), **arguments))
+    same(ops.fold(columns, (8, 7), **arguments),
+         keras.ops.fold(columns.clone(), (8, 7), **arguments))

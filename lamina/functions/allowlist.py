@@ -61,7 +61,7 @@ OPS: frozenset[str] = frozenset({
     "unstack", "vander", "var", "vdot", "vsplit", "vstack", "where", "zeros", "zeros_like",
     # Fourier transforms (the windows, which make tensors from a length alone, are not)
     "fft", "fft2", "ifft2", "irfft", "istft", "polar", "rfft", "stft", "view_as_complex",
-    "view_as_real",
+    "view_as_real", "adaptive_average_pool", "adaptive_max_pool", "fold", "unfold",
 })
 
 #: keras.ops.image ops a loaded op node may call, by their stored names ("image.<name>").

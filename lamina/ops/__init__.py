@@ -44,12 +44,16 @@ from lamina.ops.control import (
     where,
 )
 from lamina.ops.convolution import (
+    adaptive_average_pool,
+    adaptive_max_pool,
     average_pool,
     conv,
     depthwise_conv,
     dot_product_attention,
+    fold,
     max_pool,
     separable_conv,
+    unfold,
 )
 from lamina.ops.core import (
     arange,
@@ -746,6 +750,10 @@ __all__ = [
     "stft",
     "view_as_complex",
     "view_as_real",
+    "adaptive_average_pool",
+    "adaptive_max_pool",
+    "fold",
+    "unfold",
 ]
 
 

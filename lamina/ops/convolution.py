@@ -98,6 +98,55 @@ def average_pool(inputs: Any, pool_size: Size, strides: Size | None = None,
     return _restore(sums / counts, last)
 
 
+_ADAPTIVE = {"average": {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d,
+                         3: F.adaptive_avg_pool3d},
+             "max": {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d,
+                     3: F.adaptive_max_pool3d}}
+
+
+def _adaptive(kind: str, inputs: Any, output_size: Size, data_format: str | None
+              ) -> torch.Tensor:
+    x, last = _channels_first(inexact(inputs), data_format)
+    rank = x.ndim - 2
+    if rank not in (1, 2, 3):
+        raise ValueError(f"adaptive_{kind}_pool: inputs need 1, 2 or 3 spatial axes (rank "
+                         f"3, 4 or 5), received shape {tuple(x.shape)}.")
+    size = _tuple(output_size, rank, "output_size")
+    return _restore(_ADAPTIVE[kind][rank](x, size if rank > 1 else size[0]), last)
+
+
+@symbolic_op
+def adaptive_average_pool(inputs: Any, output_size: Size, data_format: str | None = None
+                          ) -> torch.Tensor:
+    """Average pooling to a fixed ``output_size``, the windows chosen to cover the input
+    (torch's adaptive pooling, as Keras on torch)."""
+    return _adaptive("average", inputs, output_size, data_format)
+
+
+@symbolic_op
+def adaptive_max_pool(inputs: Any, output_size: Size, data_format: str | None = None
+                      ) -> torch.Tensor:
+    """Max pooling to a fixed ``output_size`` (see :func:`adaptive_average_pool`)."""
+    return _adaptive("max", inputs, output_size, data_format)
+
+
+@symbolic_op
+def unfold(x: Any, kernel_size: Size, dilation: Size = 1, padding: Size = 0,
+           stride: Size = 1) -> torch.Tensor:
+    """Sliding blocks of a channels-first batch of images ``(N, C, H, W)`` as columns
+    ``(N, C * kH * kW, L)`` (im2col, torch's ``unfold``)."""
+    return F.unfold(tensor(x), kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+
+@symbolic_op
+def fold(x: Any, output_size: Size, kernel_size: Size, dilation: Size = 1, padding: Size = 0,
+         stride: Size = 1) -> torch.Tensor:
+    """The images ``(N, C, H, W)`` whose :func:`unfold` columns are ``x``, overlapping
+    blocks summed (col2im)."""
+    return F.fold(tensor(x), output_size, kernel_size, dilation=dilation, padding=padding,
+                  stride=stride)
+
+
 @symbolic_op
 def conv(inputs: Any, kernel: Any, strides: Size = 1, padding: str = "valid",
          data_format: str | None = None, dilation_rate: Size = 1) -> torch.Tensor:
