@@ -21,7 +21,27 @@ from lamina import ops
 from lamina.ops import dispatch
 from lamina.utils.shapes import dtype_name
 
-__all__ = ["Node", "OpCall", "Slot", "SymbolicTensor", "fill", "fill_masks", "template"]
+__all__ = ["STRING", "Node", "OpCall", "Slot", "StringDType", "SymbolicTensor", "fill",
+           "fill_masks", "template"]
+
+
+class StringDType:
+    """The dtype of a symbolic string input, ``Input(dtype="string")``: torch has no string
+    tensors, so such an input holds numpy string arrays and feeds one string layer
+    (``TextVectorization``, ``StringLookup``), which turns each batch into integers."""
+
+    is_floating_point = False
+    is_complex = False
+
+    def __repr__(self) -> str:
+        return "string"
+
+    def __reduce__(self) -> str:
+        return "STRING"  # one instance, also after pickling or deepcopy
+
+
+#: The one :class:`StringDType`; compare with ``is``.
+STRING = StringDType()
 
 
 class SymbolicTensor:

@@ -94,6 +94,7 @@ from lamina.layers.preprocessing_random import (
     RandomCrop,
     RandomFlip,
 )
+from lamina.layers.preprocessing_text_vectorization import TextVectorization
 from lamina.layers.recurrent import GRU, LSTM, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
@@ -273,6 +274,7 @@ __all__ = [
     "StringLookup",
     "StackedRNNCells",
     "Subtract",
+    "TextVectorization",
     "TimeDistributed",
     "TorchModuleWrapper",
     "UnitNormalization",

@@ -18,6 +18,7 @@ import torch
 from lamina.errors import ArgumentError, ArgumentTypeError
 from lamina.layers.preprocessing_vocabulary import IndexLookup
 from lamina.ops.dispatch import holds_symbolic
+from lamina.symbolic import STRING, SymbolicTensor
 
 
 class IntegerLookup(IndexLookup):
@@ -231,6 +232,25 @@ class StringLookup(IndexLookup):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         self._require_vocabulary()
         return self._encode_indices(inputs.long())
+
+    def strings_to_tensor(self, values: Any) -> torch.Tensor:
+        """The int64 indices ``call`` takes for strings ``values`` (what a model's string
+        input hands this layer, once per batch)."""
+        if self.invert:
+            raise ArgumentTypeError(f"StringLookup '{self.name}' has invert=True: it takes "
+                                    "indices, not strings.")
+        self._require_vocabulary()
+        return torch.from_numpy(self.lookup(values))
+
+    def compute_output_spec(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(inputs, "dtype", None) is not STRING:
+            return super().compute_output_spec(inputs, *args, **kwargs)
+        if self.invert:
+            raise ArgumentTypeError(f"StringLookup '{self.name}' has invert=True: it takes "
+                                    "indices, not a string input.")
+        dtype = torch.int64 if self.output_mode == "int" else (
+            self.dtype if self.dtype.is_floating_point else torch.float32)
+        return SymbolicTensor(self.compute_output_shape(inputs.shape), dtype)
 
     def _strings_of(self, indices: Any) -> np.ndarray:
         if isinstance(indices, torch.Tensor):

@@ -93,6 +93,7 @@ class IndexLookup(Layer):
         self._tokens: np.ndarray | None = None  # the learned tokens, special ones excluded
         self._idf_given: np.ndarray | None = None
         self._adapted = False
+        self._given: tuple[list, list | None] | None = None
         self.register_buffer("idf_weights", None, persistent=False)
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
@@ -171,6 +172,8 @@ class IndexLookup(Layer):
                                     f"{idf.shape}.")
         self._set(tokens, idf, 0 if leading else start)
         self._adapted = False
+        # What the config saves (a later set_vocabulary replaces the constructor's).
+        self._given = (vocabulary.tolist(), None if idf is None else idf.tolist())
 
     def _set(self, tokens: np.ndarray, idf: np.ndarray | None, front: int) -> None:
         """Store the tokens; pad ``idf`` with ``front`` mean weights (and zeros up to
@@ -200,13 +203,20 @@ class IndexLookup(Layer):
                 them.
             steps: Read at most this many batches of an iterable. Default: all.
         """
+        self.learn(self._token_batches(data), steps, type(self).__name__)
+
+    def learn(self, token_batches: Iterator[tuple[np.ndarray, np.ndarray, int]],
+              steps: int | None = None, owner: str | None = None) -> None:
+        """``adapt`` from batches already split into tokens: ``(flat tokens, the
+        document (row) of each, number of documents)`` per batch (what ``TextVectorization``
+        hands its lookup)."""
         if self._has_input_vocabulary:
-            raise ArgumentError(f"{type(self).__name__} '{self.name}' was given a "
+            raise ArgumentError(f"{owner or type(self).__name__} '{self.name}' was given a "
                                 "vocabulary: it cannot be adapted. Create it without one.")
         counts: collections.Counter = collections.Counter()
         documents: collections.Counter = collections.Counter()
         total_documents = 0
-        for step, (flat, rows, n_rows) in enumerate(self._token_batches(data)):
+        for step, (flat, rows, n_rows) in enumerate(token_batches):
             if steps is not None and step >= steps:
                 break
             if flat.size == 0:
@@ -293,6 +303,11 @@ class IndexLookup(Layer):
             vocabulary = self.get_vocabulary(include_special_tokens=False)
             idf = None if self._idf_given is None else self._idf_given.tolist()
             extra = {"has_input_vocabulary": False}
+        elif self._given is not None and (vocabulary is None or not self._has_input_vocabulary
+                                          or self._given[0] != _listed(vocabulary)):
+            vocabulary, idf = self._given  # set by set_vocabulary after creation
+            if not self._has_input_vocabulary:
+                extra = {"has_input_vocabulary": False}
         return {**super().get_config(), "invert": self.invert, "max_tokens": self.max_tokens,
                 "num_oov_indices": self.num_oov_indices, "oov_token": self.oov_token,
                 "mask_token": self.mask_token, "output_mode": self.output_mode,

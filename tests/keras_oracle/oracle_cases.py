@@ -24,7 +24,7 @@ NOT_COMPARED = ("Layer", "Input", "InputLayer", "Lambda", "serialize", "deserial
                 "TorchModuleWrapper", "Rescaling", "Normalization", "Resizing", "CenterCrop",
                 "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
                 "RandomContrast", "RandomBrightness", "RandomCrop", "CategoryEncoding",
-                "Discretization", "IntegerLookup", "StringLookup")
+                "Discretization", "IntegerLookup", "StringLookup", "TextVectorization")
 # Checks that do not apply to a layer, with the reason (see oracle_harness.CHECKS).
 NOT_APPLICABLE: dict[str, dict[str, str]] = {
     cell: {"output_shape": "Keras's RNN cells have no compute_output_shape"}
