@@ -16,8 +16,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from lamina import ops
 from lamina.errors import ArgumentError
 from lamina.keras_names import missing_name
+from lamina.ops.dispatch import symbolic_op
 from lamina.utils.object_registry import find_object, registered_name
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
@@ -32,6 +34,8 @@ def relu(x: torch.Tensor, negative_slope: float = 0.0, max_value: float | None =
          threshold: float = 0.0) -> torch.Tensor:
     """``max(x, 0)``; below ``threshold`` it is 0 (or ``negative_slope * (x - threshold)``),
     and it is capped at ``max_value``."""
+    if not isinstance(x, torch.Tensor) and hasattr(x, "node"):  # a symbolic tensor
+        return ops.relu(x, alpha=negative_slope, max_value=max_value, threshold=threshold)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return torch.relu(x)
     if negative_slope != 0.0 and max_value is None and threshold == 0:
@@ -209,6 +213,21 @@ def exponential(x: torch.Tensor) -> torch.Tensor:
     """``exp(x)``."""
     return torch.exp(x)
 
+
+# Called on symbolic tensors (keras.activations.sigmoid(keras.Input(...))), each function
+# adds a graph node, as Keras's activations (which call keras.ops) do; on tensors the
+# wrapper costs one type check. (relu, whose arguments differ from ops.relu's, builds an
+# ops.relu node itself.)
+_PUBLIC = ("linear", "relu6", "elu", "selu", "celu", "sigmoid", "tanh", "softplus",
+           "softsign", "silu", "mish", "hard_silu", "hard_tanh", "hard_shrink", "soft_shrink",
+           "tanh_shrink", "log_sigmoid", "threshold", "softmax", "log_softmax", "gelu",
+           "leaky_relu", "glu", "sparse_plus", "sparse_sigmoid", "squareplus", "sparsemax",
+           "hard_sigmoid", "exponential")
+for _name in _PUBLIC:
+    globals()[_name] = symbolic_op(globals()[_name])
+del _name
+swish = silu  # Keras's other names, bound to the wrapped functions
+hard_swish = hard_silu
 
 _BY_NAME: dict[str, Activation] = {
     "linear": linear,

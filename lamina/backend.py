@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from lamina import config
+from lamina import config, ops
 from lamina.config import (  # noqa: F401 - Keras's keras.backend names
     backend,
     image_data_format,
@@ -26,6 +26,12 @@ from lamina.ops import *  # noqa: F403
 from lamina.ops import __all__  # noqa: F401
 from lamina.utils import shapes
 from lamina.utils.naming import next_uid, reset_names
+
+
+def concatenate(tensors: Any, axis: int = -1) -> torch.Tensor:
+    """Keras 2's ``K.concatenate``: along the last axis by default (``keras.ops``'s
+    ``concatenate`` joins along the first)."""
+    return ops.concatenate(tensors, axis=axis)
 
 
 def clear_session(free_memory: bool = True) -> None:

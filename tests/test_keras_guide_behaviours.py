@@ -268,3 +268,64 @@ def test_get_compile_config_and_compile_from_config_are_used_by_save_and_load(
             pytest.approx(0.05)
         np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                    rtol=1e-6)
+
+
+def test_ops_take_numpy_arrays_as_keras_does() -> None:
+    a = np.arange(6, dtype="float32").reshape(2, 3)
+    for name, args in (("concatenate", ([a, a],)), ("stack", ([a, a],)),
+                       ("matmul", (a, a.T)), ("dot", (a, a.T)), ("zeros_like", (a,)),
+                       ("ones_like", (a,)), ("einsum", ("ij,kj->ik", a, a))):
+        ours = getattr(lamina.ops, name)(*args)
+        theirs = keras.ops.convert_to_numpy(getattr(keras.ops, name)(*args))
+        np.testing.assert_allclose(ours.numpy(), theirs)
+    x, y = np.ones((2, 3, 4), "float32"), np.ones((5, 6, 4), "float32")
+    assert tuple(lamina.ops.tensordot(x, y, axes=(2, 2)).shape) == tuple(
+        keras.ops.tensordot(x, y, axes=(2, 2)).shape) == (2, 3, 5, 6)
+
+
+def test_activation_functions_build_graph_nodes_on_symbolic_tensors(tmp_path: object) -> None:
+    inputs = lamina.Input(shape=(4,))
+    outputs = [lamina.activations.sigmoid(inputs) * 5,
+               lamina.activations.relu(inputs - 2, negative_slope=0.1, max_value=6.0),
+               lamina.activations.softmax(inputs, axis=-1)]
+    model = lamina.Model(inputs, outputs)
+    x = np.random.default_rng(3).normal(size=(2, 4)).astype("float32")
+    theirs = [keras.activations.sigmoid(x) * 5,
+              keras.activations.relu(x - 2, negative_slope=0.1, max_value=6.0),
+              keras.activations.softmax(x, axis=-1)]
+    for mine, reference in zip(model(torch.from_numpy(x)), theirs):
+        np.testing.assert_allclose(mine.detach().numpy(), keras.ops.convert_to_numpy(reference),
+                                   rtol=1e-5, atol=1e-6)
+    path = os.path.join(str(tmp_path), "activations.lamina")
+    model.save(path)
+    for mine, again in zip(model(torch.from_numpy(x)),
+                           lamina.load_model(path)(torch.from_numpy(x))):
+        torch.testing.assert_close(mine, again)
+
+
+def test_constant_takes_an_array_and_custom_losses_choose_their_targets() -> None:
+    value = np.eye(3).flatten()
+    ours = lamina.layers.Dense(9, kernel_initializer="zeros",
+                               bias_initializer=lamina.initializers.Constant(value))
+    theirs = keras.layers.Dense(9, kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(value))
+    zeros = np.zeros((1, 4), "float32")
+    np.testing.assert_allclose(ours(zeros).detach().numpy(),
+                               keras.ops.convert_to_numpy(theirs(zeros)))
+    results = []
+    for lib in (lamina, keras):
+        class Sparse(lib.losses.Loss):
+            def call(self, y_true, y_pred, lib=lib):
+                return lib.losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+        results.append(float(keras.ops.convert_to_numpy(Sparse()(
+            np.array([0, 1]), np.array([[0.9, 0.1], [0.2, 0.8]], "float32")))))
+    assert results[0] == pytest.approx(results[1], rel=1e-6)
+
+
+def test_metric_weights_of_shape_n_1_weigh_per_sample_values() -> None:
+    for lib in (lamina, keras):
+        metric = lib.metrics.BinaryAccuracy()
+        metric.update_state(np.ones((4, 1)), np.array([[1.0], [1.0], [0.0], [0.0]]),
+                            sample_weight=np.array([[1.0], [1.0], [1.0], [3.0]]))
+        assert float(keras.ops.convert_to_numpy(metric.result())) == pytest.approx(2 / 6)

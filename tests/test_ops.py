@@ -360,7 +360,8 @@ def test_shape_manipulation_matches_numpy():
     close(ops.squeeze(torch.ones(1, 3, 1), -1), np.ones((1, 3)))
     close(ops.squeeze(torch.ones(1, 3, 1), (0, 2)), np.ones(3))
     close(ops.concatenate([t, t[:, :1]], axis=1), np.concatenate([x, x[:, :1]], axis=1))
-    close(ops.concatenate([t, t]), np.concatenate([x, x], axis=-1))
+    close(ops.concatenate([t, t]), np.concatenate([x, x], axis=0))  # keras.ops's default
+    close(K.concatenate([t, t]), np.concatenate([x, x], axis=-1))  # Keras 2's K default
     close(ops.stack([t, t], axis=1), np.stack([x, x], axis=1))
     close(ops.repeat_elements(t, 2, axis=1), np.repeat(x, 2, axis=1))
     close(ops.tile(t, 2), np.tile(x, 2))
@@ -511,6 +512,9 @@ def test_backend_exposes_the_same_functions():
     assert set(K.__all__) == set(ops.__all__)
     for name in ops.__all__:
         op = getattr(ops, name)
+        if name == "concatenate":  # Keras 2's K.concatenate keeps its last-axis default
+            assert K.concatenate is not op and K.concatenate.__doc__
+            continue
         assert getattr(K, name) is op
         assert op.__lamina_op__ == name and op.__doc__
 

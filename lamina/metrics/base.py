@@ -160,6 +160,8 @@ class Mean(Metric):
         weight = array_to_tensor(sample_weight).to(values.dtype)
         if weight.dim() > values.dim() and weight.numel() == 1:
             weight = weight.reshape(())  # one weight for a scalar value
+        while weight.dim() > values.dim() and weight.shape[-1] == 1:
+            weight = weight.squeeze(-1)  # (n, 1) weights for (n,) values, as Keras
         if weight.dim() < values.dim():
             weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
         weight = torch.broadcast_to(weight, values.shape)

@@ -113,12 +113,14 @@ def ndim(x: Any) -> int:
 @symbolic_op
 def ones_like(x: torch.Tensor, dtype: str | torch.dtype | None = None) -> torch.Tensor:
     """A tensor of ones with the shape (and, unless ``dtype`` is given, dtype) of ``x``."""
+    x = x if isinstance(x, torch.Tensor) else as_tensor(x)
     return torch.ones_like(x, dtype=None if dtype is None else torch_dtype(dtype))
 
 
 @symbolic_op
 def zeros_like(x: torch.Tensor, dtype: str | torch.dtype | None = None) -> torch.Tensor:
     """A tensor of zeros with the shape (and, unless ``dtype`` is given, dtype) of ``x``."""
+    x = x if isinstance(x, torch.Tensor) else as_tensor(x)
     return torch.zeros_like(x, dtype=None if dtype is None else torch_dtype(dtype))
 
 

@@ -21,6 +21,7 @@ import torch
 
 from lamina.errors import ArgumentError, ShapeError
 from lamina.ops.dispatch import symbolic_op
+from lamina.ops.promotion import promoted_pair, tensor
 
 
 @symbolic_op
@@ -31,6 +32,7 @@ def dot(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         >>> dot(torch.ones(2, 3, 4), torch.ones(5, 4, 6)).shape
         torch.Size([2, 3, 5, 6])
     """
+    x, y = _operands(x, y)
     if y.ndim <= 2:
         # Here torch's matmul already is numpy's dot.
         return torch.matmul(x, y)
@@ -108,17 +110,34 @@ def batch_dot(
 @symbolic_op
 def matmul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Matrix product with numpy ``matmul`` rules (leading axes broadcast)."""
-    return torch.matmul(x, y)
+    return torch.matmul(*_operands(x, y))
+
+
+def _operands(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two operands as tensors of one dtype (numpy arrays and lists accepted, as Keras)."""
+    if type(x) is torch.Tensor and type(y) is torch.Tensor and x.dtype == y.dtype:
+        return x, y
+    return promoted_pair(x, y)
 
 
 @symbolic_op
 def tensordot(x: torch.Tensor, y: torch.Tensor, axes: Any = 2) -> torch.Tensor:
     """Contract ``x`` and ``y`` over ``axes`` (an int N for the last N / first N axes, or
     a pair of axis lists), as numpy's ``tensordot``."""
+    x, y = _operands(x, y)
+    if isinstance(axes, (tuple, list)) and len(axes) == 2 and all(
+            isinstance(a, int) for a in axes):
+        axes = ([axes[0]], [axes[1]])  # Keras's (axis of x, axis of y)
     return torch.tensordot(x, y, dims=axes)
 
 
 @symbolic_op
 def einsum(subscripts: str, *operands: torch.Tensor) -> torch.Tensor:
     """Einstein summation, e.g. ``einsum("bij,bjk->bik", x, y)``."""
-    return torch.einsum(subscripts, *operands)
+    tensors = [tensor(o) for o in operands]
+    if not tensors:
+        raise ArgumentError(f"einsum: {subscripts!r} needs at least one operand.")
+    common = tensors[0].dtype
+    for t in tensors[1:]:
+        common = torch.promote_types(common, t.dtype)
+    return torch.einsum(subscripts, *(t.to(common) for t in tensors))

@@ -84,15 +84,27 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> torch.Tensor:
 
 
 @symbolic_op
-def concatenate(tensors: Sequence[torch.Tensor], axis: int = -1) -> torch.Tensor:
-    """Join tensors along an existing axis (Keras default: the last)."""
-    return torch.cat(tuple(tensors), dim=axis)
+def concatenate(tensors: Sequence[torch.Tensor], axis: int = 0) -> torch.Tensor:
+    """Join tensors along an existing axis (the first by default, as keras.ops; Keras 2's
+    ``K.concatenate`` in ``lamina.backend`` joins along the last)."""
+    return torch.cat(_same_dtype(tensors), dim=axis)
 
 
 @symbolic_op
 def stack(tensors: Sequence[torch.Tensor], axis: int = 0) -> torch.Tensor:
     """Join same-shape tensors along a new axis."""
-    return torch.stack(tuple(tensors), dim=axis)
+    return torch.stack(_same_dtype(tensors), dim=axis)
+
+
+def _same_dtype(values: Sequence[Any]) -> tuple[torch.Tensor, ...]:
+    """Tensors of one dtype from tensors, numpy arrays or lists (as Keras converts them)."""
+    if all(type(v) is torch.Tensor for v in values):
+        return tuple(values)
+    tensors = [v if isinstance(v, torch.Tensor) else as_tensor(v) for v in values]
+    common = tensors[0].dtype
+    for t in tensors[1:]:
+        common = torch.promote_types(common, t.dtype)
+    return tuple(t.to(common) for t in tensors)
 
 
 @symbolic_op
