@@ -98,6 +98,14 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, format: str = 
             "Name it .pt2; use model.save for a .lamina file.")
     if format == "onnx":
         _require("onnx", "onnxscript")
+    strings = getattr(model, "string_layers", None)
+    if strings:
+        names = ", ".join(f"'{layer.name}'" for layer in strings.values())
+        warnings.warn(
+            f"export: model '{model.name}' takes strings, which an exported program cannot; "
+            f"the program exported runs after the string layer(s) {names} convert them: it "
+            "takes their integer ids (layer.strings_to_tensor(strings)).", UserWarning,
+            stacklevel=2)
     sample = to_tensors(inputs) if inputs is not None else sample_inputs(model)
     program = _capture(model, sample)
     if format == "torch":
@@ -128,7 +136,14 @@ def sample_inputs(model: torch.nn.Module, batch_size: int = 2) -> Any:
             f"export: model '{name}' does not know its input shapes (a subclassed model, or "
             "a Sequential without input_shape). Pass inputs= with a sample batch.")
     values = []
-    for tensor in symbolic:
+    strings = getattr(model, "string_layers", None) or {}
+    for index, tensor in enumerate(symbolic):
+        if index in strings:  # the ids its string layer makes of the strings
+            tensor = strings[index].compute_output_spec(tensor) if strings[
+                index].output_mode == "int" else tensor
+            rest = tuple(4 if axis is None else axis for axis in tensor.shape[1:])
+            values.append(torch.ones((batch_size, *rest), dtype=torch.int64))
+            continue
         rest = tuple(tensor.shape[1:])
         if any(axis is None for axis in rest):
             raise ArgumentError(

@@ -1,6 +1,7 @@
 """TextVectorization without TensorFlow (Keras 3 needs TensorFlow for it, so vocabularies,
 token ids and multi-hot, count and tf-idf values are worked out by hand on small corpora):
-standardize/split/ngrams variants, output_sequence_length, configs."""
+standardize/split/ngrams variants, output_sequence_length, configs, save/load; and models
+that take strings: a string Input, fit/evaluate/predict on string arrays and loaders."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import layers
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 
@@ -161,3 +163,90 @@ def test_errors() -> None:
     with pytest.raises(ArgumentTypeError, match="expects strings"):
         layers.TextVectorization(vocabulary=["a"])(np.array([1.5]))
 
+
+# ---------------------------------------------------------------------- models of strings
+def _sentences(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Generated sentences whose label is which of two word groups they use."""
+    rng = np.random.default_rng(seed)
+    filler = ["the", "a", "film", "was", "plot", "actor", "really", "quite", "it"]
+    words = [["great", "superb", "lovely", "fun"], ["awful", "boring", "dull", "bad"]]
+    labels = rng.integers(0, 2, count)
+    texts = []
+    for label in labels:
+        chosen = list(rng.choice(filler, 5)) + list(rng.choice(words[label], 2))
+        rng.shuffle(chosen)
+        texts.append(" ".join(chosen).capitalize() + "!")
+    return np.array(texts), labels.astype("float32")
+
+
+def test_a_text_classifier_trains_from_strings_saves_and_reloads(tmp_path) -> None:
+    torch.manual_seed(0)
+    texts, labels = _sentences(400, seed=1)
+    vectorize = layers.TextVectorization(max_tokens=40, output_sequence_length=8)
+    vectorize.adapt(texts)
+    inputs = lamina.Input(shape=(1,), dtype="string")
+    assert repr(inputs.dtype) == "string"
+    hidden = layers.GlobalAveragePooling1D()(layers.Embedding(40, 8)(vectorize(inputs)))
+    model = lamina.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(texts.reshape(-1, 1), labels, epochs=8, batch_size=32, verbose=0,
+              validation_split=0.2)
+    test_texts, test_labels = _sentences(200, seed=2)
+    _, accuracy = model.evaluate(list(test_texts), test_labels, verbose=0)
+    assert accuracy > 0.8  # chance is 0.5
+    predicted = model.predict(test_texts, verbose=0)
+    np.testing.assert_allclose(model(test_texts[:5]).detach().numpy(), predicted[:5],
+                               rtol=1e-5)
+    lamina.save_model(model, tmp_path / "text.lamina")
+    loaded = lamina.load_model(tmp_path / "text.lamina")
+    assert loaded.layers[1].get_vocabulary() == vectorize.get_vocabulary()
+    np.testing.assert_allclose(loaded.predict(test_texts, verbose=0), predicted, rtol=1e-6)
+    ids = vectorize(test_texts[:3])  # a model with a string input also takes the ids
+    np.testing.assert_allclose(loaded(ids).detach().numpy(), predicted[:3], rtol=1e-6)
+
+
+def test_sequential_and_loaders_of_strings(tmp_path) -> None:
+    torch.manual_seed(0)
+    texts, labels = _sentences(64, seed=3)
+    model = lamina.Sequential([
+        layers.TextVectorization(output_mode="multi_hot", vocabulary=["great", "awful"]),
+        layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    loader = torch.utils.data.DataLoader(list(zip(texts, labels)), batch_size=16)
+    model.fit(loader, epochs=1, verbose=0)  # default collate: a list of strings, kept numpy
+    assert model.input_shape == (None,)
+    assert np.isfinite(model.evaluate(loader, verbose=0))
+    assert model.predict(texts, verbose=0).shape == (64, 1)
+    lamina.save_model(model, tmp_path / "seq.lamina")
+    loaded = lamina.load_model(tmp_path / "seq.lamina")
+    np.testing.assert_allclose(loaded.predict(["great", "awful day"], verbose=0),
+                               model.predict(["great", "awful day"], verbose=0))
+    lookup = lamina.Sequential([layers.StringLookup(vocabulary=["a", "b"],
+                                                    output_mode="one_hot"), layers.Dense(2)])
+    assert lookup.predict(np.array(["a", "z", "b"]), verbose=0).shape == (3, 2)
+
+
+def test_string_inputs_feed_one_string_layer() -> None:
+    inputs = lamina.Input(shape=(1,), dtype="string")
+    with pytest.raises(ArgumentTypeError, match="cannot take a string input"):
+        layers.Dense(2)(inputs)
+    vectorize = layers.TextVectorization(vocabulary=["a"])
+    lookup = layers.StringLookup(vocabulary=["a"])
+    with pytest.raises(ArgumentTypeError, match="must feed exactly one layer"):
+        lamina.Model(inputs, [vectorize(inputs), lookup(inputs)])
+
+
+def test_exporting_a_string_model_exports_the_part_after_the_strings(tmp_path) -> None:
+    from lamina.export import export_model
+
+    vectorize = layers.TextVectorization(vocabulary=["good", "bad"], output_sequence_length=5)
+    inputs = lamina.Input(shape=(1,), dtype="string")
+    hidden = layers.GlobalAveragePooling1D()(layers.Embedding(4, 3)(vectorize(inputs)))
+    model = lamina.Model(inputs, layers.Dense(1)(hidden))
+    with pytest.warns(UserWarning, match="takes their integer ids"):
+        path = export_model(model, tmp_path / "text.pt2", "torch")
+    program = torch.export.load(path)  # a file this test just wrote
+    texts = ["good bad", "bad", "so good"]
+    np.testing.assert_allclose(
+        program.module()(vectorize.strings_to_tensor(texts)).detach().numpy(),
+        model(texts).detach().numpy(), rtol=1e-6)

@@ -18,10 +18,10 @@ from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from torch.overrides import TorchFunctionMode
 
 from lamina import symbolic
-from lamina.errors import InferenceError, LoadError, ShapeError
+from lamina.errors import ArgumentTypeError, InferenceError, LoadError, ShapeError
 from lamina.functions import load_budget
 from lamina.layers.calling import argument_masks
-from lamina.symbolic import Node, SymbolicTensor, fill, fill_masks
+from lamina.symbolic import STRING, Node, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree
 from lamina.utils.shapes import flatten_shapes, is_shape
 
@@ -213,6 +213,12 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple, kwargs: dict) -> Any:
     training = kwargs.get("training")
     if training is not None and not isinstance(training, bool):
         raise ShapeError(f"Layer '{layer.name}': training must be a bool or None in a graph.")
+    if not hasattr(layer, "strings_to_tensor") and any(
+            s.dtype is STRING for s in tree.flatten(inputs) if isinstance(s, SymbolicTensor)):
+        raise ArgumentTypeError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) cannot take a string input: torch "
+            "has no string tensors. Feed a string Input to a TextVectorization or "
+            "StringLookup layer first; it turns the strings into integers.")
     layer.ensure_built(tree.map_structure(lambda s: s.shape, inputs),
                        [s.dtype for s in tree.flatten(inputs)])
     outputs = layer.compute_output_spec(inputs, *args, **kwargs)

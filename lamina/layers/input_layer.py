@@ -7,7 +7,7 @@ from typing import Any
 from lamina import config
 from lamina.errors import ArgumentError
 from lamina.layers.layer import Layer
-from lamina.symbolic import Node, SymbolicTensor
+from lamina.symbolic import STRING, Node, SymbolicTensor
 from lamina.utils.shapes import dtype_name
 
 
@@ -17,7 +17,9 @@ class InputLayer(Layer):
     Args:
         shape: Shape of one sample, without the batch axis (``None`` for unknown axes).
         batch_size: A fixed batch size or ``None``. Default: ``None``.
-        dtype: The input's dtype. Default: ``lamina.config.floatx()`` (``"float32"``).
+        dtype: The input's dtype (``"string"``: numpy strings for a first
+            ``TextVectorization`` or ``StringLookup``). Default: ``lamina.config.floatx()``
+            (``"float32"``).
         batch_shape: The full shape, batch axis included, instead of shape and batch_size.
         name: The layer's name (the key of this input when a model takes a dict).
 
@@ -35,8 +37,11 @@ class InputLayer(Layer):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name=name, dtype=dtype if dtype is not None else config.floatx(),
+        strings = dtype is STRING or dtype in ("string", "str")
+        super().__init__(name=name, dtype=config.floatx() if strings or dtype is None else dtype,
                          **kwargs)
+        if strings:
+            self.dtype = STRING  # numpy strings, for a string layer to convert
         if batch_shape is None:
             if shape is None:
                 raise ArgumentError(
@@ -83,7 +88,8 @@ def Input(  # noqa: N802 - Keras's public name
     Args:
         shape: The shape of one sample, without the batch axis (``None`` for unknown axes).
         batch_size: A fixed batch size, or ``None`` (any). Default: ``None``.
-        dtype: The dtype of the input. Default: ``lamina.config.floatx()``
+        dtype: The dtype of the input (``"string"``: numpy strings for a first
+            ``TextVectorization`` or ``StringLookup``). Default: ``lamina.config.floatx()``
             (``"float32"``).
         name: The input's name (the key for dict inputs). Default: unique ``input_layer``.
         batch_shape: The full shape, batch axis included (instead of shape and batch_size).

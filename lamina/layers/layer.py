@@ -100,6 +100,9 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
     #: Whether ``call`` returns tensors that carry their own masks (``_keras_mask``), as
     #: models do, instead of the layer's ``compute_mask`` giving them.
     outputs_carry_masks: bool = False
+    #: Whether a call takes raw strings as they are (a model with a string ``Input``, whose
+    #: string layer converts them), instead of converting its input to a tensor first.
+    takes_strings: bool = False
     _call_takes_training: bool = False
     _call_takes_mask: bool = False
     _call_mask_args: tuple[tuple[str, int | None], ...] = ()
@@ -176,6 +179,8 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
                 return nn.Module.__call__(self, *args, **kwargs)
             if holds_symbolic(first):
                 return inference.symbolic_call(self, first, args[1:], kwargs)
+            if self.takes_strings:  # a model whose string layers convert the strings
+                return nn.Module.__call__(self, *args, **kwargs)
             args = (to_tensor(first, self.dtype), *args[1:])
         return nn.Module.__call__(self, *args, **kwargs)
 

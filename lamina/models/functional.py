@@ -13,14 +13,14 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError, SerializationError, ShapeError
+from lamina.errors import ArgumentError, ArgumentTypeError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, mark_precision_boundaries
 from lamina.layers.serialization import serialize_layer
 from lamina.models.graph_config import rebuild_graph
 from lamina.models.model import Model
-from lamina.symbolic import Node, Slot, SymbolicTensor, fill, fill_masks
+from lamina.symbolic import STRING, Node, Slot, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree
 from lamina.utils.shapes import dtype_name, to_tensor
 
@@ -77,6 +77,34 @@ def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTenso
             if id(tensor) not in input_ids and state.get(id(tensor.node)) is None:
                 stack.append((tensor.node, False))
     return order
+
+
+def _string_layers(inputs: list[SymbolicTensor], nodes: list[Node], model: str
+                   ) -> dict[int, Layer]:
+    """For each string Input (by position), the one layer it feeds, which converts its
+    strings (``strings_to_tensor``) before the graph runs."""
+    found: dict[int, Layer] = {}
+    for index, tensor in enumerate(inputs):
+        if tensor.dtype is not STRING:
+            continue
+        readers = [node for node in nodes if any(t is tensor for t in node.inputs)]
+        if len(readers) != 1 or not hasattr(readers[0].layer, "strings_to_tensor") or \
+                len(readers[0].inputs) != 1:
+            raise ArgumentTypeError(
+                f"Model '{model}': the string input '{tensor.name}' must feed exactly one "
+                "layer, a TextVectorization or StringLookup, which turns the strings into "
+                f"integers; it feeds {[n.layer.name for n in readers]}.")
+        found[index] = readers[0].layer
+    return found
+
+
+def _flat_strings(inputs: Any) -> list[Any]:
+    """The leaves of a structure of inputs, a list of strings being one leaf."""
+    if isinstance(inputs, dict):
+        return [v for value in inputs.values() for v in _flat_strings(value)]
+    if isinstance(inputs, (list, tuple)) and inputs and not isinstance(inputs[0], (str, bytes)):
+        return [v for value in inputs for v in _flat_strings(value)]
+    return [inputs]
 
 
 class Functional(Model):
@@ -167,6 +195,8 @@ class Functional(Model):
                                     for t in n.flat_outputs)
         self._input_layers = input_layers
         self._input_names = [layer.name for layer in input_layers]
+        self._string_layers = _string_layers(flat_inputs, nodes, self.name)
+        self.takes_strings = bool(self._string_layers)
         self._all_simple = all(step.simple for step in plan)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self._fast_plan: list[tuple[Any, int, int]] | None = None
@@ -216,6 +246,12 @@ class Functional(Model):
             if symbol is tensor:
                 return layer.name
         return tensor.node.layer.name
+
+    @property
+    def string_layers(self) -> dict[int, Layer]:
+        """The layer each string ``Input`` feeds, by input position (it converts the
+        strings into the integer tensor the rest of the graph runs on)."""
+        return dict(self._string_layers)
 
     @property
     def input(self) -> Any:
@@ -277,11 +313,12 @@ class Functional(Model):
 
     def _flat_values(self, inputs: Any) -> list[Any]:
         if len(self._flat_inputs) == 1:
-            if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(
+                    inputs[0], (str, bytes)):
                 inputs = inputs[0]
             elif isinstance(inputs, dict) and len(inputs) == 1:
                 inputs = next(iter(inputs.values()))
-            return [self._as_input(to_tensor(inputs), self._flat_inputs[0])]
+            return [self._input_value(inputs, 0)]
         if isinstance(inputs, dict) and not isinstance(self._inputs, dict):
             missing = [n for n in self._input_names if n not in inputs]
             if missing:
@@ -289,16 +326,25 @@ class Functional(Model):
                     f"Model '{self.name}' expects inputs named {self._input_names}; the dict "
                     f"given has keys {sorted(inputs)} (missing {missing})."
                 )
-            return [self._as_input(to_tensor(inputs[n]), symbol)
-                    for n, symbol in zip(self._input_names, self._flat_inputs)]
-        flat = tree.flatten(inputs)
+            return [self._input_value(inputs[n], i) for i, n in enumerate(self._input_names)]
+        flat = tree.flatten(inputs) if not self._string_layers else _flat_strings(inputs)
         if len(flat) != len(self._flat_inputs):
             raise ShapeError(
                 f"Model '{self.name}' expects {len(self._flat_inputs)} inputs "
                 f"{self._input_names}, received {len(flat)}."
             )
-        return [self._as_input(to_tensor(v), symbol)
-                for v, symbol in zip(flat, self._flat_inputs)]
+        return [self._input_value(v, i) for i, v in enumerate(flat)]
+
+    def _input_value(self, value: Any, index: int) -> Any:
+        """Input ``index``'s ``value`` as the graph takes it: a tensor in the Input's dtype,
+        or, for a string Input, the integers its string layer makes of the strings."""
+        if self._string_layers and index in self._string_layers:
+            if isinstance(value, (torch.Tensor, SymbolicTensor)):
+                return value  # ids converted already, or a symbolic call
+            tensor = self._string_layers[index].strings_to_tensor(value)
+            device = next((p.device for p in self.parameters()), tensor.device)
+            return tensor if device == tensor.device else tensor.to(device)
+        return self._as_input(to_tensor(value), self._flat_inputs[index])
 
     #: Whether inputs are cast to their ``Input``'s dtype (as Keras does); off once the
     #: model was converted to another float dtype (``model.double()``), whose weights then
@@ -309,7 +355,7 @@ class Functional(Model):
         """``value`` in the dtype of the graph input ``symbol`` (float64 data into a
         float32 model, say)."""
         if isinstance(value, torch.Tensor) and value.dtype != symbol.dtype and \
-                self._cast_inputs:
+                self._cast_inputs and symbol.dtype is not STRING:
             return value.to(symbol.dtype)
         return value
 
@@ -328,7 +374,7 @@ class Functional(Model):
         if type(inputs) is torch.Tensor and len(self._flat_inputs) == 1:
             dtype = self._flat_inputs[0].dtype
             values[0] = inputs if inputs.dtype is dtype or not self._cast_inputs \
-                else inputs.to(dtype)
+                else self._as_input(inputs, self._flat_inputs[0])
         else:
             flat = self._flat_values(inputs)
             values[: len(flat)] = flat

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from lamina.errors import ArgumentError, ArgumentTypeError
@@ -91,6 +92,8 @@ class Sequential(Functional):
         else:
             self._stack = stack
             self._modules[layer.name] = layer  # any name works: see Functional._set_graph
+            # Built on the first call: raw strings reach a first string layer.
+            self.takes_strings = hasattr(stack[0], "strings_to_tensor")
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -149,6 +152,12 @@ class Sequential(Functional):
     def _build_from_data(self, inputs: Any) -> None:
         if not self._stack:
             raise ArgumentError(f"Sequential '{self.name}' has no layers; add some first.")
+        if self._input is None and hasattr(self._stack[0], "strings_to_tensor") and \
+                not isinstance(inputs, torch.Tensor):
+            # Strings for a first TextVectorization or StringLookup: a string Input.
+            entry = InputLayer(batch_shape=(None, *np.shape(inputs)[1:]), dtype="string")
+            self._rebuild(entry.output, self._stack)
+            return
         sample = to_tensor(inputs)
         if not isinstance(sample, torch.Tensor):
             raise ArgumentError(

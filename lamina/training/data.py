@@ -43,7 +43,8 @@ def to_tensors(value: Any) -> Any:
     """Tensors for the numpy arrays in any nesting of lists, tuples and dicts.
 
     A list holding arrays, tensors or dicts is a structure (several inputs or outputs);
-    a list of plain numbers (or of lists of numbers) is one array.
+    a list of plain numbers (or of lists of numbers) is one array. Strings (a list of them,
+    a numpy string array) stay a numpy array, for a model's string layer to convert.
     """
     if value is None or isinstance(value, torch.Tensor):
         return value
@@ -52,7 +53,14 @@ def to_tensors(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and any(
             isinstance(item, (np.ndarray, torch.Tensor, dict)) for item in value):
         return type(value)(to_tensors(item) for item in value)
-    return to_tensor(np.asarray(value))
+    array = np.asarray(value)
+    return array if is_strings(array) else to_tensor(array)
+
+
+def is_strings(array: np.ndarray) -> bool:
+    """Whether ``array`` holds strings (unicode, bytes, or objects that are strings)."""
+    return array.dtype.kind in "US" or array.dtype.kind == "O" and array.size > 0 and \
+        isinstance(array.reshape(-1)[0], (str, bytes))
 
 
 def unpack(batch: Any) -> Batch:
@@ -69,7 +77,7 @@ def unpack(batch: Any) -> Batch:
 
 
 def _lengths(structure: Any) -> list[int]:
-    return [len(t) for t in tree.flatten(structure) if isinstance(t, torch.Tensor)]
+    return [len(t) for t in tree.flatten(structure) if isinstance(t, (torch.Tensor, np.ndarray))]
 
 
 def check_finite(structure: Any, what: str, caller: str) -> None:
@@ -224,7 +232,16 @@ def _take(value: Any, index: Any) -> Any:
         return value[index]
     if value is None:
         return None
-    return tree.map_structure(lambda t: t[index] if isinstance(t, torch.Tensor) else t, value)
+    return tree.map_structure(lambda t: _rows(t, index), value)
+
+
+def _rows(value: Any, index: Any) -> Any:
+    """``value[index]`` of a tensor or a numpy (string) array; other values as they are."""
+    if isinstance(value, torch.Tensor):
+        return value[index]
+    if isinstance(value, np.ndarray):
+        return value[index.numpy() if isinstance(index, torch.Tensor) else index]
+    return value
 
 
 class StreamData:

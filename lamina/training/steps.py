@@ -18,6 +18,7 @@ import contextlib
 import copy
 from typing import Any
 
+import numpy as np
 import torch
 
 from lamina import constraints, optimizers
@@ -151,7 +152,7 @@ class CompileState:
 
         Skipped when the inputs have the same per-sample shapes as last time.
         """
-        key = tuple(tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else t
+        key = tuple(tuple(t.shape[1:]) if isinstance(t, (torch.Tensor, np.ndarray)) else t
                     for t in tree.flatten(x))
         self._metrics_unchecked = True
         if self.built and key == self._input_key:
