@@ -10,6 +10,7 @@ from torch._subclasses.fake_tensor import FakeTensor
 
 from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError, LaminaError, ShapeError
+from lamina.layers.tracking import TrackedDict, TrackedList, tracked
 from lamina.utils.shapes import standardize_dtype
 from lamina.variables import Variable
 
@@ -20,6 +21,18 @@ class WeightsMixin:
     Mixed into :class:`~lamina.layers.layer.Layer`, which provides ``name``, ``dtype`` and
     ``_trainable``.
     """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A public list or dict of layers is tracked (their weights are this layer's), as
+        # in Keras; see tracking.py. Private attributes are lamina's own bookkeeping.
+        if not name.startswith("_") and (type(value) in (list, dict) or name in self.__dict__
+                                         .get("_modules", ())):
+            value = tracked(self, name, value)
+            if isinstance(value, (TrackedList, TrackedDict)):
+                # Kept as a plain attribute; its modules are registered under the same name.
+                object.__setattr__(self, name, value)
+                return
+        super().__setattr__(name, value)
 
     def add_weight(
         self,

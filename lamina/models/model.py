@@ -15,6 +15,7 @@ from lamina.errors import ArgumentError
 from lamina.export import export_model
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import serialize_layer
+from lamina.layers.tracking import layers_in
 from lamina.models.graph_config import rebuild_graph
 from lamina.models.summary import render_summary
 from lamina.saving import load_weights, save_model, save_weights
@@ -92,8 +93,9 @@ class Model(Trainer, Layer):
 
     @property
     def layers(self) -> list[Layer]:
-        """The model's layers: for a subclassed model, the layers it holds directly."""
-        return [m for m in self.children() if isinstance(m, Layer)]
+        """The model's layers: for a subclassed model, the layers it holds directly (those in
+        its lists and dicts included, as Keras tracks them)."""
+        return [m for m in layers_in(self) if isinstance(m, Layer)]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by position in :attr:`layers`."""
