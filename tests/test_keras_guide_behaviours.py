@@ -329,3 +329,53 @@ def test_metric_weights_of_shape_n_1_weigh_per_sample_values() -> None:
         metric.update_state(np.ones((4, 1)), np.array([[1.0], [1.0], [0.0], [0.0]]),
                             sample_weight=np.array([[1.0], [1.0], [1.0], [3.0]]))
         assert float(keras.ops.convert_to_numpy(metric.result())) == pytest.approx(2 / 6)
+
+
+def endpoint_class(lib: object) -> type:
+    class Endpoint(lib.layers.Layer):  # type: ignore[name-defined, misc]
+        def call(self, logits, targets=None):
+            return logits * 2
+
+    return Endpoint
+
+
+def test_a_layer_called_with_its_first_argument_as_a_keyword() -> None:
+    x = np.ones((2, 3), "float32")
+    for lib in (lamina, keras):
+        endpoint = endpoint_class(lib)
+        np.testing.assert_allclose(lib.ops.convert_to_numpy(endpoint()(logits=x)), x * 2)
+        assert tuple(endpoint()(logits=lib.Input(shape=(3,))).shape) == (None, 3)
+        sequence = lib.Input(shape=(4, 8))
+        attended = lib.layers.MultiHeadAttention(2, 4)(query=sequence, value=sequence)
+        assert tuple(attended.shape) == (None, 4, 8)
+        assert tuple(lib.layers.Dense(2)(inputs=x).shape) == (2, 2)
+
+
+def test_model_inputs_gain_or_lose_a_trailing_axis_of_one_as_in_keras() -> None:
+    for lib in (lamina, keras):
+        inputs = lib.Input(shape=(4, 1))
+        model = lib.Model(inputs, lib.layers.Conv1D(2, 1)(inputs))
+        assert model.predict(np.ones((2, 4), "float32"), verbose=0).shape == (2, 4, 2)
+        flat = lib.Input(shape=(4,))
+        dense = lib.Model(flat, lib.layers.Dense(2)(flat))
+        assert dense.predict(np.ones((2, 4, 1), "float32"), verbose=0).shape == (2, 2)
+
+
+def constant_loss_class(lib: object) -> type:
+    class ConstantLoss(lib.Model):  # type: ignore[name-defined, misc]
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return lib.ops.mean(y_pred) * 0 + 7.0  # Keras's guides: no training argument
+
+    return ConstantLoss
+
+
+def test_an_overridden_compute_loss_is_the_loss_of_fit_and_evaluate() -> None:
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+    for lib in (lamina, keras):
+        inputs = lib.Input(shape=(3,))
+        model = constant_loss_class(lib)(inputs, lib.layers.Dense(1)(inputs))
+        model.compile(optimizer="adam", loss="mse")  # compute_loss wins over the mse
+        assert model.fit(x, y, verbose=0).history["loss"] == [pytest.approx(7.0)]
+        assert model.evaluate(x, y, verbose=0) == pytest.approx(7.0)
+        model.compile(optimizer="adam")  # and no compiled loss is needed
+        assert model.fit(x, y, verbose=0).history["loss"] == [pytest.approx(7.0)]

@@ -26,6 +26,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers import inference
 from lamina.layers.arguments import is_int
+from lamina.layers.calling import first_argument_from_keywords
 from lamina.layers.einsum_dense import keras_fans_initializer
 from lamina.layers.layer import Layer, to_tensor
 from lamina.ops.dispatch import holds_symbolic
@@ -206,6 +207,8 @@ class ProjectedAttention(Layer):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and kwargs:  # attention(query=q, value=v)
+            args, kwargs = first_argument_from_keywords(self, kwargs)
         if args and holds_symbolic(args[0]) and (len(args) > 1 or "value" in kwargs):
             value = args[1] if len(args) > 1 else kwargs.pop("value")
             key = args[2] if len(args) > 2 else kwargs.pop("key", None)

@@ -17,6 +17,7 @@ inside :func:`called_as_modules`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -45,6 +46,28 @@ def call_signature(call: Callable[..., Any]) -> tuple[bool, bool, MaskArguments]
         for p in named if f"{p.name}_mask" in parameters and p.kind is not p.VAR_KEYWORD)
     return ("training" in parameters or has_var_kw, "mask" in parameters or has_var_kw,
             mask_arguments)
+
+
+@functools.cache
+def first_parameter(call: Callable[..., Any]) -> str | None:
+    """The name of ``call``'s first argument after ``self`` (``None`` if it has none)."""
+    named = list(inspect.signature(call).parameters.values())[1:]
+    if named and named[0].kind in (named[0].POSITIONAL_ONLY, named[0].POSITIONAL_OR_KEYWORD):
+        return named[0].name
+    return None
+
+
+def first_argument_from_keywords(layer: Any, kwargs: dict[str, Any]
+                                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``(args, kwargs)`` of a call made with keywords only (``layer(logits=x, ...)``):
+    the argument named as ``call``'s first parameter becomes the first positional one, as
+    Keras binds it."""
+    name = first_parameter(type(layer).call)
+    if name is None or name not in kwargs:
+        return (), kwargs
+    rest = dict(kwargs)
+    first = rest.pop(name)
+    return (first,), rest
 
 
 def argument_masks(layer: Any, args: Any, named: dict[str, Any],

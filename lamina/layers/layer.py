@@ -33,6 +33,7 @@ from lamina.layers.calling import (
     argument_masks,
     call_signature,
     carried_mask,
+    first_argument_from_keywords,
     flags_by_position,
     input_masks,
     notifying_hook_registration,
@@ -173,6 +174,8 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and kwargs:  # layer(inputs=x) or layer(logits=x, targets=y)
+            args, kwargs = first_argument_from_keywords(self, kwargs)
         if args and type(args[0]) is not torch.Tensor:
             first = args[0]
             if type(first) in (list, tuple) and all(type(v) is torch.Tensor for v in first):

@@ -353,9 +353,16 @@ class Functional(Model):
 
     def _as_input(self, value: Any, symbol: SymbolicTensor) -> Any:
         """``value`` in the dtype of the graph input ``symbol`` (float64 data into a
-        float32 model, say)."""
-        if isinstance(value, torch.Tensor) and value.dtype != symbol.dtype and \
-                self._cast_inputs and symbol.dtype is not STRING:
+        float32 model, say), with a trailing axis of 1 added or removed to match its rank,
+        as Keras adjusts inputs ((n, 28, 28) data for an Input((28, 28, 1)))."""
+        if not isinstance(value, torch.Tensor):
+            return value
+        rank = len(symbol.shape)
+        if value.dim() == rank - 1 and rank and symbol.shape[-1] == 1:
+            value = value.unsqueeze(-1)
+        elif value.dim() == rank + 1 and value.shape[-1] == 1:
+            value = value.squeeze(-1)
+        if value.dtype != symbol.dtype and self._cast_inputs and symbol.dtype is not STRING:
             return value.to(symbol.dtype)
         return value
 
@@ -372,9 +379,9 @@ class Functional(Model):
     def _run(self, inputs: Any, training: Any, mask: Any) -> Any:
         values: list[Any] = [None] * self._slot_count
         if type(inputs) is torch.Tensor and len(self._flat_inputs) == 1:
-            dtype = self._flat_inputs[0].dtype
-            values[0] = inputs if inputs.dtype is dtype or not self._cast_inputs \
-                else self._as_input(inputs, self._flat_inputs[0])
+            symbol = self._flat_inputs[0]
+            values[0] = inputs if (inputs.dtype is symbol.dtype or not self._cast_inputs) \
+                and inputs.dim() == len(symbol.shape) else self._as_input(inputs, symbol)
         else:
             flat = self._flat_values(inputs)
             values[: len(flat)] = flat

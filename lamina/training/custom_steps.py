@@ -15,6 +15,8 @@ loops (``loops.py``), so callbacks, progress bars and validation work the same w
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import torch
@@ -224,7 +226,7 @@ class StepsMixin:
         state = self._steps_state("train_step")
         self.zero_grad(set_to_none=True)  # type: ignore[attr-defined]
         y_pred = self(x, training=True)  # type: ignore[operator]
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        loss = self._own_loss(x, y, y_pred, sample_weight, training=True)
         state.loss_tracker.update_state(loss.detach(), sample_weight=_count(x))
         optimizer = self.optimizer  # type: ignore[attr-defined]
         if loss.requires_grad:
@@ -238,9 +240,17 @@ class StepsMixin:
         x, y, sample_weight = _unpack(data)
         state = self._steps_state("test_step")
         y_pred = self(x, training=False)  # type: ignore[operator]
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        loss = self._own_loss(x, y, y_pred, sample_weight, training=False)
         state.loss_tracker.update_state(loss.detach(), sample_weight=_count(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _own_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any,
+                  training: bool) -> torch.Tensor:
+        """:meth:`compute_loss`, passing ``training`` only to an override that takes it
+        (Keras's guides override ``compute_loss(self, x, y, y_pred, sample_weight)``)."""
+        if _takes_training(type(self).compute_loss):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
 
     def predict_step(self, data: Any) -> Any:
         """The model's outputs for ``data`` (``x``, or a tuple whose first item is x)."""
@@ -270,3 +280,10 @@ def _tensors(value: Any) -> Any:
 def _count(x: Any) -> float:
     leaves = [t for t in tree.flatten(x) if isinstance(t, torch.Tensor) and t.dim()]
     return float(leaves[0].shape[0]) if leaves else 1.0
+
+
+@functools.cache
+def _takes_training(compute_loss: Any) -> bool:
+    parameters = inspect.signature(compute_loss).parameters
+    return "training" in parameters or any(p.kind is p.VAR_KEYWORD
+                                           for p in parameters.values())

@@ -199,11 +199,15 @@ class CompileState:
                        for spec in _per_output(self.loss_spec, names, "compile(loss=...)")]
         self._layers = [m for m in self.model.modules() if isinstance(m, WeightsMixin)]
         mark_precision_boundaries(self.model)
-        if all(loss is None for loss in self.losses) and not self.penalties():
+        own_steps = getattr(self.model, "own_steps", None)
+        computes_own_loss = own_steps is not None and (
+            own_steps("compute_loss") or own_steps("train_step"))
+        if all(loss is None for loss in self.losses) and not self.penalties() and \
+                not computes_own_loss:
             raise ArgumentError(
                 f"compile: no output has a loss (outputs {names}) and the model adds none "
                 "of its own (add_loss, regularizers). Pass loss= to compile, or override "
-                "train_step.")
+                "compute_loss or train_step.")
         weights = _per_output(self.weights_spec, names, "compile(loss_weights=...)", 1.0)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
         self.metrics: list[tuple[metrics_module.Metric, int]] = []

@@ -256,7 +256,8 @@ class Trainer(StepsMixin):
             if validation is not None:
                 validation.shard(group.rank, group.world_size, seed, padded=False)
         callbacks = list(callbacks or [])
-        if self.own_steps("train_step") or self.own_steps("test_step"):
+        if self.own_steps("train_step") or self.own_steps("test_step") or \
+                self.own_steps("compute_loss"):
             if class_weight:
                 raise ArgumentError("fit: class_weight is not passed to a train_step of "
                                     "your own; pass sample_weight= instead.")
@@ -289,7 +290,8 @@ class Trainer(StepsMixin):
         the whole data.
         """
         group = distributed.current()
-        custom = self.own_steps("train_step") or self.own_steps("test_step")
+        custom = self.own_steps("train_step") or self.own_steps("test_step") or \
+            self.own_steps("compute_loss")
         if custom:
             self._state("evaluate")
             data = adapt(x, y, sample_weight, batch_size, False, steps, "evaluate")
