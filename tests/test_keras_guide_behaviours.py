@@ -379,3 +379,40 @@ def test_an_overridden_compute_loss_is_the_loss_of_fit_and_evaluate() -> None:
         assert model.evaluate(x, y, verbose=0) == pytest.approx(7.0)
         model.compile(optimizer="adam")  # and no compiled loss is needed
         assert model.fit(x, y, verbose=0).history["loss"] == [pytest.approx(7.0)]
+
+
+def standardized_conv_class(lib: object) -> type:
+    class StandardizedConv2D(lib.layers.Conv2D):  # type: ignore[name-defined, misc]
+        def convolution_op(self, inputs, kernel):
+            mean, variance = lib.ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+            return lib.ops.conv(inputs, (kernel - mean) / lib.ops.sqrt(variance + 1e-10),
+                                padding="valid", strides=list(self.strides))
+
+    return StandardizedConv2D
+
+
+def causal_conv_class(lib: object) -> type:
+    class Causal(lib.layers.Conv1D):  # type: ignore[name-defined, misc]
+        def convolution_op(self, inputs, kernel):
+            return super().convolution_op(inputs, kernel)
+
+    return Causal
+
+
+def test_an_overridden_convolution_op_is_what_a_conv_layer_computes() -> None:
+    x = np.random.default_rng(4).normal(size=(2, 6, 6, 2)).astype("float32")
+    sequence = np.random.default_rng(5).normal(size=(1, 5, 2)).astype("float32")
+    results = []
+    for lib in (lamina, keras):
+        conv = standardized_conv_class(lib)(4, 3, activation="relu",
+                                            kernel_initializer="glorot_uniform")
+        conv.build(x.shape)
+        results.append((conv, lib))
+        causal = causal_conv_class(lib)(2, 3, padding="causal", kernel_initializer="ones")
+        results.append((causal, lib))
+    (ours, _), (our_causal, _), (theirs, _), (their_causal, _) = results
+    theirs.kernel.assign(keras.ops.convert_to_tensor(ours.kernel.detach().numpy()))
+    np.testing.assert_allclose(ours(x).detach().numpy(),
+                               keras.ops.convert_to_numpy(theirs(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(our_causal(sequence).detach().numpy(),
+                               keras.ops.convert_to_numpy(their_causal(sequence)), rtol=1e-6)
