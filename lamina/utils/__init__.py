@@ -10,6 +10,7 @@ loops and ``get_source_inputs`` the ``Input`` tensors a symbolic tensor depends 
 
 from lamina.keras_names import missing_name
 from lamina.utils.dataset_split import split_dataset
+from lamina.utils.images import array_to_img, img_to_array, load_img, save_img
 from lamina.utils.model_plot import model_to_dot, plot_model
 from lamina.utils.numerical import normalize, pad_sequences, set_random_seed, to_categorical
 from lamina.utils.plot import plot_history
@@ -22,7 +23,8 @@ from lamina.utils.py_dataset import (
 )
 from lamina.utils.source_inputs import get_source_inputs
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "get_source_inputs", "model_to_dot",
+__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "get_source_inputs",
+           "img_to_array", "load_img", "model_to_dot", "save_img",
            "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "normalize", "pad_sequences",
            "plot_history", "plot_model", "set_random_seed", "split_dataset", "to_categorical"]
 
