@@ -9,10 +9,10 @@ lamina, so every namespace can use it.
 Example:
     >>> import lamina
     >>> try:
-    ...     lamina.optimizers.Lion
+    ...     lamina.optimizers.Lamb
     ... except AttributeError as error:
     ...     print(str(error).split(" is not")[0])
-    lamina.optimizers has no attribute 'Lion': Keras's keras.optimizers.Lion
+    lamina.optimizers has no attribute 'Lamb': Keras's keras.optimizers.Lamb
 """
 
 from __future__ import annotations
@@ -270,13 +270,11 @@ _TORCH_OPTIMIZER = ("Pass a torch.optim optimizer built on model.parameters() to
 
 #: What to use instead, by ``namespace.name`` (or ``namespace.*`` for a whole namespace).
 ALTERNATIVES: dict[str, str] = {
-    "layers.TorchModuleWrapper": "A torch.nn.Module is used directly: assign it in a "
-                                 "subclassed lamina.Model, or call it inside a Lambda.",
     "layers.JaxLayer": "JAX layers do not run on torch.",
     "layers.FlaxLayer": "Flax layers do not run on torch.",
     "layers.TFSMLayer": "TensorFlow SavedModels do not run on torch.",
     "layers.InputSpec": "lamina layers check their inputs' shapes at build time.",
-    "optimizers.Lion": _TORCH_OPTIMIZER, "optimizers.Ftrl": _TORCH_OPTIMIZER,
+    "optimizers.Ftrl": _TORCH_OPTIMIZER,
     "optimizers.Lamb": _TORCH_OPTIMIZER, "optimizers.Adafactor": _TORCH_OPTIMIZER,
     "optimizers.Muon": _TORCH_OPTIMIZER, "optimizers.ScheduleFreeAdamW": _TORCH_OPTIMIZER,
     "optimizers.LossScaleOptimizer": "mixed_bfloat16 needs no loss scaling; for float16, "

@@ -52,7 +52,7 @@ def test_typos_get_suggestions_and_alternatives_are_named() -> None:
     with pytest.raises(AttributeError, match="Did you mean 'Dense'"):
         lamina.layers.Dens  # noqa: B018
     with pytest.raises(AttributeError, match="torch.optim optimizer"):
-        lamina.optimizers.Lion  # noqa: B018
+        lamina.optimizers.Lamb  # noqa: B018
     for key in ALTERNATIVES:
         namespace, _, name = key.rpartition(".")
         assert namespace == "*" or name in KERAS_NAMES[namespace], key

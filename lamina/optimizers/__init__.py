@@ -36,14 +36,15 @@ from lamina.optimizers.classes import (
     Nadam,
     RMSprop,
 )
+from lamina.optimizers.lion import Lion
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer",
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer",
            "RMSprop", "deserialize", "get", "get_learning_rate", "schedules", "serialize",
            "set_learning_rate"]
 
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls for cls in (Adam, AdamW, SGD, RMSprop, Adagrad, Adadelta,
-                                          Adamax, Nadam)}
+                                          Adamax, Nadam, Lion)}
 
 
 def get(identifier: Any) -> Optimizer | torch.optim.Optimizer:
