@@ -416,3 +416,17 @@ def test_an_overridden_convolution_op_is_what_a_conv_layer_computes() -> None:
                                keras.ops.convert_to_numpy(theirs(x)), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(our_causal(sequence).detach().numpy(),
                                keras.ops.convert_to_numpy(their_causal(sequence)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Add", "Multiply", "Average", "Maximum", "Subtract"])
+def test_merge_layers_broadcast_a_batch_of_one_as_keras(name: str) -> None:
+    big = np.random.default_rng(6).normal(size=(4, 2, 3)).astype("float32")
+    one = np.random.default_rng(7).normal(size=(1, 2, 3)).astype("float32")
+    outputs = []
+    for lib in (lamina, keras):
+        a, b = lib.Input(shape=(2, 3), name="a"), lib.Input(shape=(2, 3), name="b")
+        model = lib.Model({"a": a, "b": b}, getattr(lib.layers, name)()([a, b]))
+        outputs.append(lib.ops.convert_to_numpy(model({"a": big, "b": one})))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-6)
+    with pytest.raises(lamina.errors.ShapeError, match="same batch size"):
+        getattr(lamina.layers, name)()([big, big[:2]])

@@ -88,8 +88,17 @@ class Merge(Layer):
     def _align(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Inputs of one batch size but several ranks, expanded to one rank (Keras's rule)."""
         shapes = [tuple(x.shape) for x in inputs]
-        if any(not shape for shape in shapes) or len({shape[0] for shape in shapes}) > 1:
+        if any(not shape for shape in shapes):
             raise self._shape_error(shapes, "every input needs the same batch size")
+        batches = {shape[0] for shape in shapes}
+        if len(batches) > 1:
+            # A batch of 1 broadcasts against the others (a learned latent array added to
+            # each sample), as Keras's element-wise ops do at call time.
+            if len(batches - {1}) > 1:
+                raise self._shape_error(shapes, "every input needs the same batch size")
+            batch = max(batches)
+            inputs = [x.expand(batch, *x.shape[1:]) if x.shape[0] == 1 else x
+                      for x in inputs]
         rank = max(len(shape) for shape in shapes)
         return [_expand_to_rank(x, rank) for x in inputs]
 
