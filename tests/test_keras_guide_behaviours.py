@@ -430,3 +430,7 @@ def test_merge_layers_broadcast_a_batch_of_one_as_keras(name: str) -> None:
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-6)
     with pytest.raises(lamina.errors.ShapeError, match="same batch size"):
         getattr(lamina.layers, name)()([big, big[:2]])
+    with pytest.raises(lamina.errors.ShapeError, match="same batch size"):  # Keras's build
+        getattr(lamina.layers, name)()([big, one])
+    with pytest.raises(ValueError, match="different batch sizes"):
+        getattr(keras.layers, name)()([big, one])

@@ -62,12 +62,22 @@ class Merge(Layer):
         ):
             raise self._count_error(describe(inputs))
 
+    def _build_for_inputs(self, inputs: Any) -> None:
+        # Built on tensors (not symbolic ones, whose batch is unknown), the layer refuses
+        # different batch sizes, as Keras's build does; a layer of a graph broadcasts a
+        # batch of 1 at call time (see _align).
+        if not self.built and isinstance(inputs, (list, tuple)) and all(
+                isinstance(x, torch.Tensor) and x.dim() for x in inputs) and len(
+                {x.shape[0] for x in inputs}) > 1:
+            raise self._shape_error([tuple(x.shape) for x in inputs],
+                                    "every input needs the same batch size")
+        super()._build_for_inputs(inputs)
+
     def call(self, inputs: list[torch.Tensor], mask: Any = None) -> torch.Tensor:
         self._check_count(inputs, describe_tensors)
         first = inputs[0]
         rank = first.dim()
         for x in inputs[1:]:
-            # torch would broadcast a batch of 1 against any batch; Keras refuses.
             if x.dim() != rank or not rank or x.shape[0] != first.shape[0]:
                 inputs = self._align(inputs)
                 break
