@@ -348,17 +348,28 @@ def test_a_layer_called_with_its_first_argument_as_a_keyword() -> None:
         sequence = lib.Input(shape=(4, 8))
         attended = lib.layers.MultiHeadAttention(2, 4)(query=sequence, value=sequence)
         assert tuple(attended.shape) == (None, 4, 8)
-        assert tuple(lib.layers.Dense(2)(inputs=x).shape) == (2, 2)
+        # The keyword call computes what the positional call does.
+        data = np.random.default_rng(8).normal(size=(2, 4, 8)).astype("float32")
+        attention, dense = lib.layers.MultiHeadAttention(2, 4), lib.layers.Dense(2)
+        np.testing.assert_allclose(
+            lib.ops.convert_to_numpy(attention(query=data, value=data)),
+            lib.ops.convert_to_numpy(attention(data, data)), rtol=1e-6)
+        np.testing.assert_allclose(lib.ops.convert_to_numpy(dense(inputs=x)),
+                                   lib.ops.convert_to_numpy(dense(x)), rtol=1e-6)
 
 
 def test_model_inputs_gain_or_lose_a_trailing_axis_of_one_as_in_keras() -> None:
     for lib in (lamina, keras):
+        data = np.random.default_rng(9).normal(size=(2, 4)).astype("float32")
         inputs = lib.Input(shape=(4, 1))
         model = lib.Model(inputs, lib.layers.Conv1D(2, 1)(inputs))
-        assert model.predict(np.ones((2, 4), "float32"), verbose=0).shape == (2, 4, 2)
+        np.testing.assert_allclose(model.predict(data, verbose=0),
+                                   model.predict(data[..., None], verbose=0), rtol=1e-6)
         flat = lib.Input(shape=(4,))
         dense = lib.Model(flat, lib.layers.Dense(2)(flat))
-        assert dense.predict(np.ones((2, 4, 1), "float32"), verbose=0).shape == (2, 2)
+        np.testing.assert_allclose(dense.predict(data[..., None], verbose=0),
+                                   dense.predict(data, verbose=0), rtol=1e-6)
+        assert dense.predict(data[..., None], verbose=0).shape == (2, 2)
 
 
 def constant_loss_class(lib: object) -> type:

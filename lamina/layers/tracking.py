@@ -37,6 +37,20 @@ def _register(owner: nn.Module, name: str, values: Any) -> None:
         owner._modules.pop(name, None)
 
 
+def _registering(kind: type, method_name: str) -> Any:
+    """``kind``'s mutating method ``method_name``, followed by registering the modules the
+    container then holds (the in-place operators return the container itself)."""
+    method = getattr(kind, method_name)
+
+    def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        _register(self._owner, self._name, self.values() if kind is dict else self)
+        return self if method_name in ("__iadd__", "__imul__") else result
+
+    changed.__name__ = method_name
+    return changed
+
+
 class TrackedList(list):
     """A list that registers the modules among its items with ``owner`` as ``name``."""
 
@@ -45,30 +59,18 @@ class TrackedList(list):
         self._owner, self._name = owner, name
         _register(owner, name, self)
 
-    def _changed(method_name: str) -> Any:  # noqa: N805 - builds the mutating methods below
-        method = getattr(list, method_name)
-
-        def changed(self: TrackedList, *args: Any, **kwargs: Any) -> Any:
-            result = method(self, *args, **kwargs)
-            _register(self._owner, self._name, self)
-            return self if method_name in ("__iadd__", "__imul__") else result
-
-        changed.__name__ = method_name
-        return changed
-
-    append = _changed("append")
-    extend = _changed("extend")
-    insert = _changed("insert")
-    pop = _changed("pop")
-    remove = _changed("remove")
-    clear = _changed("clear")
-    sort = _changed("sort")
-    reverse = _changed("reverse")
-    __setitem__ = _changed("__setitem__")
-    __delitem__ = _changed("__delitem__")
-    __iadd__ = _changed("__iadd__")
-    __imul__ = _changed("__imul__")
-    del _changed
+    append = _registering(list, "append")
+    extend = _registering(list, "extend")
+    insert = _registering(list, "insert")
+    pop = _registering(list, "pop")
+    remove = _registering(list, "remove")
+    clear = _registering(list, "clear")
+    sort = _registering(list, "sort")
+    reverse = _registering(list, "reverse")
+    __setitem__ = _registering(list, "__setitem__")
+    __delitem__ = _registering(list, "__delitem__")
+    __iadd__ = _registering(list, "__iadd__")
+    __imul__ = _registering(list, "__imul__")
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # Copies and pickles rebuild the list without registering again: the owner's own
@@ -84,25 +86,13 @@ class TrackedDict(dict):
         self._owner, self._name = owner, name
         _register(owner, name, self.values())
 
-    def _changed(method_name: str) -> Any:  # noqa: N805 - builds the mutating methods below
-        method = getattr(dict, method_name)
-
-        def changed(self: TrackedDict, *args: Any, **kwargs: Any) -> Any:
-            result = method(self, *args, **kwargs)
-            _register(self._owner, self._name, self.values())
-            return result
-
-        changed.__name__ = method_name
-        return changed
-
-    update = _changed("update")
-    pop = _changed("pop")
-    popitem = _changed("popitem")
-    clear = _changed("clear")
-    setdefault = _changed("setdefault")
-    __setitem__ = _changed("__setitem__")
-    __delitem__ = _changed("__delitem__")
-    del _changed
+    update = _registering(dict, "update")
+    pop = _registering(dict, "pop")
+    popitem = _registering(dict, "popitem")
+    clear = _registering(dict, "clear")
+    setdefault = _registering(dict, "setdefault")
+    __setitem__ = _registering(dict, "__setitem__")
+    __delitem__ = _registering(dict, "__delitem__")
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (_restored, (TrackedDict, dict(self), self._owner, self._name))
