@@ -24,20 +24,9 @@ from lamina.losses import (
     squared_hinge,
 )
 from lamina.metrics.base import (
-    AUC,
     Mean,
     MeanMetricWrapper,
     Metric,
-    Precision,
-    Recall,
-    accuracy_for,
-    binary_accuracy,
-    categorical_accuracy,
-    mean_absolute_error,
-    mean_squared_error,
-    sparse_categorical_accuracy,
-    sparse_top_k_categorical_accuracy,
-    top_k_categorical_accuracy,
 )
 from lamina.metrics.classes import (
     Accuracy,
@@ -62,6 +51,16 @@ from lamina.metrics.confusion import (
     TruePositives,
 )
 from lamina.metrics.fscore import F1Score, FBetaScore
+from lamina.metrics.functions import (
+    accuracy_for,
+    binary_accuracy,
+    categorical_accuracy,
+    mean_absolute_error,
+    mean_squared_error,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
 from lamina.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from lamina.metrics.lookup import CLASSES, FUNCTIONS, deserialize, get, serialize
 from lamina.metrics.probabilistic import (
@@ -84,6 +83,11 @@ from lamina.metrics.regression import (
     R2Score,
     concordance_correlation,
     pearson_correlation,
+)
+from lamina.metrics.thresholded import (
+    AUC,
+    Precision,
+    Recall,
 )
 
 __all__ = [

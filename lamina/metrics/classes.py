@@ -14,6 +14,8 @@ import torch
 from lamina.metrics.base import (
     Mean,
     MeanMetricWrapper,
+)
+from lamina.metrics.functions import (
     binary_accuracy,
     categorical_accuracy,
     mean_absolute_error,

@@ -17,12 +17,11 @@ from lamina import losses
 from lamina.errors import ArgumentError
 from lamina.metrics import classes, confusion, fscore, iou, probabilistic, regression
 from lamina.metrics.base import (
-    AUC,
     Mean,
     MeanMetricWrapper,
     Metric,
-    Precision,
-    Recall,
+)
+from lamina.metrics.functions import (
     accuracy_for,
     binary_accuracy,
     categorical_accuracy,
@@ -31,6 +30,11 @@ from lamina.metrics.base import (
     sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
+)
+from lamina.metrics.thresholded import (
+    AUC,
+    Precision,
+    Recall,
 )
 
 FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {fn.__name__: fn for fn in (
