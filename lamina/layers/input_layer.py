@@ -22,6 +22,9 @@ class InputLayer(Layer):
             (``"float32"``).
         batch_shape: The full shape, batch axis included, instead of shape and batch_size.
         name: The layer's name (the key of this input when a model takes a dict).
+        sparse, ragged, optional: Keras's flags for sparse, ragged and optional inputs.
+            lamina has none of these, so only ``None``/``False`` is accepted (Keras writes
+            them into every config). Default: ``None``, ``None``, ``False``.
 
     Example:
         >>> InputLayer(shape=(None, 8), name="tokens").output.shape
@@ -35,8 +38,12 @@ class InputLayer(Layer):
         dtype: Any = None,
         batch_shape: tuple[int | None, ...] | None = None,
         name: str | None = None,
+        sparse: bool | None = None,
+        ragged: bool | None = None,
+        optional: bool = False,
         **kwargs: Any,
     ) -> None:
+        refuse_input_flags(name, sparse=sparse, ragged=ragged, optional=optional)
         strings = dtype is STRING or dtype in ("string", "str")
         super().__init__(name=name, dtype=config.floatx() if strings or dtype is None else dtype,
                          **kwargs)
@@ -76,12 +83,24 @@ class InputLayer(Layer):
                 "dtype": dtype_name(self.dtype)}
 
 
+def refuse_input_flags(name: str | None, **flags: Any) -> None:
+    """Refuse Keras's ``sparse``/``ragged``/``optional`` input flags when set."""
+    for flag, value in flags.items():
+        if value not in (None, False):
+            raise ArgumentError(
+                f"InputLayer '{name}': {flag}={value!r} is not supported; lamina inputs are "
+                f"dense torch tensors that are always given. Pass {flag}=False (or leave it out)."
+            )
+
+
 def Input(  # noqa: N802 - Keras's public name
     shape: tuple[int | None, ...] | None = None,
     batch_size: int | None = None,
     dtype: Any = None,
     name: str | None = None,
     batch_shape: tuple[int | None, ...] | None = None,
+    sparse: bool | None = None,
+    optional: bool = False,
 ) -> SymbolicTensor:
     """A symbolic input of a Functional model.
 
@@ -93,6 +112,8 @@ def Input(  # noqa: N802 - Keras's public name
             (``"float32"``).
         name: The input's name (the key for dict inputs). Default: unique ``input_layer``.
         batch_shape: The full shape, batch axis included (instead of shape and batch_size).
+        sparse, optional: Keras's flags; only ``None``/``False`` (lamina inputs are dense
+            and always given).
 
     Example:
         >>> x = Input(shape=(3,))
@@ -100,5 +121,5 @@ def Input(  # noqa: N802 - Keras's public name
         (None, 3)
     """
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
-                       batch_shape=batch_shape)
+                       batch_shape=batch_shape, sparse=sparse, optional=optional)
     return layer.output

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import _VF
+from torch._subclasses.fake_tensor import FakeTensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 Tensor = torch.Tensor
@@ -47,6 +48,8 @@ def right_padded_lengths(mask: Tensor) -> Tensor | None:
         >>> right_padded_lengths(torch.tensor([[False, True, True]])) is None
         True
     """
+    if isinstance(mask, FakeTensor):  # shape inference of a loaded graph: no values to read
+        return None
     lengths = mask.sum(dim=1)
     steps = torch.arange(mask.shape[1], device=mask.device)
     if not torch.equal(steps < lengths[:, None], mask):
