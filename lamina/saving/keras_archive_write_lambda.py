@@ -1,0 +1,145 @@
+"""A Lambda's function as Keras 3 stores a Python lambda in a ``.keras`` file.
+
+Keras writes ``{"class_name": "__lambda__", "config": {"code", "defaults", "closure"}}``:
+the base64 of ``marshal.dumps(fn.__code__)`` (``python_utils.func_dump``), and loads it
+only with ``safe_mode=False``, rebuilding the function with the globals of its own module
+``keras.src.utils.python_utils``. So, in the file lamina writes:
+
+* the function's own names must resolve there: builtins do; ``ops``, ``keras``, ``np``,
+  ``numpy`` and ``math`` (when the function's module holds ``lamina.ops``, ``lamina``,
+  numpy or ``math`` under that name) are bound by a wrapper lambda compiled from the
+  function's source, ``lambda x: (lambda ops: <source>)(__import__("keras").ops)(x)``, so
+  that ``lamina.ops.sin`` becomes ``keras.ops.sin``. Any other global is refused;
+* captured values (closure cells) must be plain JSON values;
+* default argument values are refused: Keras 3.15 cannot load them (``func_load`` passes
+  the JSON list where a tuple is needed);
+* the bytecode is this Python's, as in Keras's own files: load it with the same Python
+  version.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import codecs
+import dis
+import marshal
+import math
+import types
+from typing import Any
+
+from lamina.errors import SerializationError
+from lamina.functions.source import function_source
+
+#: The module a global must hold, and the expression that gives Keras's equivalent.
+_MODULES = {"lamina.ops": '__import__("keras").ops', "lamina": '__import__("keras")',
+            "numpy": '__import__("numpy")', "math": '__import__("math")'}
+
+
+def keras_lambda_entry(fn: Any, where: str) -> dict[str, Any]:
+    """Keras's ``__lambda__`` entry for ``fn`` (see the module docstring).
+
+    Raises:
+        SerializationError: ``fn`` cannot be written so that Keras loads and runs it; the
+            message names ``where`` and the reason.
+    """
+    if not isinstance(fn, types.FunctionType):
+        raise SerializationError(
+            f"{where}: its function {fn!r} is not a plain Python function, which is all a "
+            ".keras file can hold (as bytecode). Save as .lamina instead.")
+    if fn.__defaults__ or fn.__kwdefaults__:
+        raise SerializationError(
+            f"{where}: its function has default argument values, which Keras 3 cannot "
+            "load from a .keras file. Pass them through Lambda(arguments=...) instead.")
+    closure = [_plain(cell.cell_contents, where, name) for name, cell in
+               zip(fn.__code__.co_freevars, fn.__closure__ or ())]
+    unknown = sorted(name for name in global_names(fn.__code__)
+                     if not hasattr(builtins, name))
+    if not unknown:
+        return _entry(fn.__code__, closure or None)
+    missing = [name for name in unknown if _module_expression(fn, name) is None]
+    if missing:
+        raise SerializationError(
+            f"{where}: its function uses {', '.join(repr(n) for n in missing)}, which Keras "
+            "cannot resolve: Keras rebuilds a lambda with the globals of its own module. "
+            "Only builtins and the modules ops, keras (lamina), numpy and math can be "
+            "written. Save as .lamina instead, or use Keras layers for that step.")
+    return _entry(_wrapped(fn, unknown, closure, where), None)
+
+
+def global_names(code: types.CodeType) -> set[str]:
+    """The global names ``code`` (and the functions defined in it) reads or writes."""
+    found: set[str] = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL",
+                                  "DELETE_GLOBAL"):
+            found.add(str(instruction.argval))
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            found |= global_names(constant)
+    return found
+
+
+def _entry(code: types.CodeType, closure: list[Any] | None) -> dict[str, Any]:
+    raw = codecs.encode(marshal.dumps(code), "base64").decode("ascii")
+    return {"class_name": "__lambda__",
+            "config": {"code": raw, "defaults": None, "closure": closure}}
+
+
+def _plain(value: Any, where: str, name: str) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SerializationError(f"{where}: its function captures {name}={value!r}; a "
+                                     ".keras file's JSON cannot hold it.")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, where, name) for item in value]
+    raise SerializationError(
+        f"{where}: its function captures {name!r}, a {type(value).__name__}; a .keras "
+        "file holds only plain values (numbers, strings, lists of them) in a lambda's "
+        "closure. Make it a weight of a custom layer, or save as .lamina.")
+
+
+def _module_expression(fn: types.FunctionType, name: str) -> str | None:
+    value = fn.__globals__.get(name)
+    if isinstance(value, types.ModuleType):
+        return _MODULES.get(value.__name__)
+    return None
+
+
+def _wrapped(fn: types.FunctionType, names: list[str], closure: list[Any],
+             where: str) -> types.CodeType:
+    """A lambda with ``fn``'s signature that binds ``names`` (and ``fn``'s captured
+    values) as parameters of a lambda around ``fn``'s source, and calls the result."""
+    source = function_source(fn)
+    node = _lambda_node(source)
+    if node is None:
+        raise SerializationError(
+            f"{where}: its function uses {', '.join(names)} and its source (a lambda "
+            "expression) is not available, so lamina cannot bind them for Keras. Save as "
+            ".lamina instead.")
+    parameters = ast.unparse(node.args)
+    arguments = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    if node.args.vararg is not None:
+        arguments.append(f"*{node.args.vararg.arg}")
+    arguments += [f"{a.arg}={a.arg}" for a in node.args.kwonlyargs]
+    if node.args.kwarg is not None:
+        arguments.append(f"**{node.args.kwarg.arg}")
+    bound = [*names, *fn.__code__.co_freevars]
+    values = [str(_module_expression(fn, name)) for name in names] + [repr(v) for v in closure]
+    text = (f"lambda {parameters}: (lambda {', '.join(bound)}: ({ast.unparse(node)}))"
+            f"({', '.join(values)})({', '.join(arguments)})")
+    module = compile(text, "<lamina keras lambda>", "eval")
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+
+
+def _lambda_node(source: str | None) -> ast.Lambda | None:
+    if not source:
+        return None
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    return tree.body if isinstance(tree.body, ast.Lambda) else None
