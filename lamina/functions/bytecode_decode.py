@@ -47,7 +47,7 @@ def decode(code: CodeInfo, where: str) -> list[Instruction]:
 
     Args:
         code: a code object read by ``marshal_reader.read_code``.
-        where: what to name in error messages.
+        where: what to name in error messages ("" for none).
 
     Returns:
         The instructions in order, without ``EXTENDED_ARG`` and ``CACHE`` units.
@@ -57,11 +57,12 @@ def decode(code: CodeInfo, where: str) -> list[Instruction]:
             have, or caches running past the end.
     """
     version, raw = code.version, code.code
+    where = f"{where}: " if where else ""
     if len(raw) % 2:
-        raise LoadError(f"{where}: the bytecode has an odd length ({len(raw)} bytes), "
+        raise LoadError(f"{where}the bytecode has an odd length ({len(raw)} bytes), "
                         f"which Python {version} never writes.")
     if len(raw) // 2 > MAX_INSTRUCTIONS:
-        raise LoadError(f"{where}: the bytecode has {len(raw) // 2} instructions, more than "
+        raise LoadError(f"{where}the bytecode has {len(raw) // 2} instructions, more than "
                         f"the {MAX_INSTRUCTIONS} lamina translates.")
     extended, have_argument = opcodes.EXTENDED_ARG[version], opcodes.HAVE_ARGUMENT[version]
     out: list[Instruction] = []
@@ -72,30 +73,30 @@ def decode(code: CodeInfo, where: str) -> list[Instruction]:
         if start is None:
             start = pos
         if name == "-":
-            raise LoadError(f"{where}: opcode {number} at byte {pos} does not exist in "
+            raise LoadError(f"{where}opcode {number} at byte {pos} does not exist in "
                             f"Python {version}.")
         if number == extended:
             if ext > 0xFFFF:
-                raise LoadError(f"{where}: more than three EXTENDED_ARG prefixes at byte "
+                raise LoadError(f"{where}more than three EXTENDED_ARG prefixes at byte "
                                 f"{pos} (Python {version} never writes them).")
             ext = (ext << 8) | arg
             pos += 2
             continue
         full = (ext << 8) | arg if number >= have_argument or ext else arg
         if name == "CACHE":
-            raise LoadError(f"{where}: a CACHE unit at byte {pos} where an instruction "
+            raise LoadError(f"{where}a CACHE unit at byte {pos} where an instruction "
                             f"belongs (Python {version}).")
         nxt = pos + 2 + 2 * opcodes.inline_caches(version, name)
         if nxt > len(raw):
-            raise LoadError(f"{where}: {name} at byte {pos} has inline caches past the end "
+            raise LoadError(f"{where}{name} at byte {pos} has inline caches past the end "
                             f"of the bytecode (Python {version}).")
         if any(raw[pos + 2:nxt]):
-            raise LoadError(f"{where}: {name} at byte {pos} is followed by inline caches "
+            raise LoadError(f"{where}{name} at byte {pos} is followed by inline caches "
                             f"that are not empty, as Python {version} writes them.")
         target = jump_target(version, name, full, pos, nxt)
         out.append(Instruction(offset=start, name=name, arg=full, next_offset=nxt,
                                target=target))
         pos, ext, start = nxt, 0, None
     if start is not None:
-        raise LoadError(f"{where}: the bytecode ends with EXTENDED_ARG (Python {version}).")
+        raise LoadError(f"{where}the bytecode ends with EXTENDED_ARG (Python {version}).")
     return out

@@ -31,6 +31,10 @@ from .bytecode_steps import apply, why
 from .marshal_reader import FAST_FREE, CodeInfo
 
 MAX_STEPS = 20_000
+# Builtins that run or reach arbitrary code: refused here already, whatever the caller maps.
+DENIED_GLOBALS = frozenset(
+    "eval exec compile open getattr setattr delattr globals locals vars input breakpoint "
+    "memoryview help exit quit".split())
 REFUSED_FLAGS = {0x20: "a generator", 0x80: "a coroutine", 0x100: "a coroutine",
                  0x200: "an async generator"}
 CONDITIONAL = {"POP_JUMP_IF_FALSE": "false", "POP_JUMP_FORWARD_IF_FALSE": "false",
@@ -45,6 +49,7 @@ class Translator:
 
     def __init__(self, code: CodeInfo, closure: list[ast.expr] | None) -> None:
         self.code, self.version = code, code.version
+        self.instructions = decode(code, "")  # first: a wrong version fails here
         for flag, what in REFUSED_FLAGS.items():
             if code.flags & flag:
                 raise TranslateError(f"the function is {what}")
@@ -54,7 +59,6 @@ class Translator:
             raise TranslateError(f"the function reads {len(code.freevars)} closure "
                                  f"variables but the config gives {len(closure or ())}")
         self.closure = closure or []
-        self.instructions = decode(code, "the lambda")
         self.at = {ins.offset: i for i, ins in enumerate(self.instructions)}
         self.nargs = (code.argcount + code.kwonlyargcount + bool(code.flags & 0x04)
                       + bool(code.flags & 0x08))
@@ -201,6 +205,8 @@ class Translator:
 
     def load_global(self, ident: str) -> ast.expr:
         node = name(ident, "the global name")
+        if ident in DENIED_GLOBALS:
+            raise TranslateError(f"the builtin {ident!r}, which can run or reach any code")
         if ident not in self.globals:
             self.globals.append(ident)
         return node

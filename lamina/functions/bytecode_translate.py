@@ -88,15 +88,31 @@ def _arguments(code: CodeInfo, defaults: Any) -> ast.arguments:
                 defaults=[literal(d, "a default value") for d in defaults])
 
 
+class VersionError(LoadError):
+    """Why one Python version could not translate the data, and how far it got.
+
+    ``stage`` is 0 when the data is not that version's marshal format, 1 when its
+    instructions do not decode as that version's, 2 when they decode but use a construct
+    outside the translated subset (the most informative reason).
+    """
+
+    def __init__(self, message: str, stage: int) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
 def translate_version(data: bytes, version: str, defaults: Any, closure: Any,
                       where: str) -> tuple[str, tuple[str, ...]]:
     """The lambda's source and global names if ``data`` was written by ``version``.
 
     Raises:
-        LoadError: the data is not that version's marshal format, or the code is outside
-            the translated subset (the message names the construct and the version).
+        VersionError: the data is not that version's marshal format or instructions, or
+            the code is outside the translated subset (naming the construct and version).
     """
-    code = read_code(data, version, where)
+    try:
+        code = read_code(data, version, where)
+    except LoadError as exc:
+        raise VersionError(str(exc), 0) from None
     try:
         if closure is not None and not isinstance(closure, (list, tuple)):
             raise TranslateError(f"the closure is a {type(closure).__name__}, not a list")
@@ -107,11 +123,14 @@ def translate_version(data: bytes, version: str, defaults: Any, closure: Any,
         source = ast.unparse(tree)
         ast.parse(source, mode="eval")  # parsed only: a malformed translation is refused
     except TranslateError as exc:
-        raise LoadError(f"{where}: cannot translate the lambda's Python {version} bytecode: "
-                        f"{exc}.") from None
+        raise VersionError(f"{where}: cannot translate the lambda's Python {version} "
+                           f"bytecode: {exc}.", 2) from None
+    except LoadError as exc:
+        raise VersionError(f"{where}: the lambda's code is not Python {version} bytecode: "
+                           f"{exc}", 1) from None
     except (SyntaxError, RecursionError, ValueError) as exc:
-        raise LoadError(f"{where}: the lambda's Python {version} bytecode translates to "
-                        f"text that is not Python ({type(exc).__name__}).") from None
+        raise VersionError(f"{where}: the lambda's Python {version} bytecode translates to "
+                           f"text that is not Python ({type(exc).__name__}).", 2) from None
     return source, global_names
 
 
@@ -141,17 +160,18 @@ def translate_lambda(code_b64: str, defaults: Any = None, closure: Any = None,
                         f"{', '.join(VERSIONS)}.")
     candidates = (python_version,) if python_version else VERSIONS
     results: dict[str, tuple[str, tuple[str, ...]]] = {}
-    errors: dict[str, LoadError] = {}
+    errors: dict[str, VersionError] = {}
     for version in candidates:
         try:
             results[version] = translate_version(data, version, defaults, closure, where)
-        except LoadError as exc:
+        except VersionError as exc:
             errors[version] = exc
     if not results:
-        read = [v for v in candidates if "cannot translate" in str(errors[v])]
-        best = errors[read[0]] if read else errors[candidates[-1]]
+        best = max(reversed(candidates), key=lambda v: errors[v].stage)
         tried = python_version or "3.6-3.13"
-        raise LoadError(f"{best} (tried Python {tried})") from None
+        decoded = [v for v in candidates if errors[v].stage == 2]
+        also = f"; its instructions decode as Python {', '.join(decoded)}" if decoded else ""
+        raise LoadError(f"{errors[best]} (tried Python {tried}{also})") from None
     sources = {source for source, _ in results.values()}
     if len(sources) > 1:
         listing = "; ".join(f"{v}: {s}" for v, (s, _) in results.items())

@@ -56,3 +56,34 @@ CASES = [
          expected="lambda x: K.permute_dimensions(x, [0, 2, 1]) + len('p')",
          closure=[[0, 2, 1], "p"]),
 ]
+
+# Functions lamina must refuse, with a phrase the refusal names for every version that
+# compiles them (``make_lambda_bytecode.py`` skips a version whose syntax lacks one).
+HOSTILE = [
+    ("lambda x: __import__('os').system('touch CANARY')", "'__import__' starts with '_'"),
+    ("lambda x: getattr(x, '__class__')", "the builtin 'getattr'"),
+    ("lambda x: eval('1 + 1')", "the builtin 'eval'"),
+    ("lambda x: exec('y = 1')", "the builtin 'exec'"),
+    ("lambda x: open('CANARY', 'w').write('x')", "the builtin 'open'"),
+    ("lambda x: x.__class__", "'__class__' starts with '_'"),
+    ("lambda x: x.numpy()._data", "'_data' starts with '_'"),
+    ("lambda x: [i for i in range(10 ** 9)]", ""),
+    ("def f(x):\n    global g\n    g = x\n    return x\n", "STORE_GLOBAL"),
+    ("def f(x):\n    import os\n    return os.system(x)\n", "IMPORT_NAME"),
+    ("def f(x):\n    while x:\n        x = x - 1\n    return x\n", ""),
+    ("def f(x):\n    try:\n        return x\n    except Exception:\n        return 0\n", ""),
+    ("def f(x):\n    del x\n    return 1\n", "DELETE_FAST"),
+    ("def f(x):\n    x.y = 1\n    return x\n", "STORE_ATTR"),
+    ("def f(x):\n    x[0] = 1\n    return x\n", "STORE_SUBSCR"),
+    ("def f(x):\n    raise ValueError(x)\n", "RAISE_VARARGS"),
+    ("lambda x: (yield x)", "generator"),
+    ("lambda x: lambda y: x + y", ""),
+    ("lambda x: f(*x)", "CALL_FUNCTION_EX"),
+    ("lambda x: f(**x)", ""),
+    ("lambda x: x and y", "'and'/'or'"),
+    ("lambda x: x or y", "'and'/'or'"),
+    ("lambda x: 0 < x < 1", ""),
+    ("lambda x: f'{x}'", ""),
+    ("lambda x: (y := x) + y", ""),
+    ("lambda x: [*x, 1]", ""),
+]

@@ -9,8 +9,12 @@ this file again in that interpreter (``--worker``), which compiles each case wit
 neutral file name ``<keras-lambda>``, takes the lambda's code object, and prints what
 Keras's ``func_dump`` would store: ``base64(marshal.dumps(code))`` (with the newlines
 ``codecs`` puts in), the defaults and the closure values. Nothing is executed but the
-compiler. The output is ``{version: {case_index: {"code", "defaults", "closure"}}}`` and
-holds no machine paths. The worker must stay valid Python 3.6.
+compiler. ``HOSTILE`` sources are compiled the same way (a function's own code object when
+there is no lambda). The output, which holds no machine paths, is::
+
+    {version: {"cases": {index: {"code", "defaults", "closure"}}, "hostile": {index: code}}}
+
+The worker must stay valid Python 3.6.
 """
 
 import codecs
@@ -40,7 +44,7 @@ def lambda_code(code):
 def worker():
     """Print this interpreter's entries as JSON."""
     sys.path.insert(0, HERE)
-    from lambda_cases import CASES
+    from lambda_cases import CASES, HOSTILE
 
     out = {}
     for index, case in enumerate(CASES):
@@ -53,7 +57,17 @@ def worker():
         raw = marshal.dumps(code)
         out[str(index)] = {"code": codecs.encode(raw, "base64").decode("ascii"),
                            "defaults": case["defaults"], "closure": closure}
-    print(json.dumps(out, sort_keys=True))
+    hostile = {}
+    for index, (source, _) in enumerate(HOSTILE):
+        mode = "eval" if source.startswith("lambda") else "exec"
+        try:
+            code = compile(source, "<keras-lambda>", mode)
+        except SyntaxError:  # walrus before 3.8
+            continue
+        code = lambda_code(code) or [c for c in code.co_consts if hasattr(c, "co_code")][0]
+        raw = marshal.dumps(code)
+        hostile[str(index)] = codecs.encode(raw, "base64").decode("ascii")
+    print(json.dumps({"cases": out, "hostile": hostile}, sort_keys=True))
 
 
 def main():
@@ -67,7 +81,8 @@ def main():
             continue
         text = subprocess.check_output([python, os.path.abspath(__file__), "--worker"])
         result[short] = json.loads(text.decode("utf-8"))
-        print(short, len(result[short]), "cases")
+        print(short, len(result[short]["cases"]), "cases,", len(result[short]["hostile"]),
+              "hostile")
     with open(OUTPUT, "w") as handle:
         json.dump(result, handle, indent=1, sort_keys=True)
         handle.write("\n")
