@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from lamina.functions import opcodes
 from lamina.functions.bytecode_translate import TranslatedLambda, translate_lambda
 from lamina.functions.marshal_reader import CodeInfo, read_code
 
@@ -113,3 +114,25 @@ def test_reader_matches_cpython_marshal_on_rich_constants():
     for code in (outer.__code__, _same_code.__code__, translate_lambda.__code__):
         raw = marshal.dumps(code)
         _same_code(read_code(raw, "3.11"), marshal.loads(raw))
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="cross-checks with 3.11 opcode")
+def test_opcode_tables_match_this_interpreters_opcode_module():
+    import opcode
+
+    version = "3.11"
+    for number, name in enumerate(opcode.opname):
+        assert opcodes.opname(version, number) == ("-" if name.startswith("<") else name)
+    for number, count in enumerate(opcode._inline_cache_entries):
+        assert opcodes.inline_caches(version, opcode.opname[number]) == count
+    assert opcodes.HAVE_ARGUMENT[version] == opcode.HAVE_ARGUMENT
+    assert opcodes.EXTENDED_ARG[version] == opcode.EXTENDED_ARG
+    assert opcodes.JUMP_RELATIVE[version] == {opcode.opname[n] for n in opcode.hasjrel}
+    assert opcodes.BINARY_OP_ARGS == tuple(symbol for _, symbol in opcode._nb_ops)
+
+
+def test_every_version_has_a_distinct_opcode_table():
+    tables = {v: opcodes.opnames(v) for v in VERSIONS}
+    assert len({t for t in tables.values()}) == len(VERSIONS)
+    assert opcodes.opname("3.6", 83) == "RETURN_VALUE" == opcodes.opname("3.13", 36)
+    assert opcodes.opname("3.12", 1) == "POP_TOP" and opcodes.opname("3.6", 0) == "-"

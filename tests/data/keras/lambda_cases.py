@@ -55,6 +55,18 @@ CASES = [
     case("def make(axes, name):\n    return lambda x: K.permute_dimensions(x, axes) + len(name)\n",
          expected="lambda x: K.permute_dimensions(x, [0, 2, 1]) + len('p')",
          closure=[[0, 2, 1], "p"]),
+    case("lambda x, y: (x in y, x not in y, x is not y)"),
+    case("lambda x: x in {1, 2}"),
+    case("lambda x: +x"),
+    case("lambda x: not x"),
+    case("lambda x, *, k: x * k"),
+    case("lambda x: [1, 2, x]"),
+    case("lambda x: {x: 1, 'b': [1.5, None]}"),
+    case("lambda x: x.shape[1:] + (1,)"),
+    # Arms that differ in one place keep the conditional there (the same text whether a
+    # compiler joined the arms or copied the code after them into both).
+    case("lambda x: K.mean(x, axis=1) if x.shape[0] else K.mean(x, axis=2)",
+         expected="lambda x: K.mean(x, axis=1 if x.shape[0] else 2)"),
 ]
 
 # Functions lamina must refuse, with a phrase the refusal names for every version that
