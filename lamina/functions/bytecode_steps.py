@@ -28,7 +28,7 @@ OLD_BINARY = {"BINARY_POWER": "**", "BINARY_MULTIPLY": "*", "BINARY_MATRIX_MULTI
               "BINARY_RSHIFT": ">>", "BINARY_AND": "&", "BINARY_XOR": "^", "BINARY_OR": "|"}
 UNARY = {"UNARY_NEGATIVE": ast.USub, "UNARY_POSITIVE": ast.UAdd, "UNARY_NOT": ast.Not,
          "UNARY_INVERT": ast.Invert}
-WHY = {"STORE": "a store", "DELETE": "a delete", "IMPORT": "an import",
+WHY = {"SETUP_LOOP": "a loop", "STORE": "a store", "DELETE": "a delete", "IMPORT": "an import",
        "MAKE_FUNCTION": "a nested function", "YIELD": "a yield", "RAISE": "a raise",
        "SETUP": "an exception handler or with block", "FOR_ITER": "a loop",
        "GET_ITER": "a loop or comprehension", "CALL_FUNCTION_EX": "a call with * or **",
@@ -37,6 +37,8 @@ WHY = {"STORE": "a store", "DELETE": "a delete", "IMPORT": "an import",
        "COPY": "a chained comparison, 'and'/'or' or in-place operation",
        "FORMAT_VALUE": "an f-string", "LOAD_NAME": "a module-level name",
        "BEFORE": "a with block"}
+
+
 def why(opname: str) -> str:
     """A parenthesised reason an instruction is refused (what it is used for), or ''."""
     for prefix, reason in WHY.items():
