@@ -148,7 +148,8 @@ class Model(Trainer, Layer):
 
     def save(self, path: str, include_optimizer: bool = True,
              allow_bytecode: bool = False) -> None:
-        """Save to one ``.lamina`` file (see :func:`lamina.save_model`)."""
+        """Save to one file: lamina's format for ``.lamina``, a Keras 3 archive for
+        ``.keras`` (see :func:`lamina.save_model`)."""
         save_model(self, path, include_optimizer=include_optimizer,
                    allow_bytecode=allow_bytecode)
 

@@ -18,6 +18,7 @@ from lamina.layers.function_config import loading_options
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.saving import archive, weights_file
+from lamina.saving.keras_archive_write import save_keras_archive
 from lamina.saving.lambda_entries import lambda_entries
 from lamina.saving.rebuildable import check_rebuildable
 from lamina.version import __version__
@@ -54,18 +55,31 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
                allow_bytecode: bool = False) -> None:
     """Save architecture, weights and (when compiled) optimizer state to one file.
 
+    A path ending in ``.keras`` gets a genuine Keras 3 archive, which
+    ``keras.saving.load_model`` reads (see
+    :func:`~lamina.saving.keras_archive_write.save_keras_archive`: a Lambda's function is
+    written as Keras's bytecode, so Keras loads it with ``safe_mode=False`` only; the
+    compile configuration is written but not the optimizer's state; a layer Keras does not
+    have is refused). Any other path gets lamina's own format (``.lamina``): safe to load,
+    with the optimizer's state.
+
     Everything is serialised in memory first: a model that cannot be saved raises before a
     byte is written, and the file appears atomically (an old file at ``path`` stays intact
     until the new one is complete).
 
     Args:
         model: The model (or layer) to save.
-        path: Where to write; the ``.lamina`` suffix is conventional.
-        include_optimizer: Also save the optimizer's state when the model is compiled.
+        path: Where to write: ``.lamina`` for lamina's format, ``.keras`` for Keras's.
+        include_optimizer: Also save the optimizer's state when the model is compiled (for
+            a ``.keras`` file: the compile configuration).
         allow_bytecode: Let functions with no source and no traceable graph be saved as
             Python bytecode (loading them then needs ``safe_mode=False`` and the same
-            Python version). Default: ``False``.
+            Python version). Default: ``False``. (A ``.keras`` file always holds
+            bytecode, as Keras writes it.)
     """
+    if isinstance(model, Layer) and os.fspath(path).endswith(".keras"):
+        save_keras_archive(model, path, include_optimizer=include_optimizer)
+        return
     if not isinstance(model, Layer):
         raise SerializationError(
             f"save_model expects a lamina layer or model, received {type(model).__name__}."

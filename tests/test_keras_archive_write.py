@@ -1,0 +1,401 @@
+"""``model.save("m.keras")`` writes a genuine Keras 3 archive, checked with Keras 3.15.1.
+
+* For a set of models, Keras loads lamina's file and predicts what lamina predicts, and the
+  weights file holds exactly the datasets Keras writes when it saves the model again.
+* ``keras_weight_paths`` is compared with Keras's own saving walk for every configuration
+  of the Keras oracle's table (``tests/keras_oracle/oracle_cases.py``): each weight at the
+  path Keras writes it to, and the same ``vars`` groups.
+* What Keras cannot express is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+import zipfile
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers, ops
+from lamina.errors import SerializationError
+from lamina.saving.keras_archive_write import save_keras_archive
+from lamina.saving.keras_weight_paths import keras_weight_groups, keras_weight_paths
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+h5py = pytest.importorskip("h5py")
+if keras.backend.backend() != "torch":
+    pytest.skip("the Keras reference runs on its torch backend", allow_module_level=True)
+
+from keras.src.saving import saving_lib  # noqa: E402 - after the backend is chosen
+from keras_oracle.oracle_cases import CASES, Case, In, Sub  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+
+# ------------------------------------------------------------------------------ helpers
+def datasets(path: str) -> list[str]:
+    """The HDF5 datasets of a ``.keras`` file's ``model.weights.h5``."""
+    with zipfile.ZipFile(path) as archive:
+        data = archive.read("model.weights.h5")
+    found: list[str] = []
+    with h5py.File(io.BytesIO(data), "r") as weights:
+        weights.visititems(lambda name, obj: found.append(name)
+                           if isinstance(obj, h5py.Dataset) else None)
+    return sorted(found)
+
+
+def randomized(model: Any, seed: int = 0) -> Any:
+    """``model`` with every weight random (variances positive), so that all of them count."""
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for weight in model.weights:
+            if weight.is_floating_point():
+                values = rng.uniform(0.5, 1.5, tuple(weight.shape))
+                if "variance" not in getattr(weight, "path", ""):
+                    values = rng.normal(0.0, 0.5, tuple(weight.shape))
+                weight.copy_(torch.as_tensor(values, dtype=weight.dtype))
+    return model
+
+
+def outputs(values: Any) -> list[np.ndarray]:
+    values = values if isinstance(values, (list, tuple)) else [values]
+    return [v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+            for v in values]
+
+
+# ------------------------------------------------------------------------------ models
+def sequential_dense() -> tuple[Any, Any]:
+    model = lamina.Sequential([lamina.Input((4,)), layers.Dense(5, activation="relu"),
+                               layers.Dropout(0.3), layers.BatchNormalization(),
+                               layers.Dense(2)])
+    return model, np.random.default_rng(1).normal(size=(6, 4)).astype("float32")
+
+
+def functional_shared_nested() -> tuple[Any, Any]:
+    a, b = lamina.Input((4,), name="left"), lamina.Input((4,), name="right")
+    shared = layers.Dense(3, name="shared")
+    inner = lamina.Sequential([layers.Dense(3), layers.Dropout(0.2), layers.Dense(2)],
+                              name="inner")
+    x, y = shared(a), shared(b)
+    merged = inner(layers.Concatenate()([x, y]))
+    model = lamina.Model([a, b], [merged, layers.Dense(2, name="side")(x)])
+    rng = np.random.default_rng(2)
+    return model, [rng.normal(size=(5, 4)).astype("float32") for _ in range(2)]
+
+
+def convolutional() -> tuple[Any, Any]:
+    x = lamina.Input((8, 8, 3))
+    y = layers.Conv2D(4, 3, activation="relu")(x)
+    y = layers.MaxPooling2D()(y)
+    y = layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 2, padding="same")(y)))
+    return lamina.Model(x, y), np.random.default_rng(3).normal(size=(2, 8, 8, 3)).astype(
+        "float32")
+
+
+def embedding_lstm() -> tuple[Any, Any]:
+    x = lamina.Input((7,), dtype="int32")
+    y = layers.Embedding(20, 6)(x)
+    y = layers.LSTM(5, return_sequences=True)(y)
+    y = layers.Dense(2)(layers.LSTM(4)(y))
+    return lamina.Model(x, y), np.random.default_rng(4).integers(0, 20, (3, 7)).astype("int32")
+
+
+def bidirectional_gru() -> tuple[Any, Any]:
+    x = lamina.Input((6, 3))
+    y = layers.Bidirectional(layers.GRU(4, return_sequences=True))(x)
+    y = layers.Bidirectional(layers.GRU(2), merge_mode="sum")(y)
+    return lamina.Model(x, y), np.random.default_rng(5).normal(size=(2, 6, 3)).astype("float32")
+
+
+def attention() -> tuple[Any, Any]:
+    q, v = lamina.Input((5, 8)), lamina.Input((3, 8))
+    y = layers.MultiHeadAttention(2, 4)(q, v)
+    y = layers.MultiHeadAttention(2, 3, name="self_attention")(y, y)
+    return lamina.Model([q, v], y), [np.random.default_rng(6).normal(size=s).astype("float32")
+                                     for s in ((2, 5, 8), (2, 3, 8))]
+
+
+def layer_normalization() -> tuple[Any, Any]:
+    x = lamina.Input((4, 6))
+    y = layers.LayerNormalization()(layers.Dense(6)(x))
+    y = layers.LayerNormalization(axis=[1, 2], center=False)(y)
+    return lamina.Model(x, y), np.random.default_rng(7).normal(size=(3, 4, 6)).astype("float32")
+
+
+def lambda_arithmetic() -> tuple[Any, Any]:
+    x = lamina.Input((3,))
+    y = layers.Lambda(lambda t: t * 2 + 1)(layers.Dense(3)(x))
+    return lamina.Model(x, y), np.random.default_rng(8).normal(size=(4, 3)).astype("float32")
+
+
+def lambda_ops() -> tuple[Any, Any]:
+    x = lamina.Input((3,))
+    scale = 0.5
+    y = layers.Lambda(lambda t: ops.sin(t) * scale + ops.square(t))(x)
+    y = layers.Lambda(lambda t: ops.sum(t, axis=-1, keepdims=True))(layers.Dense(4)(y))
+    return lamina.Model(x, y), np.random.default_rng(9).normal(size=(4, 3)).astype("float32")
+
+
+MODELS = {"sequential_dense": sequential_dense,
+          "functional_shared_nested": functional_shared_nested,
+          "convolutional": convolutional, "embedding_lstm": embedding_lstm,
+          "bidirectional_gru": bidirectional_gru, "attention": attention,
+          "layer_normalization": layer_normalization}
+LAMBDA_MODELS = {"lambda_arithmetic": lambda_arithmetic, "lambda_ops": lambda_ops}
+
+
+@pytest.mark.parametrize("name", [*MODELS, *LAMBDA_MODELS])
+def test_keras_loads_the_archive_and_predicts_the_same(name: str, tmp_path: Any) -> None:
+    model, x = {**MODELS, **LAMBDA_MODELS}[name]()
+    randomized(model)
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    safe = name not in LAMBDA_MODELS
+    if not safe:
+        with pytest.raises(ValueError, match="safe_mode"):
+            keras.saving.load_model(path)
+    loaded = keras.saving.load_model(path, safe_mode=safe)
+    for ours, theirs in zip(outputs(model.predict(x, verbose=0)),
+                            outputs(loaded.predict(x, verbose=0)), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=1e-5)
+    again = str(tmp_path / f"{name}_by_keras.keras")
+    loaded.save(again)
+    assert datasets(path) == datasets(again)
+    assert sorted(keras_weight_paths(model)) == datasets(path)
+
+
+@lamina.saving.register_keras_serializable(package="archive_test")
+class ScaledDense(lamina.layers.Layer):
+    """A user's layer: a weight of its own and a Dense held by an attribute."""
+
+    def __init__(self, units: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+        self.projection = layers.Dense(units)
+
+    def build(self, input_shape: Any) -> None:
+        self.scale = self.add_weight(shape=(self.units,), initializer="ones", name="scale")
+
+    def call(self, inputs: Any) -> Any:
+        return self.projection(inputs) * self.scale
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units}
+
+
+def keras_scaled_dense() -> type:
+    """The same layer written for Keras, under the same class name (Keras keys a layer's
+    weights by its class's name) and registered under the same name."""
+
+    @keras.saving.register_keras_serializable(package="archive_test")
+    class ScaledDense(keras.layers.Layer):
+        def __init__(self, units: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.units = units
+            self.projection = keras.layers.Dense(units)
+
+        def build(self, input_shape: Any) -> None:
+            self.scale = self.add_weight(shape=(self.units,), initializer="ones",
+                                         name="scale")
+
+        def call(self, inputs: Any) -> Any:
+            return self.projection(inputs) * self.scale
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "units": self.units}
+
+    return ScaledDense
+
+
+KerasScaledDense = keras_scaled_dense()
+
+
+def test_a_registered_custom_layer_loads_in_keras_with_the_same_class(tmp_path: Any) -> None:
+    x = lamina.Input((4,))
+    model = randomized(lamina.Model(x, layers.Dense(2)(ScaledDense(3)(x))))
+    data = np.random.default_rng(10).normal(size=(3, 4)).astype("float32")
+    model.save(tmp_path / "custom.keras")
+    loaded = keras.saving.load_model(tmp_path / "custom.keras")
+    assert type(loaded.layers[1]) is KerasScaledDense
+    np.testing.assert_allclose(loaded.predict(data, verbose=0),
+                               model.predict(data, verbose=0), atol=1e-5)
+    loaded.save(tmp_path / "again.keras")
+    assert datasets(str(tmp_path / "custom.keras")) == datasets(str(tmp_path / "again.keras"))
+
+
+def test_save_model_dispatches_on_the_suffix(tmp_path: Any) -> None:
+    model, _ = sequential_dense()
+    lamina.save_model(model, tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        assert sorted(archive.namelist()) == ["config.json", "metadata.json",
+                                              "model.weights.h5"]
+    save_keras_archive(model, tmp_path / "direct.keras")
+    assert datasets(str(tmp_path / "m.keras")) == datasets(str(tmp_path / "direct.keras"))
+    lamina.save_model(model, tmp_path / "m.lamina")
+    with zipfile.ZipFile(tmp_path / "m.lamina") as archive:
+        assert "model.safetensors" in archive.namelist()
+    assert isinstance(lamina.load_model(tmp_path / "m.lamina"), lamina.Sequential)
+
+
+def test_a_compiled_model_is_compiled_by_keras(tmp_path: Any) -> None:
+    model, x = sequential_dense()
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    model.fit(x, np.zeros((6, 2), "float32"), epochs=1, verbose=0)
+    model.save(tmp_path / "compiled.keras")
+    # The optimizer's state is not written: Keras says so and starts a fresh one.
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        loaded = keras.saving.load_model(tmp_path / "compiled.keras")
+    assert type(loaded.optimizer).__name__ == "Adam"
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.01)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-5)
+    model.save(tmp_path / "uncompiled.keras", include_optimizer=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not keras.saving.load_model(tmp_path / "uncompiled.keras").compiled
+
+
+# ------------------------------------------------------------------------------ refusals
+def test_a_lamina_only_layer_is_refused_before_anything_is_written(tmp_path: Any) -> None:
+    x = lamina.Input((3,))
+    model = lamina.Model(x, layers.TorchModuleWrapper(torch.nn.Linear(3, 2))(x))
+    path = tmp_path / "m.keras"
+    with pytest.raises(SerializationError, match="TorchModuleWrapper"):
+        model.save(path)
+    assert not path.exists() and os.listdir(tmp_path) == []
+    path.write_bytes(b"an older file")
+    with pytest.raises(SerializationError, match="torch_module_wrapper|TorchModuleWrapper"):
+        lamina.save_model(model, path)
+    assert path.read_bytes() == b"an older file"
+    assert os.listdir(tmp_path) == ["m.keras"]
+
+
+@pytest.mark.parametrize("function, message", [
+    (lambda t: torch.sin(t), "'torch'"),
+    (lambda t, k=2.0: t * k, "default argument"),
+], ids=["unknown_global", "defaults"])
+def test_a_lambda_keras_could_not_run_is_refused(function: Any, message: str,
+                                                 tmp_path: Any) -> None:
+    x = lamina.Input((3,))
+    model = lamina.Model(x, layers.Lambda(function, name="odd")(x))
+    with pytest.raises(SerializationError, match=f"Lambda 'odd'.*{message}"):
+        model.save(tmp_path / "m.keras")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_lambda_capturing_a_tensor_is_refused(tmp_path: Any) -> None:
+    offset = torch.ones(3)
+    x = lamina.Input((3,))
+    model = lamina.Model(x, layers.Lambda(lambda t: t + offset, name="shift")(x))
+    with pytest.raises(SerializationError, match="Lambda 'shift'"):
+        model.save(tmp_path / "m.keras")
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------ the table
+def _build(library: Any, spec: Any) -> Any:
+    if isinstance(spec, Sub):
+        return getattr(library.layers, spec.layer)(**_arguments(library, spec.kwargs))
+    if isinstance(spec, list) and any(isinstance(item, Sub) for item in spec):
+        return [_build(library, item) for item in spec]
+    return spec
+
+
+def _arguments(library: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {key: _build(library, value) for key, value in kwargs.items()}
+
+
+def _arrays(specs: Any, rng: np.random.Generator) -> Any:
+    if isinstance(specs, In):
+        if specs.kind == "int":
+            return rng.integers(specs.low, specs.high, size=specs.shape).astype(specs.dtype)
+        return rng.standard_normal(specs.shape).astype(specs.dtype)
+    return [_arrays(spec, rng) for spec in specs]
+
+
+def _tensors(arrays: Any) -> Any:
+    if isinstance(arrays, np.ndarray):
+        return torch.from_numpy(arrays.copy())
+    return [_tensors(item) for item in arrays]
+
+
+def _call(layer: Any, case: Case, arrays: list[Any], state: dict[str, Any]) -> None:
+    tensors = _tensors(arrays)
+    extra = {key: _tensors(value) for key, value in state.items()}
+    arguments = {**case.call, **extra, "training": False}
+    if case.as_list:
+        layer(tensors, **arguments)
+    else:
+        layer(*tensors, **arguments)
+
+
+def _keras_paths(layer: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, int],
+                                                                       set[str]]:
+    """Keras's own walk over ``layer``: each dataset's index in ``layer.weights``, and
+    every ``vars`` group."""
+    written: list[tuple[str, Any]] = []
+    original = saving_lib.H5IOStore.__setitem__
+
+    def record(store: Any, key: str, value: Any) -> None:
+        written.append((f"{store._h5_entry_path}/vars/{key}".lstrip("/"), value))
+        original(store, key, value)
+
+    monkeypatch.setattr(saving_lib.H5IOStore, "__setitem__", record)
+    store = saving_lib.H5IOStore(io.BytesIO(), mode="w")
+    saving_lib._save_state(layer, store, None, "", set())
+    groups: set[str] = set()
+    store.h5_file.visititems(lambda name, obj: groups.add(name)
+                             if isinstance(obj, h5py.Group) and name.endswith("vars") else None)
+    if "vars" in store.h5_file:
+        groups.add("vars")
+    store.h5_file.close()
+    monkeypatch.undo()
+    index = {id(weight): position for position, weight in enumerate(layer.weights)}
+    return {path: index[id(value)] for path, value in written}, groups
+
+
+_IMAGES = In((2, 6, 6, 3))
+#: The layers the oracle leaves out (preprocessing), with the inputs they take.
+PREPROCESSING = [
+    Case("Normalization", "unadapted", {"axis": -1}, (In((4, 3)),)),
+    Case("Normalization", "given", {"mean": [1.0, 2.0, 3.0], "variance": [1.0, 2.0, 3.0]},
+         (In((4, 3)),)),
+    Case("Rescaling", "default", {"scale": 0.5, "offset": 1.0}, (In((4, 3)),)),
+    Case("Resizing", "default", {"height": 3, "width": 4}, (_IMAGES,)),
+    Case("CenterCrop", "default", {"height": 3, "width": 4}, (_IMAGES,)),
+    Case("CategoryEncoding", "default", {"num_tokens": 5},
+         (In((3, 2), "int32", "int", high=5),)),
+    Case("Discretization", "given", {"bin_boundaries": [0.0, 1.0]}, (In((4, 3)),)),
+    *[Case(name, "seeded", {**kwargs, "seed": 3}, (_IMAGES,)) for name, kwargs in (
+        ("RandomFlip", {}), ("RandomRotation", {"factor": 0.1}), ("RandomZoom",
+         {"height_factor": 0.1}), ("RandomTranslation", {"height_factor": 0.1,
+         "width_factor": 0.1}), ("RandomContrast", {"factor": 0.1}),
+        ("RandomBrightness", {"factor": 0.1}), ("RandomCrop", {"height": 3, "width": 3}))],
+]
+TABLE = [case for name, cases in CASES.items() if name[:1].isupper() for case in cases]
+TABLE += PREPROCESSING
+
+
+@pytest.mark.parametrize("case", TABLE, ids=[case.key for case in TABLE])
+def test_weight_paths_are_keras_s(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    arrays = [_arrays(spec, rng) for spec in case.inputs]
+    state = {key: _arrays(list(value) if isinstance(value, tuple) else value, rng)
+             for key, value in case.tensor_call.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(keras.layers, case.layer)(**_arguments(keras, case.kwargs))
+        _call(theirs, case, arrays, state)
+        ours = getattr(lamina.layers, case.layer)(**_arguments(lamina, case.kwargs))
+        _call(ours, case, arrays, state)
+    expected, groups = _keras_paths(theirs, monkeypatch)
+    index = {id(weight): position for position, weight in enumerate(ours.weights)}
+    got = {path: index[id(tensor)] for path, tensor in keras_weight_paths(ours).items()}
+    assert got == expected
+    assert {group.group for group in keras_weight_groups(ours)} == groups
