@@ -41,6 +41,7 @@ from lamina.models import Input, Model, Sequential
 from lamina.optimizers import Optimizer
 from lamina.regularizers import Regularizer
 from lamina.saving import load_model, save_model
+from lamina.saving.keras_read import from_keras
 from lamina.symbolic import SymbolicTensor as KerasTensor
 from lamina.utils.object_registry import custom_object_scope, register_serializable
 from lamina.variables import Variable
@@ -94,6 +95,7 @@ __all__ = [
     "constraints",
     "custom_object_scope",
     "distributed",
+    "from_keras",
     "load_model",
     "layers",
     "losses",

@@ -1,4 +1,5 @@
-"""The ``lamina`` command: ``demo``, ``inspect FILE``, ``check FILE`` and ``export FILE OUT``.
+"""The ``lamina`` command: ``demo``, ``inspect FILE``, ``check FILE``, ``export FILE OUT`` and
+``convert KERAS_FILE OUT``.
 
 Each subcommand is an ``argparse`` sub-parser with a ``run(args) -> int`` function set as
 its default ``handler``; adding one is a parser and a function.
@@ -13,6 +14,8 @@ from lamina.errors import LaminaError, LoadError
 from lamina.export import export_model, onnx_difference
 from lamina.saving import load_model
 from lamina.saving.inspection import check_file, describe_file, one_line, visible
+from lamina.saving.keras_inspection import check_keras_file, describe_keras_file
+from lamina.saving.keras_read import keras_file_kind, read_keras
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -31,8 +34,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
+    describe = describe_keras_file if keras_file_kind(args.file) else describe_file
     try:
-        print(describe_file(args.file))
+        print(describe(args.file))
     except LoadError as error:  # describe_file raises nothing else, whatever the file holds
         print(f"lamina: {visible(args.file)}: {one_line(error)}", file=sys.stderr)
         return 2
@@ -40,12 +44,32 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    ok, message = check_file(args.file)
+    check = check_keras_file if keras_file_kind(args.file) else check_file
+    ok, message = check(args.file)
     if ok:
         print(message)
         return 0
     print(f"lamina: {visible(args.file)}: {message}", file=sys.stderr)
     return 1
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    try:
+        converted = read_keras(args.file, python_version=args.python_version)
+    except LaminaError as error:
+        print(f"lamina convert: {visible(args.file)}: {one_line(error)}", file=sys.stderr)
+        return 2
+    for function in converted.functions:
+        print(function.describe())
+    try:
+        converted.model.save(args.output)
+    except LaminaError as error:
+        print(f"lamina convert: {one_line(error)}", file=sys.stderr)
+        return 1
+    version = converted.keras_version or "an unrecorded version"
+    print(f"Wrote {args.output} from {args.file} (Keras {version}, "
+          f"{len(converted.functions)} Lambda functions translated).")
+    return 0
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -107,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "refuse is shown with the reason. Also the versions that wrote the file. "
                     "Nothing from the file is compiled or run. Exit code 2, with one line "
                     "saying why, when the file is missing, not a lamina file or malformed.")
-    inspect.add_argument("file", help="a .lamina file")
+    inspect.add_argument("file", help="a .lamina file, or a Keras .keras / .h5 file")
     inspect.set_defaults(handler=_run_inspect)
 
     check = commands.add_parser(
@@ -115,8 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load the file in safe mode (every saved function validated, every "
                     "weight checked; nothing from the file runs) and report the outcome: exit "
                     "code 0, or 1 with one line saying why it does not load.")
-    check.add_argument("file", help="a .lamina file")
+    check.add_argument("file", help="a .lamina file, or a Keras .keras / .h5 file (converted "
+                                    "in memory, weights included)")
     check.set_defaults(handler=_run_check)
+
+    convert = commands.add_parser(
+        "convert", help="convert a Keras .keras or .h5 model file, Lambda layers included",
+        description="Read a Keras 3 archive (.keras) or an HDF5 model file (.h5, from "
+                    "tf-keras, Keras 2 or Keras 3) without running anything from it, and save "
+                    "it as OUTPUT (.lamina, or .keras for a Keras 3 archive). Each Lambda's "
+                    "Python bytecode is translated into checked source: the command prints "
+                    "the Python versions it matches and the source it became.")
+    convert.add_argument("file", help="the Keras file")
+    convert.add_argument("output", help="the file to write (.lamina or .keras)")
+    convert.add_argument("--python-version", default=None,
+                         help="the Python (e.g. 3.8) that wrote the Lambda bytecode, when "
+                              "several versions read it differently (default: detect)")
+    convert.set_defaults(handler=_run_convert)
 
     export = commands.add_parser(
         "export", help="write a saved model as ONNX or a torch.export program",

@@ -303,8 +303,7 @@ def _export_error(model: torch.nn.Module, step: str, errors: list[BaseException]
             subject = f"Lambda '{layer.name}' ({layer.source})" if lambda_layer else \
                 f"layer '{layer.name}' ({type(layer).__name__})"
             advice = ("Rewrite the function with lamina ops, or export the model without "
-                      "it." if lambda_layer else "Export the model without it (a recurrent "
-                      "layer: without a mask, which makes its steps depend on the data).")
+                      "it." if lambda_layer else "Export the model without it.")
             return ExportError(
                 f"Model '{name}' cannot be exported: {subject} fails in {step}: "
                 f"{_summary(error).rstrip('.')}. Exported models run without Python, so a "

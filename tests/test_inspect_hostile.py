@@ -442,12 +442,15 @@ def test_a_keras_archive_is_named_as_one(tmp_path: Path,
         lamina.load_model(path)
     assert not isinstance(raised.value, CorruptArchiveError)
     assert str(raised.value).startswith(f"'{path}' is a Keras 3 archive (.keras), not a "
-                                        "lamina file; lamina cannot read or convert Keras")
+                                        "lamina file; convert a Keras model file with "
+                                        "lamina.from_keras(path)")
     assert "unexpected members" not in str(raised.value)
-    code, _, err = run("inspect", path, capsys)
-    assert code == 2 and "is a Keras 3 archive" in err and err.count("\n") == 1
+    # inspect and check read Keras files as what converting them would do.
+    code, out, _ = run("inspect", path, capsys)
+    assert code == 0 and "Keras 3 archive, written by Keras 3.3.3" in out
+    assert "dense (Dense)" in out
     code, _, err = run("check", path, capsys)
-    assert code == 1 and "is a Keras 3 archive" in err and err.count("\n") == 1
+    assert code == 1 and "not a readable HDF5 file" in err and err.count("\n") == 1
 
 
 def test_a_legacy_h5_file_is_named_as_one(tmp_path: Path,
@@ -461,10 +464,11 @@ def test_a_legacy_h5_file_is_named_as_one(tmp_path: Path,
         raised.value)
     with pytest.raises(LoadError, match="is an HDF5 file"):
         archive.Archive(io.BytesIO(path.read_bytes()))
+    # inspect and check read an HDF5 file as a Keras model file, and refuse this one.
     code, _, err = run("inspect", path, capsys)
-    assert code == 2 and "is an HDF5 file" in err
+    assert code == 2 and "is not a readable HDF5 file" in err and err.count("\n") == 1
     code, _, err = run("check", path, capsys)
-    assert code == 1 and "is an HDF5 file" in err
+    assert code == 1 and "is not a readable HDF5 file" in err and err.count("\n") == 1
 
 
 def test_a_zip_with_other_members_is_still_not_a_lamina_file(tmp_path: Path) -> None:

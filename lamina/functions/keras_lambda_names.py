@@ -232,13 +232,17 @@ class _Rewriter(ast.NodeTransformer):
                 self.arguments.add(node.id)
 
     def fail(self, name: str, why: str = "is not in lamina's table of Keras names") -> Exception:
-        return UnknownFunctionError(
-            f"{self.where}: the Keras lambda uses '{name}', which {why}. If it is your own "
-            f"function, pass it: lamina.from_keras(path, custom_objects={{'{name}': fn}}).")
+        hint = (f"If it is your own function, pass it: lamina.from_keras(path, "
+                f"custom_objects={{'{name}': fn}})." if name.isidentifier() else
+                "docs/keras.md lists the names lamina maps; rewrite the Lambda with those, or "
+                "with a function of your own passed in custom_objects.")
+        return UnknownFunctionError(f"{self.where}: the Keras lambda uses '{name}', which "
+                                    f"{why}. {hint}")
 
-    def op(self, module: str, name: str) -> ast.Attribute:
+    def op(self, module: str, name: str, written: str | None = None) -> ast.Attribute:
         if name not in allowlist.OPS:
-            raise self.fail(f"{module}.{name}", "lamina's safe subset has no such op")
+            raise self.fail(written or f"{module}.{name}", "is not an op lamina's safe subset "
+                            "allows")
         self.used.add(module)
         return ast.Attribute(value=ast.Name(id=module, ctx=ast.Load()), attr=name,
                              ctx=ast.Load())
@@ -247,10 +251,10 @@ class _Rewriter(ast.NodeTransformer):
         """The rewritten function for a dotted name, and its argument spec if renamed."""
         name = _split(dotted, _BACKEND)
         if name is not None:
-            return self.op("K", name), None
+            return self.op("K", name, dotted), None
         name = _split(dotted, _OPS)
         if name is not None:
-            return self.op("ops", name), None
+            return self.op("ops", name, dotted), None
         name = _split(dotted, _TF)
         if name is not None:
             spec = TF.get(name)

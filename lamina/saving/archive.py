@@ -36,8 +36,9 @@ KNOWN_MEMBERS = frozenset({CONFIG, WEIGHTS, METADATA, OPTIMIZER})
 #: legacy Keras ``.h5`` model or weights file).
 KERAS_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_NOT_KERAS = ("lamina cannot read or convert Keras files yet: rebuild the model with lamina "
-              "layers and copy the weights in with set_weights().")
+_NOT_KERAS = ("convert a Keras model file with lamina.from_keras(path) or `lamina convert "
+              "FILE OUT.lamina`; for Keras weights alone, build the model with lamina layers "
+              "and copy the weights in with set_weights().")
 #: safetensors metadata key listing 2-D tensors stored transposed (as ``tensor.t()``).
 TRANSPOSED = "lamina_transposed"
 #: safetensors metadata key listing every weight's name (aliases too) in the model's

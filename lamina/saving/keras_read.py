@@ -30,7 +30,7 @@ import zipfile
 from typing import Any
 
 from lamina import initializers
-from lamina.errors import LoadError
+from lamina.errors import LaminaError, LoadError
 from lamina.functions import load_budget
 from lamina.layers.function_config import loading_options
 from lamina.layers.layer import Layer
@@ -129,15 +129,22 @@ def read_keras(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     weights_budget = len(stored.weights) if stored.weights is not None else stored.size
     model, functions = _rebuild(stored.config, weights_budget, custom_objects, python_version,
                                 stored.config_bytes, where)
-    if stored.weights is not None:
-        with keras_h5.open_h5(io.BytesIO(stored.weights), f"{where} model.weights.h5") as store:
-            _load_by_path(model, store, f"{where} model.weights.h5")
-    else:
-        with keras_h5.open_h5(name, where) as store:
-            weights = keras_h5.child(store, "model_weights", where)
-            if weights is None:
-                raise LoadError(f"{where} has no model_weights group.")
-            _load_legacy_weights(model, weights, where)
+    try:
+        if stored.weights is not None:
+            with keras_h5.open_h5(io.BytesIO(stored.weights),
+                                  f"{where} model.weights.h5") as store:
+                _load_by_path(model, store, f"{where} model.weights.h5")
+        else:
+            with keras_h5.open_h5(name, where) as store:
+                weights = keras_h5.child(store, "model_weights", where)
+                if weights is None:
+                    raise LoadError(f"{where} has no model_weights group.")
+                _load_legacy_weights(model, weights, where)
+    except LoadError:
+        raise
+    except (LaminaError, *_REBUILD_ERRORS) as error:
+        raise LoadError(f"{where}: the weights cannot be read into the lamina model: "
+                        f"{type(error).__name__}: {error}") from error
     return KerasConversion(model, stored.format, stored.keras_version, functions)
 
 
