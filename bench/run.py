@@ -9,7 +9,8 @@ Workloads, in the issue's order:
   (e) a branching Functional model's train step (workloads.py); (f) LSTM train steps
   (recurrent.py); (g) a CNN train step (cnn.py); (h) building 50/100/200-layer Functional
   models (workloads.py); (i) save + load and (j) a loaded Lambda (saving.py); (k) jit=True
-  against eager train steps (workloads.py). Keras 3 runs each of them through
+  against eager train steps (workloads.py); (q) from_keras of a .keras file against Keras's
+  load_model (keras_files.py). Keras 3 runs each of them through
   keras_workloads.py, with the torch backend.
 
 Each figure is the median over repeated blocks after warm-up, with lamina, the plain
@@ -217,6 +218,7 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "i": ("saving", "save_load_rows"),
     "j": ("saving", "loaded_function_rows"),
     "k": ("workloads", "jit_rows"),
+    "q": ("keras_files", "from_keras_rows"),
 }
 
 
@@ -253,6 +255,10 @@ def check(row: Row, rows: list[Row]) -> tuple[str, bool | None]:
             text = f"<= {target['max_seconds']} s, {text}"
             met = met and row["lamina"] <= target["max_seconds"]
         return text, met
+    if kind == "faster_than_keras":
+        if row.get("keras") is None:
+            return "< keras", None
+        return "< keras", row["lamina"] < row["keras"]
     if kind == "faster_than":
         reference = next(r for r in rows if r.get("key") == target["row"])
         row["lamina_over_reference"] = row["lamina"] / reference["lamina"]
