@@ -243,16 +243,56 @@ def test_save_model_dispatches_on_the_suffix(tmp_path: Any) -> None:
     assert isinstance(lamina.load_model(tmp_path / "m.lamina"), lamina.Sequential)
 
 
-def test_a_compiled_model_is_compiled_by_keras(tmp_path: Any) -> None:
+@pytest.mark.parametrize("make, amsgrad", [
+    (sequential_dense, False), (functional_shared_nested, True)], ids=["sequential", "functional"])
+def test_keras_resumes_adam_where_lamina_stopped(make: Any, amsgrad: bool, tmp_path: Any
+                                                 ) -> None:
+    model, x = make()
+    targets = [np.zeros(tuple(t.shape), "float32") for t in outputs(model.predict(x, verbose=0))]
+    model.compile(optimizer=lamina.optimizers.Adam(0.01, amsgrad=amsgrad), loss="mse")
+    model.fit(x, targets if len(targets) > 1 else targets[0], epochs=3, verbose=0)
+    model.save(tmp_path / "compiled.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        loaded = keras.saving.load_model(tmp_path / "compiled.keras")
+    optimizer = loaded.optimizer
+    assert type(optimizer).__name__ == "Adam" and optimizer.amsgrad == amsgrad
+    assert int(optimizer.iterations) == int(model.optimizer.iterations) == 3
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)
+    # Keras's slots, per trainable variable of its model, hold torch's averages of the
+    # lamina weight with the same values.
+    names = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
+    keys = {"momentum": "exp_avg", "velocity": "exp_avg_sq", "velocity_hat": "max_exp_avg_sq"}
+    trainable = [np.asarray(v.numpy()) for v in loaded.trainable_variables]
+    slots = {name: [] for name in names}
+    for variable in optimizer.variables[2:]:
+        name = next(n for n in sorted(names, key=len, reverse=True) if v_ends(variable, n))
+        slots[name].append(np.asarray(variable.numpy()))
+    for name in names:
+        assert len(slots[name]) == len(trainable) == len(model.trainable_weights)
+        for value, slot in zip(trainable, slots[name]):
+            weight = next(w for w in model.trainable_weights if w.shape == value.shape
+                          and np.allclose(w.detach().numpy(), value))
+            np.testing.assert_allclose(slot, model.optimizer.state[weight][keys[name]].numpy(),
+                                       rtol=1e-6)
+    for ours_out, theirs_out in zip(outputs(model.predict(x, verbose=0)),
+                                    outputs(loaded.predict(x, verbose=0)), strict=True):
+        np.testing.assert_allclose(ours_out, theirs_out, atol=1e-5)
+
+
+def v_ends(variable: Any, name: str) -> bool:
+    return variable.path.endswith(f"_{name}")
+
+
+def test_another_optimizer_compiles_fresh_in_keras(tmp_path: Any) -> None:
     model, x = sequential_dense()
-    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    model.compile(optimizer=lamina.optimizers.RMSprop(0.01), loss="mse", metrics=["mae"])
     model.fit(x, np.zeros((6, 2), "float32"), epochs=1, verbose=0)
     model.save(tmp_path / "compiled.keras")
-    # The optimizer's state is not written: Keras says so and starts a fresh one.
+    # RMSprop's torch state is not Keras's: Keras says it skipped it, and starts afresh.
     with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
         loaded = keras.saving.load_model(tmp_path / "compiled.keras")
-    assert type(loaded.optimizer).__name__ == "Adam"
-    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.01)
+    assert type(loaded.optimizer).__name__ == "RMSprop"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-5)
     model.save(tmp_path / "uncompiled.keras", include_optimizer=False)

@@ -59,8 +59,8 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
     ``keras.saving.load_model`` reads (see
     :func:`~lamina.saving.keras_archive_write.save_keras_archive`: a Lambda's function is
     written as Keras's bytecode, so Keras loads it with ``safe_mode=False`` only; the
-    compile configuration is written but not the optimizer's state; a layer Keras does not
-    have is refused). Any other path gets lamina's own format (``.lamina``): safe to load,
+    compile configuration is written, with the optimizer's state for Adam, AdamW and plain
+    SGD; a layer Keras does not have is refused). Any other path gets lamina's own format (``.lamina``): safe to load,
     with the optimizer's state.
 
     Everything is serialised in memory first: a model that cannot be saved raises before a

@@ -8,10 +8,11 @@ every object's ``vars`` group, empty ones included, with its ``name`` attribute)
 ``keras.saving.load_model`` reads it; a model with a Lambda needs ``safe_mode=False``
 there, exactly as Keras's own files do.
 
-Not written: the optimizer's state (Keras's optimizers keep other variables than
-``torch.optim``'s). A compiled model's ``compile_config`` is written, so Keras compiles the
-loaded model with a fresh optimizer (and warns that it skipped the optimizer's variables);
-``include_optimizer=False`` leaves the compile configuration out too.
+A compiled model's ``compile_config`` is written, so Keras compiles the loaded model, and
+the optimizer's state where Keras keeps the same (Adam, AdamW, plain SGD:
+``keras_archive_write_optimizer.py``); for other optimizers Keras starts a fresh one (and
+warns that it skipped the optimizer's variables). ``include_optimizer=False`` leaves both
+out.
 
 Everything is built in memory first: a model Keras cannot express raises
 :class:`~lamina.errors.SerializationError` before a byte is written, and the file appears
@@ -33,6 +34,7 @@ from lamina.errors import SerializationError
 from lamina.layers.layer import Layer
 from lamina.saving.atomic import atomic_write
 from lamina.saving.keras_archive_write_config import keras_model_config
+from lamina.saving.keras_archive_write_optimizer import keras_optimizer_group
 from lamina.saving.keras_weight_paths import KerasVarsGroup, keras_weight_groups
 from lamina.saving.zip_writer import write_stored_zip
 from lamina.version import __version__
@@ -63,6 +65,9 @@ def save_keras_archive(model: Layer, path: str | os.PathLike,
             f"{type(model).__name__}.")
     groups = keras_weight_groups(model)
     config = keras_model_config(model, include_optimizer)
+    optimizer = keras_optimizer_group(model) if "compile_config" in config else None
+    if optimizer is not None:
+        groups.append(optimizer)
     try:
         config_bytes = json.dumps(config, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as error:
@@ -106,4 +111,4 @@ def _array(tensor: torch.Tensor) -> tuple[np.ndarray, Any]:
     value = tensor.detach().cpu()
     if value.dtype == torch.bfloat16:
         return value.float().numpy(), "bfloat16"
-    return np.ascontiguousarray(value.numpy()), None
+    return value.contiguous().numpy(), None
