@@ -209,3 +209,10 @@ def test_cli_check_refuses_a_broken_file(tmp_path, capsys):
 def test_missing_file_is_a_load_error(tmp_path):
     with pytest.raises(LoadError, match="Cannot read"):
         lamina.from_keras(str(tmp_path / "nope.keras"))
+
+
+def test_load_model_converts_keras_files_as_keras_programs_expect():
+    xs, ys = _inputs("mlp")
+    for suffix in (".keras", ".h5"):
+        model = lamina.models.load_model(os.path.join(MODELS, "mlp" + suffix))
+        np.testing.assert_allclose(_predict(model, xs)[0], ys[0], atol=1e-5, rtol=1e-5)

@@ -19,6 +19,7 @@ from lamina.layers.layer import Layer
 from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.saving import archive, weights_file
 from lamina.saving.keras_archive_write import save_keras_archive
+from lamina.saving.keras_read import from_keras, keras_file_kind
 from lamina.saving.lambda_entries import lambda_entries
 from lamina.saving.rebuildable import check_rebuildable
 from lamina.version import __version__
@@ -60,8 +61,8 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
     :func:`~lamina.saving.keras_archive_write.save_keras_archive`: a Lambda's function is
     written as Keras's bytecode, so Keras loads it with ``safe_mode=False`` only; the
     compile configuration is written, with the optimizer's state for Adam, AdamW and plain
-    SGD; a layer Keras does not have is refused). Any other path gets lamina's own format (``.lamina``): safe to load,
-    with the optimizer's state.
+    SGD; a layer Keras does not have is refused). Any other path gets lamina's own format
+    (``.lamina``): safe to load, with the optimizer's state.
 
     Everything is serialised in memory first: a model that cannot be saved raises before a
     byte is written, and the file appears atomically (an old file at ``path`` stays intact
@@ -127,6 +128,8 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     Saved functions are checked against the allowlist and compiled into namespaces that
     hold only allowed objects; weights are checked for name, shape and dtype before any is
     assigned. Any problem is a :class:`~lamina.errors.LoadError` and no model is returned.
+    A Keras model file (``.keras`` archive or ``.h5``) is converted by
+    :func:`~lamina.saving.keras_read.from_keras`, which never runs anything from it either.
 
     On POSIX systems the weights are a private, copy-on-write memory map of the file (no
     copy is made of the files lamina writes; changing the weights never changes the
@@ -142,6 +145,9 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         safe_mode: Refuse bytecode-tier functions. Default: ``True``.
         compile: Restore the compile configuration and optimizer state, if saved.
     """
+    if keras_file_kind(path) is not None:
+        # A Keras program's load_model("m.keras"): converted, nothing from the file runs.
+        return from_keras(path, custom_objects)
     with archive.Archive(path) as stored:
         config = stored.json(archive.CONFIG)
         where = f"'{stored.path}'"

@@ -152,6 +152,8 @@ def keras_file_kind(path: str | os.PathLike) -> str | None:
     """``"keras"`` or ``"h5"`` for a Keras model file, ``None`` for anything else (a
     ``.lamina`` archive included). Reads at most the zip directory and ``config.json``'s
     first bytes."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return None  # a file object: lamina archives only
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
@@ -167,7 +169,8 @@ def keras_file_kind(path: str | os.PathLike) -> str | None:
             head = member.read(4096)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError, EOFError):
         return None
-    return None if b'"format_version"' in head or b'"model"' in head[:40] else "keras"
+    lamina_file = b'"format_version"' in head or b'"model"' in head[:40]
+    return "keras" if b'"class_name"' in head and not lamina_file else None
 
 
 def read_keras_file(path: str | os.PathLike) -> KerasFile:
