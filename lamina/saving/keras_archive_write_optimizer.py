@@ -8,7 +8,8 @@ with ``amsgrad`` (torch's ``max_exp_avg_sq``); plain SGD has no slots. Those are
 so that Keras resumes training where lamina stopped. Other optimizers (and SGD with
 momentum, EMA, gradient accumulation), whose torch state has no exact Keras equivalent,
 are not written: Keras then compiles a fresh optimizer (warning that it skipped the
-optimizer's variables).
+optimizer's variables). :func:`assign_keras_optimizer_variables` is the way back, for a
+reader of Keras files.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import torch
 
+from lamina.errors import LoadError
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import builtin_classes
 from lamina.saving.keras_layer_order import keras_functional_layers
@@ -52,6 +54,52 @@ def keras_optimizer_group(model: Any) -> KerasVarsGroup | None:
             variables += [_slot(optimizer.state.get(w, {}), "max_exp_avg_sq", w)
                           for w in trainable]
     return KerasVarsGroup("optimizer", getattr(optimizer, "name", None), tuple(variables))
+
+
+def assign_keras_optimizer_variables(model: Any, values: list[Any]) -> None:
+    """Set a compiled model's optimizer state from Keras's ``optimizer/vars`` values (in
+    order), the inverse of :func:`keras_optimizer_group`; builds the optimizer over the
+    model's trainable weights first if needed.
+
+    Raises:
+        LoadError: The optimizer is not one whose state this layout describes, or the
+            values do not fit it (how many, which shapes); nothing is changed then.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    kind = type(optimizer).__name__
+    if optimizer is None or kind not in (*_ADAM, "SGD"):
+        raise LoadError(f"Model '{model.name}': no Adam, AdamW or SGD optimizer to take "
+                        "Keras's optimizer variables.")
+    trainable = keras_trainable_order(model)
+    if not optimizer.built:
+        optimizer.build(trainable)
+    amsgrad = bool(optimizer.param_groups[0].get("amsgrad"))
+    slots = (2 + amsgrad) * len(trainable) if kind in _ADAM else 0
+    head = 1 if optimizer.schedule is not None else 2
+    tensors = [torch.as_tensor(value) for value in values]
+    if len(tensors) != head + slots:
+        raise LoadError(f"Model '{model.name}': Keras's {kind} state has {len(tensors)} "
+                        f"variables; {head + slots} were expected.")
+    shapes = [w.shape for w in trainable] * (2 + amsgrad)
+    ordered = tensors[head:]
+    if kind in _ADAM:  # momentum, velocity interleaved per weight, then velocity_hat
+        pairs = len(trainable) * 2
+        ordered = ordered[0:pairs:2] + ordered[1:pairs:2] + ordered[pairs:]
+    for value, shape in zip(ordered, shapes):
+        if tuple(value.shape) != tuple(shape):
+            raise LoadError(f"Model '{model.name}': an optimizer variable of shape "
+                            f"{tuple(value.shape)} where {tuple(shape)} was expected.")
+    iterations = int(tensors[0])
+    optimizer.iterations = iterations
+    if head == 2:
+        optimizer.learning_rate = float(tensors[1])
+    count = len(trainable)
+    for index, weight in enumerate(trainable if kind in _ADAM else []):
+        state = optimizer.state[weight]
+        state["step"] = torch.tensor(float(iterations))
+        for position, key in enumerate(("exp_avg", "exp_avg_sq", "max_exp_avg_sq")):
+            if position < 2 + amsgrad:
+                state[key] = ordered[position * count + index].to(weight.dtype).clone()
 
 
 def keras_trainable_order(layer: Layer) -> list[torch.Tensor]:
