@@ -216,3 +216,33 @@ def test_load_model_converts_keras_files_as_keras_programs_expect():
     for suffix in (".keras", ".h5"):
         model = lamina.models.load_model(os.path.join(MODELS, "mlp" + suffix))
         np.testing.assert_allclose(_predict(model, xs)[0], ys[0], atol=1e-5, rtol=1e-5)
+
+
+def test_keras_2_sequential_config_as_a_list(tmp_path):
+    """Keras 2.0-2.2.2 wrote a Sequential's config as the list of its layers, the input
+    shape on the first layer (``batch_input_shape``) and Lambdas as [code, defaults,
+    closure] with function_type."""
+    import h5py
+
+    xs, ys = _inputs("mlp")
+    target = str(tmp_path / "keras2.h5")
+    with h5py.File(os.path.join(MODELS, "mlp.h5"), "r") as old, h5py.File(target, "w") as new:
+        for key in old:
+            old.copy(key, new)
+        config = json.loads(old.attrs["model_config"])
+        layers = config["config"]["layers"]
+        first = layers.pop(0)  # the InputLayer: Keras 2 had none in a Sequential
+        layers[0]["config"]["batch_input_shape"] = first["config"]["batch_shape"]
+        for layer in layers:
+            if layer["class_name"] == "Lambda":
+                stored = layer["config"]["function"]["config"]
+                layer["config"].update(function=[stored["code"], None, None],
+                                       function_type="lambda", module="__main__",
+                                       output_shape=None, output_shape_type="raw",
+                                       output_shape_module=None, arguments={})
+            layer["config"]["dtype"] = "float32"
+        new.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": layers})
+        new.attrs["keras_version"] = "2.2.2"
+    converted = read_keras(target)
+    assert converted.keras_version == "2.2.2"
+    np.testing.assert_allclose(_predict(converted.model, xs)[0], ys[0], atol=1e-5, rtol=1e-5)

@@ -72,6 +72,12 @@ CASES = [
     ("lambda x: x[::-1, :, ::-1]", lambda x: x[::-1, :, ::-1]),
     ("lambda x: x[1:, None, ::-1]", lambda x: x[1:, None, ::-1]),
     ("lambda x: x[..., ::-1, 1]", lambda x: x[..., ::-1, 1]),
+    ("lambda x: tf.split(x, 2, axis=-1)[1]", lambda x: np.split(x, 2, axis=-1)[1]),
+    ("lambda x: tf.split(x, [1, 3], axis=2)[1]", lambda x: x[:, :, 1:]),
+    ("lambda x: tf.split(x, [1, 1, 1], 1)[2]", lambda x: x[:, 2:]),
+    ("lambda x: tf.reverse(x, axis=[1])", lambda x: x[:, ::-1]),
+    ("lambda x: tf.pad(x, [[0, 0], [1, 1], [0, 2]])",
+     lambda x: np.pad(x, [[0, 0], [1, 1], [0, 2]])),
 ]
 
 
@@ -112,6 +118,8 @@ def test_every_tf_entry_names_a_lamina_op_and_its_arguments():
     ("lambda x: helper(x)", "helper"),
     ("lambda x: x[::-2]", "negative step"),
     ("lambda x: np.save('f', x)", "np.save"),
+    ("lambda x: tf.split(x, [2, -1])", "num_or_size_splits"),
+    ("lambda x, n: tf.split(x, n)", "num_or_size_splits"),
 ])
 def test_unmapped_names_are_errors_naming_them(source, name):
     with pytest.raises(UnknownFunctionError, match=name.replace(".", r"\.").replace(

@@ -16,7 +16,7 @@ built). Anything else is an :class:`~lamina.errors.UnknownFunctionError` naming 
 - ``tf.*`` (and ``tf.math``, ``tf.nn``, ``tf.linalg``): the functions of :data:`TF` with
   their arguments renamed (``keep_dims`` -> ``keepdims``, ``perm`` -> ``axes``,
   ``input_tensor`` -> the first argument) and TensorFlow's defaults made explicit where
-  Keras's differ (``tf.argmax`` reduces axis 0).
+  Keras's differ (``tf.argmax`` reduces axis 0); ``tf.split``'s sizes become split indices.
 - Constants: ``np.pi``, ``np.e``, ``np.inf``, ``math.pi``, ``np.newaxis``; dtypes
   (``tf.float32``, ``np.int32``) become their names (``"float32"``).
 - A slice with step ``-1`` over a whole axis (``x[..., ::-1]``) becomes ``K.flip`` over
@@ -149,6 +149,11 @@ TF: dict[str, Spec] = {
                          aliases=(("dim", "axis"),)),
     "norm": Spec("norm", ("tensor:x", "ord:-", "axis", "keepdims", "name:-")),
     "einsum": Spec("einsum", ("equation",), positional=1),
+    "reverse": Spec("flip", ("tensor:x", "axis", "name:-"), positional=1),
+    "pad": Spec("pad", ("tensor:x", "paddings:pad_width", "mode:-", "constant_values",
+                        "name:-"), positional=2),
+    "split": Spec("split", ("value:x", "num_or_size_splits:indices_or_sections", "axis",
+                            "num:-", "name:-"), positional=2, defaults=(("axis", 0),)),
     "sqrt": _unary("sqrt"),
 }
 for _name in ("relu", "softplus", "softsign", "elu", "selu", "sigmoid", "tanh", "silu", "swish",
@@ -309,6 +314,9 @@ class _Rewriter(ast.NodeTransformer):
                                     "is only mapped at its default value")
                 continue
             targets[target] = value
+        if spec.target == "split" and "indices_or_sections" in targets:
+            targets["indices_or_sections"] = self.split_points(
+                targets["indices_or_sections"], dotted)
         order = [target for _, target in pairs if target != "-"]
         order += [k for k in targets if k not in order]
         args: list[ast.expr] = []
@@ -318,6 +326,21 @@ class _Rewriter(ast.NodeTransformer):
             args.append(targets.pop(key))
         keywords = [ast.keyword(arg=k, value=targets[k]) for k in order if k in targets]
         return ast.Call(func=function, args=args, keywords=keywords)
+
+    def split_points(self, value: ast.expr, dotted: str) -> ast.expr:
+        """TensorFlow splits by a count or by sizes; lamina by a count or by indices."""
+        if isinstance(value, ast.Constant) and type(value.value) is int:
+            return value
+        sizes = [_literal_int(item) for item in value.elts] if isinstance(
+            value, (ast.List, ast.Tuple)) else [None]
+        if None in sizes or any(size < 0 for size in sizes):  # type: ignore[operator]
+            raise self.fail(f"{dotted}(num_or_size_splits=...)", "is only mapped for a "
+                            "literal count or a literal list of sizes (no -1)")
+        points, total = [], 0
+        for size in sizes[:-1]:
+            total += size  # type: ignore[operator]
+            points.append(ast.Constant(total))
+        return ast.List(elts=points, ctx=ast.Load())
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         dotted = _dotted(node)

@@ -58,6 +58,8 @@ class KerasConfigReader:
             raise LoadError(f"A Keras layer entry must be an object with a class_name; "
                             f"received {type(entry).__name__}.")
         config = entry.get("config")
+        if entry["class_name"] == "Sequential" and isinstance(config, list):
+            config = {"name": "sequential", "layers": config}  # Keras 2.0-2.2.2's form
         if not isinstance(config, dict):
             raise LoadError(f"Keras layer entry '{entry['class_name']}' has no config object.")
         class_name = entry["class_name"]
