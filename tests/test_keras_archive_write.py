@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import warnings
@@ -24,6 +25,7 @@ import lamina
 from lamina import layers, ops
 from lamina.errors import LoadError, SerializationError
 from lamina.saving.keras_archive_write import save_keras_archive
+from lamina.saving.keras_archive_write_ops import KERAS_OPS
 from lamina.saving.keras_archive_write_optimizer import assign_keras_optimizer_variables
 from lamina.saving.keras_weight_paths import keras_weight_groups, keras_weight_paths
 
@@ -143,7 +145,18 @@ def lambda_ops() -> tuple[Any, Any]:
     return lamina.Model(x, y), np.random.default_rng(9).normal(size=(4, 3)).astype("float32")
 
 
-MODELS = {"sequential_dense": sequential_dense,
+def symbolic_ops() -> tuple[Any, Any]:
+    x, z = lamina.Input((3,)), lamina.Input((3,))
+    y = layers.Dense(3)(x) * 2.0 + z
+    y = 1.0 - ops.sin(y) / 3.0
+    y = ops.maximum(ops.abs(-y), ops.exp(z)) - ops.square(ops.relu(z))
+    y = layers.Dense(2)(ops.sigmoid(y) * ops.tanh(ops.negative(x)) ** 2.0 // 0.25)
+    rng = np.random.default_rng(11)
+    return lamina.Model([x, z], y), [rng.normal(size=(4, 3)).astype("float32")
+                                     for _ in range(2)]
+
+
+MODELS = {"sequential_dense": sequential_dense, "symbolic_ops": symbolic_ops,
           "functional_shared_nested": functional_shared_nested,
           "convolutional": convolutional, "embedding_lstm": embedding_lstm,
           "bidirectional_gru": bidirectional_gru, "attention": attention,
@@ -328,7 +341,23 @@ def test_another_optimizer_compiles_fresh_in_keras(tmp_path: Any) -> None:
         assert not keras.saving.load_model(tmp_path / "uncompiled.keras").compiled
 
 
+@pytest.mark.parametrize("op", sorted(KERAS_OPS))
+def test_each_op_written_is_a_keras_operation(op: str) -> None:
+    module, class_name = KERAS_OPS[op]
+    operation = getattr(importlib.import_module(module), class_name)
+    assert operation.__name__ == class_name
+
+
 # ------------------------------------------------------------------------------ refusals
+def test_an_op_keras_files_do_not_hold_this_way_is_refused(tmp_path: Any) -> None:
+    x = lamina.Input((3,))
+    model = lamina.Model(x, ops.sum(layers.Dense(2)(x), axis=-1))
+    with pytest.raises(SerializationError, match="ops.sum with keyword arguments"):
+        model.save(tmp_path / "m.keras")
+    assert os.listdir(tmp_path) == []
+
+
+
 def test_a_lamina_only_layer_is_refused_before_anything_is_written(tmp_path: Any) -> None:
     x = lamina.Input((3,))
     model = lamina.Model(x, layers.TorchModuleWrapper(torch.nn.Linear(3, 2))(x))

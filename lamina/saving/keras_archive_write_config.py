@@ -21,6 +21,7 @@ from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import builtin_classes, serialize_layer
 from lamina.saving.keras_archive_write_lambda import keras_lambda_entry
+from lamina.saving.keras_archive_write_ops import is_op_entry, keras_op_entry
 from lamina.utils import tree
 
 #: lamina's namespaces of serializable objects and Keras's module for each.
@@ -168,11 +169,16 @@ def _functional_config(config: dict[str, Any], model: Layer | None, where: str
     by_name = {layer.name: layer for layer in model.layers}
     layers = []
     for entry in config["layers"]:
-        converted = _layer_entry(entry, by_name.get(entry["name"]), in_graph=True)
+        if is_op_entry(entry):
+            converted = keras_op_entry(entry)
+            nodes = converted["inbound_nodes"]
+        else:
+            converted = _layer_entry(entry, by_name.get(entry["name"]), in_graph=True)
+            nodes = [{"args": _call_args(entry["class_name"], node["args"]),
+                      "kwargs": node["kwargs"]} for node in entry.get("inbound_nodes", [])]
         converted["inbound_nodes"] = [
-            {"args": _node_value(_call_args(entry["class_name"], node["args"]), tensors),
-             "kwargs": _node_value(node["kwargs"], tensors)}
-            for node in entry.get("inbound_nodes", [])]
+            {"args": _node_value(node["args"], tensors),
+             "kwargs": _node_value(node["kwargs"], tensors)} for node in nodes]
         layers.append(converted)
     return {**config, "layers": layers}
 

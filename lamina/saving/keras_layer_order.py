@@ -16,12 +16,14 @@ from typing import Any
 from lamina.errors import SerializationError
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
+from lamina.symbolic import OpCall
 from lamina.utils import tree
 
 
 def keras_functional_layers(model: Any) -> list[Layer]:
     """``model.layers`` in the order Keras 3 gives a Functional model rebuilt from its
-    config (input layers included, a shared layer once).
+    config (input layers included, a shared layer once; an op applied to symbolic tensors,
+    a Lambda in lamina, is an operation in Keras, ordered as one but not listed).
 
     Example:
         >>> import lamina
@@ -89,4 +91,4 @@ def keras_functional_layers(model: Any) -> list[Layer]:
     found: list[Layer] = []
     for depth in sorted(by_depth, reverse=True):
         found.extend(layers[key] for key in sorted(by_depth[depth], key=first_met.__getitem__))
-    return found
+    return [layer for layer in found if not isinstance(getattr(layer, "function", None), OpCall)]
