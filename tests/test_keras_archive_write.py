@@ -92,6 +92,14 @@ def functional_shared_nested() -> tuple[Any, Any]:
     return model, [rng.normal(size=(5, 4)).astype("float32") for _ in range(2)]
 
 
+def nested_functional() -> tuple[Any, Any]:
+    i = lamina.Input((4,))
+    block = lamina.Model(i, layers.Dense(3)(layers.Dense(5)(i)), name="block")
+    x = lamina.Input((4,))
+    model = lamina.Model(x, layers.Concatenate()([block(x), block(layers.Dense(4)(x))]))
+    return model, np.random.default_rng(12).normal(size=(3, 4)).astype("float32")
+
+
 def convolutional() -> tuple[Any, Any]:
     x = lamina.Input((8, 8, 3))
     y = layers.Conv2D(4, 3, activation="relu")(x)
@@ -158,6 +166,7 @@ def symbolic_ops() -> tuple[Any, Any]:
 
 MODELS = {"sequential_dense": sequential_dense, "symbolic_ops": symbolic_ops,
           "functional_shared_nested": functional_shared_nested,
+          "nested_functional": nested_functional,
           "convolutional": convolutional, "embedding_lstm": embedding_lstm,
           "bidirectional_gru": bidirectional_gru, "attention": attention,
           "layer_normalization": layer_normalization}
@@ -192,12 +201,13 @@ class ScaledDense(lamina.layers.Layer):
         super().__init__(**kwargs)
         self.units = units
         self.projection = layers.Dense(units)
+        self.heads = [layers.Dense(units), layers.Dense(units, use_bias=False)]
 
     def build(self, input_shape: Any) -> None:
         self.scale = self.add_weight(shape=(self.units,), initializer="ones", name="scale")
 
     def call(self, inputs: Any) -> Any:
-        return self.projection(inputs) * self.scale
+        return self.projection(inputs) * self.scale + self.heads[1](self.heads[0](inputs))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units}
@@ -213,13 +223,14 @@ def keras_scaled_dense() -> type:
             super().__init__(**kwargs)
             self.units = units
             self.projection = keras.layers.Dense(units)
+            self.heads = [keras.layers.Dense(units), keras.layers.Dense(units, use_bias=False)]
 
         def build(self, input_shape: Any) -> None:
             self.scale = self.add_weight(shape=(self.units,), initializer="ones",
                                          name="scale")
 
         def call(self, inputs: Any) -> Any:
-            return self.projection(inputs) * self.scale
+            return self.projection(inputs) * self.scale + self.heads[1](self.heads[0](inputs))
 
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), "units": self.units}
@@ -241,6 +252,7 @@ def test_a_registered_custom_layer_loads_in_keras_with_the_same_class(tmp_path: 
                                model.predict(data, verbose=0), atol=1e-5)
     loaded.save(tmp_path / "again.keras")
     assert datasets(str(tmp_path / "custom.keras")) == datasets(str(tmp_path / "again.keras"))
+    assert "layers/scaled_dense/heads/dense_1/vars/0" in datasets(str(tmp_path / "custom.keras"))
 
 
 def test_save_model_dispatches_on_the_suffix(tmp_path: Any) -> None:
