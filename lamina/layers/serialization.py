@@ -19,6 +19,11 @@ from lamina.utils.object_registry import find_object, get_object, registered_nam
 BUILTIN_PACKAGES = ("lamina.layers.", "lamina.models.")
 
 
+#: Keras's config names of lamina classes whose Python names differ (Keras's own class is
+#: ``GroupedQueryAttention`` too, but its configs say ``GroupQueryAttention``).
+RENAMED = {"GroupQueryAttention": "GroupedQueryAttention"}
+
+
 def builtin_classes() -> dict[str, type]:
     """lamina's own layer and model classes by name: the public subclasses of ``Layer``
     defined in ``lamina.layers`` and ``lamina.models`` (found by walking the subclasses,
@@ -123,7 +128,7 @@ def layer_class(class_name: str, custom_objects: dict[str, Any] | None = None) -
     """The layer class for a config's ``class_name`` (custom ones never imported by path)."""
     found = find_object(class_name, custom_objects)
     if found is None:
-        found = builtin_classes().get(class_name)
+        found = builtin_classes().get(RENAMED.get(class_name, class_name))
     if found is None:
         found = get_object(class_name, custom_objects, kind="layer class")
     if not (isinstance(found, type) and issubclass(found, Layer)):
