@@ -26,6 +26,13 @@ from lamina.errors import LoadError
 from lamina.functions.allowlist import OPS
 from lamina.layers.serialization import builtin_classes
 from lamina.saving.keras_functions import TF_KERAS_KEYS, TranslatedFunction, function_entry
+from lamina.saving.keras_tf_layers import causal_calls, tf_keras_layer_config, written_by_tf_keras
+from lamina.saving.keras_tf_ops import (
+    OP_LAYER_CLASSES,
+    tf_call_kwargs,
+    tf_op_layer,
+    undotted_layer_names,
+)
 from lamina.utils.object_registry import find_object
 
 _MODELS = ("Functional", "Model", "Sequential")
@@ -51,18 +58,24 @@ class KerasConfigReader:
         self.custom_objects = custom_objects
         self.python_version = python_version
         self.functions: list[TranslatedFunction] = []
+        self.tf_keras: bool | None = None
 
     def layer(self, entry: Any) -> dict[str, Any]:
         """The lamina form of one layer (or model) entry."""
         if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
             raise LoadError(f"A Keras layer entry must be an object with a class_name; "
                             f"received {type(entry).__name__}.")
+        entry = causal_calls(entry)
         config = entry.get("config")
         if entry["class_name"] == "Sequential" and isinstance(config, list):
             config = {"name": "sequential", "layers": config}  # Keras 2.0-2.2.2's form
         if not isinstance(config, dict):
             raise LoadError(f"Keras layer entry '{entry['class_name']}' has no config object.")
         class_name = entry["class_name"]
+        if class_name in _MODELS and self.tf_keras is None:
+            self.tf_keras = written_by_tf_keras(entry)
+        if class_name in OP_LAYER_CLASSES:
+            return tf_op_layer(entry)
         if str(entry.get("module", "")).startswith("keras.src.ops.") or (
                 "module" not in entry and _snake(class_name) in OPS
                 and find_object(class_name, self.custom_objects) is None
@@ -79,6 +92,7 @@ class KerasConfigReader:
     def layer_config(self, class_name: str, config: dict[str, Any]) -> dict[str, Any]:
         name = str(config.get("name"))
         if class_name in _MODELS:
+            config = undotted_layer_names(config)
             layers = [self.layer(layer) for layer in _list(config.get("layers", []), "layers")]
             if class_name == "Sequential":
                 layers = _sequential_input(layers, config)
@@ -96,6 +110,7 @@ class KerasConfigReader:
         axis = config.get("axis")
         if isinstance(axis, list) and len(axis) == 1 and class_name != "Permute":
             config["axis"] = int(axis[0])
+        tf_keras_layer_config(class_name, config, name, bool(self.tf_keras))
         _drop_neutral(config, name, class_name)
         config["dtype"] = _dtype(config.get("dtype"))
         if class_name == "Lambda":
@@ -276,4 +291,4 @@ def _node(node: Any, layer: Any) -> dict[str, Any]:
         if len(item) == 4 and isinstance(item[3], dict):
             kwargs = item[3]
     args = [refs[0]] if len(refs) == 1 else [refs]
-    return {"args": args, "kwargs": _tensor(kwargs, layer)}
+    return {"args": args, "kwargs": tf_call_kwargs(kwargs)}
