@@ -364,3 +364,22 @@ def test_the_untouched_files_convert_under_the_same_patches(tmp_path):
         "Dense", "BatchNormalization", "Dropout", "Dense"]
     assert lamina.from_keras(_legacy(tmp_path, lambda f: None)).count_params() == \
         model.count_params()
+
+
+def test_bytecode_per_file_is_bounded(tmp_path):
+    """Many lambdas, each under the per-function bound, are refused together: translating
+    costs time (every Python version is tried)."""
+    code = _code("lambda x: x * 2")
+    padded = code + "\n" * (900_000 - len(code))  # newlines are ignored by base64
+
+    def many_lambdas(config):
+        first = _lambda_entry(config)
+        for index in range(3):
+            copy = json.loads(json.dumps(first))
+            copy["config"]["name"] = copy["name"] = f"extra_{index}"
+            copy["config"]["function"]["config"]["code"] = padded
+            config["config"]["layers"].append(copy)
+
+    path = _write(tmp_path / "m.keras", _archive(many_lambdas))
+    with pytest.raises(LoadError, match="characters of bytecode in all"):
+        lamina.from_keras(path)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lamina.errors import LoadError
+from lamina.errors import LimitExceededError, LoadError
 from lamina.functions.allowlist import OPS
 from lamina.layers.serialization import builtin_classes
 from lamina.saving.keras_functions import TF_KERAS_KEYS, TranslatedFunction, function_entry
@@ -43,6 +43,9 @@ _NEUTRAL: dict[str, tuple[Any, ...]] = {
     "implementation": (1, 2), "ragged": (False, None), "sparse": (False, None),
 }
 _RENORM_ONLY = ("renorm_momentum",)
+#: Most characters of Lambda bytecode (base64) read from one file, all functions together:
+#: translating costs about 0.3 s per MiB (every Python version is tried).
+MAX_BYTECODE_PER_FILE = 2 * 2 ** 20
 
 
 class KerasConfigReader:
@@ -58,6 +61,7 @@ class KerasConfigReader:
         self.custom_objects = custom_objects
         self.python_version = python_version
         self.functions: list[TranslatedFunction] = []
+        self.bytecode_chars = 0
         self.tf_keras: bool | None = None
 
     def layer(self, entry: Any) -> dict[str, Any]:
@@ -129,6 +133,12 @@ class KerasConfigReader:
                 continue
             if role != "function" and stored_as is None and not isinstance(value, dict):
                 continue  # an output shape given as a tuple
+            self.bytecode_chars += _code_length(value)
+            if self.bytecode_chars > MAX_BYTECODE_PER_FILE:
+                raise LimitExceededError(
+                    f"Lambda '{name}' {role}: the file's Lambda functions hold more than "
+                    f"{MAX_BYTECODE_PER_FILE} characters of bytecode in all; lamina reads "
+                    "no more from one file (real lambdas take a few hundred each).")
             entry, report = function_entry(value, name, role, self.custom_objects,
                                            self.python_version, stored_as, module)
             config[role] = entry
@@ -136,6 +146,15 @@ class KerasConfigReader:
         arguments = config.pop("arguments", None)
         if arguments:
             config["arguments"] = _constant(arguments, name)
+
+
+def _code_length(value: Any) -> int:
+    """How many characters of bytecode a stored function holds (0 for a name)."""
+    if isinstance(value, dict) and isinstance(value.get("config"), dict):
+        value = value["config"].get("code")
+    elif isinstance(value, list) and value:
+        value = value[0]
+    return len(value) if isinstance(value, str) else 0
 
 
 def _constant(value: Any, layer: str) -> Any:
