@@ -29,6 +29,7 @@ from lamina.saving.keras_functions import TF_KERAS_KEYS, TranslatedFunction, fun
 from lamina.saving.keras_tf_layers import causal_calls, tf_keras_layer_config, written_by_tf_keras
 from lamina.saving.keras_tf_ops import (
     OP_LAYER_CLASSES,
+    single_inputs_outputs,
     tf_call_kwargs,
     tf_op_layer,
     undotted_layer_names,
@@ -97,6 +98,8 @@ class KerasConfigReader:
         name = str(config.get("name"))
         if class_name in _MODELS:
             config = undotted_layer_names(config)
+            if self.tf_keras and class_name != "Sequential":
+                config = single_inputs_outputs(config)
             layers = [self.layer(layer) for layer in _list(config.get("layers", []), "layers")]
             if class_name == "Sequential":
                 layers = _sequential_input(layers, config)

@@ -316,3 +316,22 @@ def tf_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return convert(kwargs)
+
+
+def single_inputs_outputs(config: dict[str, Any]) -> dict[str, Any]:
+    """A tf-keras Functional config whose one input (output) is not a list of one.
+
+    tf-keras always writes ``input_layers``/``output_layers`` as lists, and its
+    ``Functional`` unwraps a list of one tensor (``tf_keras/engine/functional.py``): such a
+    model takes and returns a tensor, not a list.
+
+    Example:
+        >>> single_inputs_outputs({"output_layers": [["head", 0, 0]]})
+        {'output_layers': ['head', 0, 0]}
+    """
+    out = dict(config)
+    for key in ("input_layers", "output_layers"):
+        value = out.get(key)
+        if isinstance(value, list) and len(value) == 1 and _is_node_data(value[0]):
+            out[key] = value[0]
+    return out
