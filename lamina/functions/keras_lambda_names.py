@@ -105,6 +105,7 @@ TF: dict[str, Spec] = {
     **{name: _binary(name) for name in _BINARY},
     "logical_not": _unary("logical_not"), "is_nan": _unary("isnan"), "is_inf": _unary("isinf"),
     "pow": _binary("power"), "truediv": _binary("true_divide"), "floordiv": _binary("floor_divide"),
+    "floormod": _binary("mod"),
     **{f"reduce_{name}": _reduce(target) for name, target in (
         ("sum", "sum"), ("mean", "mean"), ("max", "max"), ("min", "min"), ("prod", "prod"),
         ("any", "any"), ("all", "all"), ("std", "std"), ("variance", "var"),

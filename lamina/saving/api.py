@@ -147,7 +147,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     """
     if keras_file_kind(path) is not None:
         # A Keras program's load_model("m.keras"): converted, nothing from the file runs.
-        return from_keras(path, custom_objects)
+        return from_keras(path, custom_objects, compile=compile)
     with archive.Archive(path) as stored:
         config = stored.json(archive.CONFIG)
         where = f"'{stored.path}'"

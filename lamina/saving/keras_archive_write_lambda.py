@@ -30,6 +30,7 @@ from typing import Any
 
 from lamina.errors import SerializationError
 from lamina.functions.source import function_source
+from lamina.keras_names import KERAS_NAMES
 
 #: The module a global must hold, and the expression that gives Keras's equivalent.
 _MODULES = {"lamina.ops": '__import__("keras").ops', "lamina": '__import__("keras")',
@@ -53,10 +54,11 @@ def keras_lambda_entry(fn: Any, where: str) -> dict[str, Any]:
             "load from a .keras file. Pass them through Lambda(arguments=...) instead.")
     closure = [_plain(cell.cell_contents, where, name) for name, cell in
                zip(fn.__code__.co_freevars, fn.__closure__ or ())]
-    unknown = sorted(name for name in global_names(fn.__code__)
-                     if not hasattr(builtins, name))
+    source = getattr(fn, "__lamina_source__", None)
+    code = fn.__code__ if source is None else _plain_code(source, where)
+    unknown = sorted(name for name in global_names(code) if not hasattr(builtins, name))
     if not unknown:
-        return _entry(fn.__code__, closure or None)
+        return _entry(code, closure or None, source)
     missing = [name for name in unknown if _module_expression(fn, name) is None]
     if missing:
         raise SerializationError(
@@ -64,7 +66,7 @@ def keras_lambda_entry(fn: Any, where: str) -> dict[str, Any]:
             "cannot resolve: Keras rebuilds a lambda with the globals of its own module. "
             "Only builtins and the modules ops, keras (lamina), numpy and math can be "
             "written. Save as .lamina instead, or use Keras layers for that step.")
-    return _entry(_wrapped(fn, unknown, closure, where), None)
+    return _entry(_wrapped(fn, unknown, closure, where), None, source)
 
 
 def global_names(code: types.CodeType) -> set[str]:
@@ -80,10 +82,25 @@ def global_names(code: types.CodeType) -> set[str]:
     return found
 
 
-def _entry(code: types.CodeType, closure: list[Any] | None) -> dict[str, Any]:
+def _entry(code: types.CodeType, closure: list[Any] | None,
+           source: str | None = None) -> dict[str, Any]:
+    """Keras's entry; a function lamina compiled from checked source (one loaded from a file
+    or converted from Keras) also carries that source as ``lamina_source``, which Keras
+    ignores and ``lamina.from_keras`` reads instead of the bytecode (checked like any)."""
     raw = codecs.encode(marshal.dumps(code), "base64").decode("ascii")
-    return {"class_name": "__lambda__",
-            "config": {"code": raw, "defaults": None, "closure": closure}}
+    config: dict[str, Any] = {"code": raw, "defaults": None, "closure": closure}
+    if source is not None:
+        config["lamina_source"] = source
+    return {"class_name": "__lambda__", "config": config}
+
+
+def _plain_code(source: str, where: str) -> types.CodeType:
+    """The code of a checked source as written (not lamina's bounded rewrite of it)."""
+    try:
+        module = compile(source, "<lamina keras lambda>", "exec")
+    except SyntaxError as error:
+        raise SerializationError(f"{where}: its source does not compile: {error}") from None
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
 def _plain(value: Any, where: str, name: str) -> Any:
@@ -103,10 +120,27 @@ def _plain(value: Any, where: str, name: str) -> Any:
 
 
 def _module_expression(fn: types.FunctionType, name: str) -> str | None:
+    """Keras's expression for a global of ``fn``: a module (lamina's compiled functions
+    hold views of modules, which name theirs) or a captured plain value."""
     value = fn.__globals__.get(name)
     if isinstance(value, types.ModuleType):
         return _MODULES.get(value.__name__)
+    module = getattr(value, "__lamina_module__", None)
+    if isinstance(module, str):
+        if module == "lamina.backend" and _backend_names(fn, name) <= KERAS_NAMES["ops"]:
+            return _MODULES["lamina.ops"]  # the backend functions Keras has under ops
+        return _MODULES.get(module)
+    if hasattr(fn, "__lamina_source__") and (value is None or isinstance(
+            value, (bool, int, float, str, list, tuple))):
+        return repr(value)
     return None
+
+
+def _backend_names(fn: types.FunctionType, name: str) -> set[str]:
+    """The attributes a compiled function reads from its global ``name``."""
+    tree = ast.parse(str(getattr(fn, "__lamina_source__", "")))
+    return {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == name}
 
 
 def _wrapped(fn: types.FunctionType, names: list[str], closure: list[Any],

@@ -87,6 +87,11 @@ class KerasConfigReader:
                 and class_name not in builtin_classes()):
             return _op_layer(entry, config)
         out = {**entry, "config": self.layer_config(class_name, dict(config))}
+        registered = entry.get("registered_name")
+        if isinstance(registered, str) and ">" in registered:
+            # A class registered with Keras (register_keras_serializable): lamina's registry
+            # and custom_objects know it by the same "package>Name" (or by its short name).
+            out["class_name"] = registered
         if class_name == "Model":
             out["class_name"] = "Functional"
         if "inbound_nodes" in entry:

@@ -37,8 +37,9 @@ class TranslatedFunction:
     Attributes:
         layer: The layer's name.
         role: ``function``, ``output_shape`` or ``mask``.
-        kind: ``bytecode`` (translated), ``op`` (a lamina op by name) or ``custom``
-            (resolved from ``custom_objects``).
+        kind: ``bytecode`` (translated), ``source`` (the checked source lamina writes
+            beside the bytecode), ``op`` (a lamina op by name) or ``custom`` (resolved
+            from ``custom_objects``).
         source: The lamina source (bytecode), or the name it resolves to.
         versions: The Python versions whose bytecode gives this source (bytecode only).
     """
@@ -55,6 +56,8 @@ class TranslatedFunction:
             first, last = self.versions[0], self.versions[-1]
             written = f"Python {first}" if first == last else f"Python {first}-{last}"
             return f"{self.layer} {self.role}: bytecode of {written} -> {self.source}"
+        if self.kind == "source":
+            return f"{self.layer} {self.role}: source written by lamina -> {self.source}"
         label = "lamina op" if self.kind == "op" else "custom_objects"
         return f"{self.layer} {self.role}: {label} {self.source}"
 
@@ -79,6 +82,8 @@ def function_entry(value: Any, layer: str, role: str, custom_objects: dict[str, 
         stored = value.get("config")
         if not isinstance(stored, dict):
             raise LoadError(f"{where}: the stored lambda has no config.")
+        if isinstance(stored.get("lamina_source"), str):
+            return _source(stored["lamina_source"], layer, role, custom_objects)
         return _bytecode(stored.get("code"), stored.get("defaults"), stored.get("closure"),
                          layer, role, custom_objects, python_version)
     if isinstance(value, dict) and value.get("class_name") == "function":
@@ -110,6 +115,20 @@ def _bytecode(code: Any, defaults: Any, closure: Any, layer: str, role: str,
     entry = {"kind": "source", "source": mapped.source, "captured": mapped.captured}
     return entry, TranslatedFunction(layer, role, "bytecode", mapped.source,
                                      tuple(translated.versions))
+
+
+def _source(source: str, layer: str, role: str, custom_objects: dict[str, Any] | None
+            ) -> tuple[dict[str, Any], TranslatedFunction]:
+    """A ``.keras`` file lamina wrote keeps each lambda's checked source beside the
+    bytecode (which binds Keras's modules and so cannot be translated back): read that,
+    through the same name table and validator."""
+    where = f"Lambda '{layer}' {role}"
+    mapped = map_keras_names(source, custom_objects, where)
+    kinds = {name: ("module" if entry["kind"] == "module" else "function")
+             for name, entry in mapped.captured.items()}
+    validate(mapped.source, kinds, where)
+    entry = {"kind": "source", "source": mapped.source, "captured": mapped.captured}
+    return entry, TranslatedFunction(layer, role, "source", mapped.source)
 
 
 def _named(name: Any, module: Any, layer: str, role: str,

@@ -36,6 +36,7 @@ from lamina.layers.function_config import loading_options
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import deserialize_layer
 from lamina.saving import keras_h5
+from lamina.saving.keras_archive_write_optimizer import assign_keras_optimizer_variables
 from lamina.saving.keras_config_read import KerasConfigReader
 from lamina.saving.keras_functions import TranslatedFunction
 from lamina.saving.keras_weight_paths import keras_weight_paths
@@ -70,7 +71,8 @@ class KerasConversion:
 
 
 def from_keras(path: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
-               python_version: str | None = None) -> Layer:
+               python_version: str | None = None, compile: bool = True  # noqa: A002
+               ) -> Layer:
     """A lamina model from a Keras ``.keras`` or ``.h5`` model file, with its weights.
 
     Nothing in the file is executed. ``Lambda`` layers whose functions Keras stored as
@@ -86,6 +88,9 @@ def from_keras(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         python_version: The Python version (``"3.8"``) that wrote Lambda bytecode. Keras
             does not record it: by default every version 3.6-3.13 is tried and the file is
             accepted only if all that decode it agree.
+        compile: Compile the model as the file says (a Keras 3 archive's
+            ``compile_config``), with the optimizer's state when the file holds Keras's
+            Adam, AdamW or SGD variables. Default: ``True``.
 
     Raises:
         LoadError: The file is malformed, exceeds a bound, or holds something lamina
@@ -96,7 +101,7 @@ def from_keras(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         >>> model = lamina.from_keras("model.keras")  # doctest: +SKIP
         >>> model.save("model.lamina")  # doctest: +SKIP
     """
-    return read_keras(path, custom_objects, python_version).model
+    return read_keras(path, custom_objects, python_version, compile).model
 
 
 @dataclasses.dataclass
@@ -121,8 +126,10 @@ class KerasFile:
 
 
 def read_keras(path: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
-               python_version: str | None = None) -> KerasConversion:
-    """Like :func:`from_keras`, with a report of what was converted (for ``lamina convert``)."""
+               python_version: str | None = None, compile: bool = False  # noqa: A002
+               ) -> KerasConversion:
+    """Like :func:`from_keras` (uncompiled unless asked), with a report of what was
+    converted (for ``lamina convert``, ``inspect`` and ``check``)."""
     name = os.fspath(path)
     where = f"'{name}'"
     stored = read_keras_file(name)
@@ -134,6 +141,9 @@ def read_keras(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
             with keras_h5.open_h5(io.BytesIO(stored.weights),
                                   f"{where} model.weights.h5") as store:
                 _load_by_path(model, store, f"{where} model.weights.h5")
+                if compile and isinstance(stored.config, dict):
+                    _compile(model, stored.config.get("compile_config"), store,
+                             f"{where} model.weights.h5")
         else:
             with keras_h5.open_h5(name, where) as store:
                 weights = keras_h5.child(store, "model_weights", where)
@@ -276,6 +286,24 @@ def _datasets(group: Any, prefix: str, found: list[str], where: str) -> None:
             _datasets(node, path + "/", found, where)
         else:
             found.append(path)
+
+
+def _compile(model: Layer, config: Any, store: Any, where: str) -> None:
+    """Compile as the archive says, with Keras's optimizer state when it holds some."""
+    if not isinstance(config, dict) or not config or not hasattr(model, "compile_from_config"):
+        return
+    model.compile_from_config(config)
+    group = keras_h5.walk(store, "optimizer/vars", where)
+    if group is None or len(group) <= 2:
+        return  # no optimizer state, or Keras's never stepped (iterations, learning rate)
+    values = []
+    for index in range(len(group)):
+        dataset = keras_h5.child(group, str(index), where)
+        if dataset is None:
+            raise LoadError(f"{where}: optimizer variable {index} is missing.")
+        shape = tuple(int(d) for d in getattr(dataset, "shape", ()))
+        values.append(keras_h5.read_dataset(dataset, shape, f"{where} optimizer/vars/{index}"))
+    assign_keras_optimizer_variables(model, values)
 
 
 def _load_by_path(model: Layer, store: Any, where: str) -> None:
