@@ -10,7 +10,8 @@ Workloads, in the issue's order:
   (recurrent.py); (g) a CNN train step (cnn.py); (h) building 50/100/200-layer Functional
   models (workloads.py); (i) save + load and (j) a loaded Lambda (saving.py); (k) jit=True
   against eager train steps (workloads.py); (q) from_keras of a .keras file against Keras's
-  load_model (keras_files.py). Keras 3 runs each of them through
+  load_model (keras_files.py); (t) TextVectorization adapt + transform against
+  scikit-learn's CountVectorizer (text.py, no Keras column). Keras 3 runs each of them through
   keras_workloads.py, with the torch backend.
 
 Each figure is the median over repeated blocks after warm-up, with lamina, the plain
@@ -219,6 +220,7 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "j": ("saving", "loaded_function_rows"),
     "k": ("workloads", "jit_rows"),
     "q": ("keras_files", "from_keras_rows"),
+    "t": ("text", "text_rows"),
 }
 
 
