@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import torch
 from lamina.errors import ArgumentError, ArgumentTypeError, ShapeError
 from lamina.layers import arguments
 from lamina.layers.layer import Layer
-from lamina.layers.preprocessing_adapt import batches
+from lamina.layers.preprocessing_adapt import batches, is_whole
 from lamina.layers.preprocessing_encoding import encoded_shape, output_mode
 from lamina.layers.preprocessing_lookup import StringLookup, as_strings
 from lamina.layers.preprocessing_vocabulary import MODES
@@ -152,8 +152,8 @@ class TextVectorization(Layer):
         """``tf_idf``: the weight of each index (special ones included), else ``None``."""
         return self._lookup_layer.idf_weights
 
-    def adapt(self, data: Any, batch_size: int | None = None, steps: int | None = None
-              ) -> None:
+    def adapt(self, data: Any, batch_size: int | None = None, steps: int | None = None,
+              verbose: int | str = "auto") -> None:
         """Learn the vocabulary (by count, ties: highest token first; and document
         frequencies for ``tf_idf``) from strings.
 
@@ -161,23 +161,18 @@ class TextVectorization(Layer):
             data: A string, a list or numpy array of strings (every string a document),
                 or an iterable of such batches (a ``DataLoader``, a generator; an ``(x, y)``
                 batch gives its ``x``).
-            batch_size: Unused (Keras's signature).
-            steps: Read at most this many batches of an iterable. Default: all.
+            batch_size: Read a whole list or array ``batch_size`` strings at a time (the
+                vocabulary is the same either way). Default: all at once.
+            steps: Read at most this many batches. Default: all.
+            verbose: A progress bar, one step per batch: 0 never, 1 always, ``"auto"``
+                once adapting has taken 2 seconds (lamina's addition; Keras draws none).
         """
-        self._lookup_layer.learn(self._document_batches(data), steps, type(self).__name__)
-
-    def _document_batches(self, data: Any) -> Iterator[Tokens]:
-        whole = isinstance(data, (str, bytes, np.ndarray, torch.Tensor)) or (
-            isinstance(data, (list, tuple)) and not (data and hasattr(data[0], "shape")))
-        if whole:
-            yield self._tokens(self._strings(data))
-            return
-        for batch in (batches(data, type(self).__name__)
-                      if isinstance(data, (list, tuple)) else data):
-            if isinstance(batch, (tuple, list)) and batch and not isinstance(
-                    batch[0], (str, bytes)) and len(batch) in (2, 3):
-                batch = batch[0]  # (x, y) or (x, y, sample_weight)
-            yield self._tokens(self._strings(batch))
+        owner = type(self).__name__
+        if isinstance(data, (str, bytes)) or is_whole(data):
+            data = self._strings(data)
+        token_batches = (self._tokens(self._strings(batch))
+                         for batch in batches(data, owner, batch_size, steps, verbose))
+        self._lookup_layer.learn(token_batches, steps, owner)
 
     # ------------------------------------------------------------------ strings to ids
     def _strings(self, values: Any) -> np.ndarray:
