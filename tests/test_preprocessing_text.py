@@ -94,5 +94,5 @@ def test_string_lookup_errors() -> None:
         layers.StringLookup(output_mode="multi_hot")(["a"])
     with pytest.raises(ArgumentError, match="vocabulary file"):
         layers.StringLookup(vocabulary="vocab.txt")
-    with pytest.raises(ArgumentError, match="num_oov_indices > 1"):
-        layers.StringLookup(vocabulary=VOCAB, num_oov_indices=2)
+    with pytest.raises(ArgumentError, match="salt must be"):
+        layers.StringLookup(vocabulary=VOCAB, num_oov_indices=2, salt="key")

@@ -85,6 +85,7 @@ from lamina.layers.pooling_spatial import (
 from lamina.layers.pooling_3d import AveragePooling3D, MaxPooling3D
 from lamina.layers.preprocessing_category import CategoryEncoding, Discretization
 from lamina.layers.preprocessing_geometric import RandomRotation, RandomTranslation, RandomZoom
+from lamina.layers.preprocessing_hashing import Hashing
 from lamina.layers.preprocessing_image import CenterCrop, Resizing
 from lamina.layers.preprocessing_lookup import IntegerLookup, StringLookup
 from lamina.layers.preprocessing_numeric import Normalization, Rescaling
@@ -225,6 +226,7 @@ __all__ = [
     "GroupNormalization",
     "GroupQueryAttention",
     "GroupedQueryAttention",
+    "Hashing",
     "Identity",
     "Input",
     "InputLayer",

@@ -31,8 +31,8 @@ class IntegerLookup(IndexLookup):
     Args:
         max_tokens: Most indices (special ones included); ``None``: no limit.
             Default: ``None``.
-        num_oov_indices: Indices for values not in the vocabulary (several: value modulo
-            their number). ``0``: such values are an error. Default: ``1``.
+        num_oov_indices: Indices for values not in the vocabulary (several: spread by
+            ``oov_method``). ``0``: such values are an error. Default: ``1``.
         mask_token: The value meaning "padding", index 0; ``None``: no mask.
             Default: ``None``.
         oov_token: The token ``invert`` returns for OOV indices. Default: ``-1``.
@@ -44,7 +44,11 @@ class IntegerLookup(IndexLookup):
             ``"tf_idf"``. Default: ``"int"``.
         sparse: Only ``False``.
         pad_to_max_tokens: Non-int outputs have ``max_tokens`` entries. Default: ``False``.
-        oov_method: ``"floormod"`` (the only one for integers here).
+        oov_method: With several OOV indices, ``"floormod"`` (the value modulo their number)
+            or ``"farmhash"`` (TensorFlow's FarmHash ``Fingerprint64`` of the value's decimal
+            text modulo their number, as Keras). Default: ``"floormod"``.
+        salt: With ``oov_method="farmhash"``: an int or two ints, the key of SipHash-2-4
+            used instead of FarmHash (as Keras's ``Hashing``). Default: ``None``.
 
     Example:
         >>> layer = IntegerLookup(vocabulary=[12, 36, 1138, 42])
@@ -56,6 +60,10 @@ class IntegerLookup(IndexLookup):
         >>> adapted.adapt(np.array([[12, 1138, 42], [42, 1000, 36], [36, 42, 7]]))
         >>> adapted.get_vocabulary()
         [-1, 42, 36, 1138, 1000, 12, 7]
+        >>> hashed = IntegerLookup(vocabulary=[10, 20, 30], num_oov_indices=4,
+        ...                        oov_method="farmhash")  # Keras's docstring example
+        >>> hashed(torch.tensor([100, 300, 700, 1100, 1700, 2000])).tolist()
+        [3, 3, 2, 2, 0, 1]
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
@@ -67,9 +75,6 @@ class IntegerLookup(IndexLookup):
         if vocabulary_dtype != "int64":
             raise ArgumentError(f"IntegerLookup: only vocabulary_dtype='int64' is supported, "
                                 f"received vocabulary_dtype={vocabulary_dtype!r}.")
-        if oov_method == "farmhash":
-            raise ArgumentError("IntegerLookup: oov_method='farmhash' is not supported; "
-                                "use 'floormod'.")
         super().__init__(max_tokens=max_tokens, num_oov_indices=num_oov_indices,
                          mask_token=mask_token, oov_token=oov_token, vocabulary=vocabulary,
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode,
@@ -119,6 +124,11 @@ class IntegerLookup(IndexLookup):
                 self._missing(values[missing][:20].tolist())
         elif self.num_oov_indices == 1:
             indices = torch.where(missing, self._oov_start_index(), indices)
+        elif self.oov_method == "farmhash":
+            if bool(missing.any()):
+                buckets = self._oov_buckets(values[missing].cpu().numpy())
+                indices = indices.masked_scatter(missing, torch.from_numpy(buckets).to(
+                    indices.device))
         else:
             oov = torch.remainder(values, self.num_oov_indices) + self._oov_start_index()
             indices = torch.where(missing, oov, indices)
@@ -151,6 +161,12 @@ class StringLookup(IndexLookup):
         output_mode, pad_to_max_tokens, sparse: As ``IntegerLookup``'s (Keras's).
         oov_token: The token of the OOV indices. Default: ``"[UNK]"``.
         encoding: How bytes inputs are decoded. Default: ``"utf-8"``.
+        salt: With several OOV indices, an int or two ints: OOV strings are hashed with
+            SipHash-2-4 under that key instead of FarmHash. Default: ``None``.
+
+    With several OOV indices, an OOV string's index is TensorFlow's FarmHash
+    ``Fingerprint64`` of its UTF-8 bytes modulo ``num_oov_indices`` (after the mask index),
+    as in Keras.
 
     Example:
         >>> layer = StringLookup(vocabulary=["a", "b", "c", "d"])
@@ -162,6 +178,8 @@ class StringLookup(IndexLookup):
         ['[UNK]', 'c', 'a', 'b']
         >>> StringLookup(vocabulary=["a", "b"], invert=True)(torch.tensor([2, 0])).tolist()
         ['b', '[UNK]']
+        >>> StringLookup(vocabulary=["a"], num_oov_indices=3)(["a", "A", "B", "E"]).tolist()
+        [3, 1, 0, 2]
     """
 
     vocabulary_dtype = "string"
@@ -173,13 +191,6 @@ class StringLookup(IndexLookup):
                  sparse: bool = False, encoding: str = "utf-8", name: str | None = None,
                  salt: Any = None, **kwargs: Any) -> None:
         kwargs.pop("vocabulary_dtype", None)
-        if num_oov_indices is not None and num_oov_indices > 1 and not invert:
-            # Keras hashes OOV strings into their indices with TensorFlow's FarmHash
-            # Fingerprint64, which lamina does not reproduce yet.
-            raise ArgumentError(
-                "StringLookup: num_oov_indices > 1 (OOV strings hashed with TensorFlow's "
-                f"FarmHash) is not supported yet; received num_oov_indices={num_oov_indices}."
-                " Use 0 or 1.")
         self.encoding = encoding
         super().__init__(max_tokens=max_tokens, num_oov_indices=num_oov_indices,
                          mask_token=mask_token, oov_token=oov_token, vocabulary=vocabulary,
@@ -214,8 +225,9 @@ class StringLookup(IndexLookup):
                 self._missing(tokens[missing][:20].tolist())
         elif self.num_oov_indices == 1:
             indices = np.where(missing, self._oov_start_index(), indices)
-        else:
-            indices = np.where(missing, self._oov_start_index(), indices)
+        elif missing.any():
+            indices = np.array(indices, dtype=np.int64)
+            indices[missing] = self._oov_buckets(tokens[missing])
         if masked is not None:
             indices = np.where(masked, 0 if self.output_mode == "int" else -1, indices)
         return np.asarray(indices, dtype=np.int64)

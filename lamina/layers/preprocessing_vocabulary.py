@@ -9,7 +9,11 @@ frequent first, ties broken by the token, highest first (Keras sorts
 bytes do); the mask and OOV tokens are not counted; ``max_tokens`` keeps the first
 ``max_tokens - (number of special indices)``. ``tf_idf`` weights are
 ``log(1 + documents / (1 + documents containing the token))``; the special indices get
-their mean and, with ``pad_to_max_tokens``, the unused indices 0.
+their mean and, with ``pad_to_max_tokens``, the unused indices 0. With several OOV indices,
+an OOV value's index is its hash bucket, as Keras's: FarmHash ``Fingerprint64`` of its text
+(SipHash-2-4 with ``salt``) modulo ``num_oov_indices`` for strings and for integers with
+``oov_method="farmhash"``; the integer modulo ``num_oov_indices`` (``"floormod"``)
+otherwise.
 
 Saving: the vocabulary (and ``idf_weights``) are the config's ``vocabulary`` entries, JSON
 in the ``.lamina`` file. Keras keeps an adapted vocabulary in an asset file instead; here an
@@ -31,6 +35,7 @@ from lamina.layers import arguments
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing_adapt import batches
 from lamina.layers.preprocessing_encoding import encode, encoded_shape, output_mode
+from lamina.layers.preprocessing_hashing import hash_buckets, hash_key
 
 MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -63,9 +68,11 @@ class IndexLookup(Layer):
         if oov_method not in ("floormod", "farmhash"):
             raise ArgumentError(f"{owner}: oov_method must be 'floormod' or 'farmhash', "
                                 f"received oov_method={oov_method!r}.")
-        if salt is not None:
-            raise ArgumentError(f"{owner}: salt (a keyed SipHash of OOV values) is not "
-                                f"supported; received salt={salt!r}. Leave it None.")
+        salt = hash_key(salt, owner)
+        if salt is not None and self.vocabulary_dtype != "string" and \
+                oov_method != "farmhash":
+            raise ArgumentError(f"{owner}: salt is only used with oov_method='farmhash' "
+                                f"(integers), received oov_method={oov_method!r}.")
         if invert and mode != "int":
             raise ArgumentError(f"{owner}: invert=True needs output_mode='int', received "
                                 f"output_mode={mode!r}.")
@@ -85,7 +92,7 @@ class IndexLookup(Layer):
         self.mask_token, self.oov_token = mask_token, oov_token
         self.invert, self.output_mode, self.sparse = bool(invert), mode, False
         self.pad_to_max_tokens, self.oov_method, self.salt = bool(pad_to_max_tokens), \
-            oov_method, None
+            oov_method, salt
         self.input_vocabulary = vocabulary
         self.input_idf_weights = idf_weights
         self._has_input_vocabulary = has_input
@@ -269,9 +276,12 @@ class IndexLookup(Layer):
                 f"when creating it or call adapt(data) first (output_mode="
                 f"'{self.output_mode}' needs the vocabulary size).")
 
-    def _oov_indices(self, values: np.ndarray | torch.Tensor) -> Any:
-        """The OOV index of each value when there are several OOV indices."""
-        raise NotImplementedError
+    def _oov_buckets(self, values: Any) -> np.ndarray:
+        """With several OOV indices, the OOV index of each of ``values`` (numpy), as Keras
+        hashes them: FarmHash ``Fingerprint64`` (SipHash-2-4 with ``salt``) of the value's
+        text modulo ``num_oov_indices`` (integers: with ``oov_method="farmhash"``)."""
+        buckets = hash_buckets(values, self.num_oov_indices, self.salt)
+        return buckets + self._oov_start_index()
 
     def _missing(self, values: Any) -> None:
         raise DataError(
