@@ -141,6 +141,8 @@ class Hashing(Layer):
         tensor([[1., 1., 1.]])
     """
 
+    _fed = False  # called on a symbolic input yet
+
     def __init__(self, num_bins: int, mask_value: Any = None, salt: Any = None,
                  output_mode: str = "int", sparse: bool = False, dtype: Any = None,
                  **kwargs: Any) -> None:
@@ -225,8 +227,6 @@ class Hashing(Layer):
         dtype = self.dtype if self.output_mode == "int" or self.dtype.is_floating_point \
             else torch.float32
         return SymbolicTensor(self.compute_output_shape(inputs.shape), dtype)
-
-    _fed = False  # called on a symbolic input yet
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "num_bins": self.num_bins, "salt": self.salt,
