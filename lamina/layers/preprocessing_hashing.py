@@ -195,7 +195,10 @@ class Hashing(Layer):
         return np.frompyfunc(lambda v: v == string or v == data, 1, 1)(array).astype(bool)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if holds_symbolic(inputs) or (isinstance(inputs, torch.Tensor) and self._string_input):
+        if holds_symbolic(inputs):
+            self._note_input(getattr(inputs, "dtype", None) is STRING)
+            return super().__call__(inputs, *args, **kwargs)
+        if isinstance(inputs, torch.Tensor) and self._string_input:
             return super().__call__(inputs, *args, **kwargs)
         return super().__call__(self.hash(inputs), *args, **kwargs)
 
@@ -216,14 +219,16 @@ class Hashing(Layer):
             return tuple(input_shape)
         return encoded_shape(input_shape, self.output_mode, self.num_bins)
 
-    def compute_output_spec(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        strings = getattr(inputs, "dtype", None) is STRING
+    def _note_input(self, strings: bool) -> None:
+        """Remember whether the graph feeds this layer strings (then tensors are bins)."""
         if strings != self._string_input and self._fed:
             raise ArgumentTypeError(
                 f"Hashing '{self.name}' was called on a {'numeric' if strings else 'string'}"
                 " input before: one Hashing layer takes strings or numbers, not both. Use "
                 "two layers.")
         self._string_input, self._fed = strings, True
+
+    def compute_output_spec(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         dtype = self.dtype if self.output_mode == "int" or self.dtype.is_floating_point \
             else torch.float32
         return SymbolicTensor(self.compute_output_shape(inputs.shape), dtype)
