@@ -1,14 +1,14 @@
 """``TextVectorization`` without TensorFlow: Keras 3's layer, strings to token ids in numpy.
 
-A call standardizes the strings (ASCII lowercase and/or strip ``string.punctuation``, one
-``str.translate`` per string), splits them (``str.split()`` per string, or characters
-through the strings' code points: no Python loop per character), forms n-grams (joined
-with a space, width by width, as ``tf.strings.ngrams``), looks every token up at once in a
-``StringLookup`` with mask token ``''`` (index 0) and ``'[UNK]'`` (index 1 in ``int`` mode,
-0 otherwise), and lays the ids out in a padded ``(rows, tokens)`` matrix. What follows is
-torch: :meth:`TextVectorization.strings_to_tensor` is that conversion, and ``call`` takes
-its integer tensor (``int``: returned as is; other modes: encoded), which is how a model's
-input boundary hands strings to the layer once per batch.
+A call standardizes the strings (ASCII lowercase and/or strip ``string.punctuation``),
+splits them (as ``str.split()`` does, or into characters), forms n-grams (joined with a
+space, width by width, as ``tf.strings.ngrams``), all on the strings' code points in numpy
+(``preprocessing_text_tokens``: no Python loop per string or character), looks every token
+up at once in a ``StringLookup`` with mask token ``''`` (index 0) and ``'[UNK]'`` (index 1
+in ``int`` mode, 0 otherwise), and lays the ids out in a padded ``(rows, tokens)`` matrix.
+What follows is torch: :meth:`TextVectorization.strings_to_tensor` is that conversion, and
+``call`` takes its integer tensor (``int``: returned as is; other modes: encoded), which
+is how a model's input boundary hands strings to the layer once per batch.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from lamina.layers.layer import Layer
 from lamina.layers.preprocessing_adapt import batches, is_whole
 from lamina.layers.preprocessing_encoding import encoded_shape, output_mode
 from lamina.layers.preprocessing_lookup import StringLookup, as_strings
+from lamina.layers.preprocessing_text_tokens import characters, ngrams, whitespace_split
 from lamina.layers.preprocessing_vocabulary import MODES
 from lamina.ops.dispatch import holds_symbolic
 from lamina.symbolic import STRING, SymbolicTensor
@@ -202,6 +203,11 @@ class TextVectorization(Layer):
 
     def _tokens(self, strings: np.ndarray) -> Tokens:
         """Standardized, split and n-grammed tokens of ``strings`` with the row of each."""
+        if self.split == "whitespace" and self.standardize in (None, *STANDARDIZE):
+            flat, lengths = whitespace_split(  # standardized on the way: one pass
+                self._rows(strings), lower="lower" in (self.standardize or ""),
+                strip="strip" in (self.standardize or ""))
+            return self._grams(flat, lengths)
         strings = self._standardized(strings)
         if self.split is None:
             rows = strings.reshape(1, -1) if strings.ndim < 2 else strings.reshape(
@@ -213,15 +219,20 @@ class TextVectorization(Layer):
         else:
             documents = self._rows(strings)
             if self.split == "character":
-                flat, lengths = _characters(documents)
+                flat, lengths = characters(documents)
+            elif self.split == "whitespace":
+                flat, lengths = whitespace_split(documents)
             else:
-                pieces = ([text.split() for text in documents.tolist()]
-                          if self.split == "whitespace" else list(self.split(documents)))
+                pieces = list(self.split(documents))
                 lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
                 flat = np.array(list(itertools.chain.from_iterable(pieces)), dtype=str)
+        return self._grams(flat, lengths)
+
+    def _grams(self, flat: np.ndarray, lengths: np.ndarray) -> Tokens:
+        """The tokens (n-grams of them with ``ngrams``) and the row of each."""
         row_of = np.repeat(np.arange(len(lengths)), lengths)
         if self._widths is not None:
-            flat, row_of = _ngrams(flat, row_of, lengths, self._widths)
+            flat, row_of = ngrams(flat, row_of, lengths, self._widths)
         return flat.reshape(-1), row_of, len(lengths)
 
     def strings_to_tensor(self, values: Any) -> torch.Tensor:
@@ -310,37 +321,6 @@ def _mode(value: Any, owner: str) -> str:
 
 def _positive_int(value: Any) -> bool:
     return arguments.is_int(value) and value > 0
-
-
-def _characters(documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every code point of every string (as 1-character strings) and the count per string,
-    read from the array's UCS-4 buffer."""
-    documents = np.ascontiguousarray(documents.astype(str))
-    width = documents.dtype.itemsize // 4
-    if width == 0 or documents.size == 0:
-        return np.zeros(0, dtype="<U1"), np.zeros(len(documents), dtype=np.int64)
-    codes = documents.view(np.uint32).reshape(len(documents), width)
-    lengths = np.char.str_len(documents).astype(np.int64)
-    inside = np.arange(width) < lengths[:, None]
-    return np.ascontiguousarray(codes[inside]).view("<U1"), lengths
-
-
-def _ngrams(flat: np.ndarray, row_of: np.ndarray, lengths: np.ndarray,
-            widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's n-grams of every width in ``widths`` (joined with a space), width by
-    width within a row, and the row of each."""
-    ends = np.cumsum(lengths)[row_of] if len(row_of) else row_of
-    tokens, rows = [], []
-    for width in widths:
-        starts = np.nonzero(np.arange(len(flat)) + width <= ends)[0]
-        joined = flat[starts]
-        for offset in range(1, width):
-            joined = np.char.add(np.char.add(joined, " "), flat[starts + offset])
-        tokens.append(joined.astype(str))
-        rows.append(row_of[starts])
-    all_rows = np.concatenate(rows) if rows else row_of
-    order = np.argsort(all_rows, kind="stable")
-    return np.concatenate(tokens)[order], all_rows[order]
 
 
 def _fit_last_axis(matrix: np.ndarray, length: int) -> np.ndarray:
