@@ -13,8 +13,12 @@ by column).
 lamina's column: ``adapt`` then the layer's call on all sentences (``output_mode="int"``,
 ``output_sequence_length=16``: a dense ``(100000, 16)`` int64 tensor). The torch column is
 the reference here, ``CountVectorizer().fit`` then ``.transform`` (a sparse count matrix).
+A second row does the same with ``output_mode="count"`` on the first 10,000 sentences
+(lamina's output is a dense float32 matrix, one column per token: 150 MB; scikit-learn's
+is sparse).
 There is no Keras column: Keras 3's ``TextVectorization`` needs TensorFlow, whatever the
-backend. Target: lamina at most 2x ``CountVectorizer``.
+backend. Target: lamina at most 2x ``CountVectorizer``. Without scikit-learn (the
+``examples`` extra) the row says so and measures nothing.
 
 Run alone with ``python bench/text.py``; ``bench/run.py`` includes this row.
 """
@@ -25,7 +29,11 @@ import os
 import sys
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
+
+try:
+    from sklearn.feature_extraction.text import CountVectorizer
+except ImportError:  # the reference is optional: pip install -e ".[examples]"
+    CountVectorizer = None
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +42,7 @@ from run import measure, ratio_target, row  # noqa: E402
 from lamina import layers  # noqa: E402
 
 SENTENCES, WORDS, SEQUENCE_LENGTH = 100_000, 4_000, 16
+COUNT_SENTENCES = 10_000  # count mode is dense: (10,000, ~3,900) float32 is 150 MB
 LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
 
 
@@ -67,6 +76,12 @@ def lamina_adapt_transform(texts: list[str]) -> object:
     return layer(texts)
 
 
+def lamina_adapt_count(texts: list[str]) -> object:
+    layer = layers.TextVectorization(output_mode="count")
+    layer.adapt(texts)
+    return layer(texts)
+
+
 def sklearn_fit_transform(texts: list[str]) -> object:
     vectorizer = CountVectorizer()
     vectorizer.fit(texts)
@@ -95,14 +110,23 @@ def check_same_counts(texts: list[str], sample: int = 2_000) -> None:
 
 def text_rows(quick: bool) -> list[dict[str, object]]:
     """(t): adapt + transform of 100,000 sentences against CountVectorizer fit + transform."""
+    name = (f"(t) TextVectorization adapt + int transform, {SENTENCES:,} sentences "
+            "(torch: sklearn CountVectorizer fit + transform)")
+    if CountVectorizer is None:
+        return [row(name, {"kind": "needs scikit-learn"}, {}, "scikit-learn not installed")]
     texts = sentences()
     check_same_counts(texts)
     times = measure({"lamina": lambda: lamina_adapt_transform(texts),
                      "torch": lambda: sklearn_fit_transform(texts)},
                     inner=1, blocks=3 if quick else 7, warmup=1)
-    return [row(f"(t) TextVectorization adapt + int transform, {SENTENCES:,} sentences "
-                "(torch: sklearn CountVectorizer fit + transform)", ratio_target(2.0), times,
-                "n/a: Keras's needs TensorFlow")]
+    few = texts[:COUNT_SENTENCES]
+    count_times = measure({"lamina": lambda: lamina_adapt_count(few),
+                           "torch": lambda: sklearn_fit_transform(few)},
+                          inner=1, blocks=3 if quick else 7, warmup=1)
+    return [row(name, ratio_target(2.0), times, "n/a: Keras's needs TensorFlow"),
+            row(f"(t) TextVectorization adapt + count transform (dense), {COUNT_SENTENCES:,} "
+                "sentences (torch: the same CountVectorizer, sparse)", ratio_target(2.0),
+                count_times, "n/a: Keras's needs TensorFlow")]
 
 
 def main() -> None:
