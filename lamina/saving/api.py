@@ -17,7 +17,7 @@ from lamina.functions.plan import plan_function
 from lamina.layers.function_config import loading_options
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import deserialize_layer, serialize_layer
-from lamina.saving import archive, weights_file
+from lamina.saving import archive, sharded, weights_file
 from lamina.saving.keras_archive_write import save_keras_archive
 from lamina.saving.keras_read import from_keras, keras_file_kind
 from lamina.saving.lambda_entries import lambda_entries
@@ -68,6 +68,9 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
     byte is written, and the file appears atomically (an old file at ``path`` stays intact
     until the new one is complete).
 
+    A model sharded by ``fit(..., distribute="fsdp")`` is gathered whole first, which is
+    a collective: every rank calls ``save_model``, and rank 0 writes the file.
+
     Args:
         model: The model (or layer) to save.
         path: Where to write: ``.lamina`` for lamina's format, ``.keras`` for Keras's.
@@ -85,11 +88,13 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
         raise SerializationError(
             f"save_model expects a lamina layer or model, received {type(model).__name__}."
         )
-    with loading_options(allow_bytecode=allow_bytecode):
+    with loading_options(allow_bytecode=allow_bytecode), sharded.own_classes(model):
         entry = serialize_layer(model, build_config=True)
+        check_rebuildable(model)
     tiers = function_tiers(entry)
-    check_rebuildable(model)
-    weights, aliases = archive.tensors_payload(_state(model))
+    state = _state(model)
+    shards = sharded.holds_shards(state)  # fit(distribute="fsdp"): every rank gathers
+    weights, aliases = archive.tensors_payload(sharded.gathered(state) if shards else state)
     config: dict[str, Any] = {
         "format_version": archive.FORMAT_VERSION,
         "model": entry,
@@ -101,6 +106,8 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
         compile_config, optimizer_tensors = trainer_state(include_optimizer)
         if compile_config is not None:
             config["compile_config"] = compile_config
+        if optimizer_tensors and shards:
+            optimizer_tensors = sharded.gathered(optimizer_tensors)
         if optimizer_tensors:
             members[archive.OPTIMIZER], config["optimizer_aliases"] = archive.tensors_payload(
                 optimizer_tensors)
@@ -118,6 +125,8 @@ def save_model(model: Layer, path: str | os.PathLike, include_optimizer: bool = 
             f"Model '{model.name}': its config is not JSON: {error}") from error
     members[archive.CONFIG] = config_bytes
     members[archive.METADATA] = json.dumps(metadata, indent=1).encode("utf-8")
+    if shards and not sharded.writes_here():
+        return  # rank 0 writes the gathered file
     archive.write_archive(path, members)
 
 
@@ -213,7 +222,12 @@ def save_weights(model: Layer, path: str | os.PathLike) -> None:
         model: The model (or layer) whose weights to save.
         path: Where to write; the ``.safetensors`` suffix is conventional.
     """
-    weights_file.write_weights(path, _state(model))
+    state = _state(model)
+    if sharded.holds_shards(state):  # a sharded model: every rank gathers, rank 0 writes
+        state = sharded.gathered(state)
+        if not sharded.writes_here():
+            return
+    weights_file.write_weights(path, state)
 
 
 def load_weights(model: Layer, path: str | os.PathLike) -> None:

@@ -18,7 +18,7 @@ from lamina import optimizers
 from lamina.errors import ArgumentError, CorruptArchiveError
 from lamina.saving import load_model
 from lamina.training.callbacks import Callback
-from lamina.training.distributed import is_main_process
+from lamina.training.distributed import is_main_process, is_sharded
 
 
 class BackupAndRestore(Callback):
@@ -90,6 +90,8 @@ class BackupAndRestore(Callback):
 
     def _save(self) -> None:
         if not is_main_process():
+            if is_sharded(self.model):
+                self.model.save(self._model_path)  # gathers the shards; rank 0 writes
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._model_path):

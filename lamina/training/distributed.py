@@ -28,6 +28,7 @@ import copy
 import datetime
 import gc
 import os
+import sys
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -216,6 +217,24 @@ def hold_wrapper(holder: Any) -> None:
     """Register ``holder`` (with a ``detach()`` method) to drop its wrapper at
     :func:`leave_group`."""
     _WRAPPER_HOLDERS.add(holder)
+
+
+def is_sharded(model: Any) -> bool:
+    """Whether ``model`` is sharded by FSDP2 (``fit(..., distribute="fsdp")``): its weights
+    are then ``DTensor`` shards, and running or saving it is a collective of every rank.
+
+    Example:
+        >>> is_sharded(torch.nn.Linear(2, 2))
+        False
+    """
+    fsdp = sys.modules.get("torch.distributed.fsdp")  # not imported: nothing is sharded
+    return fsdp is not None and isinstance(model, fsdp.FSDPModule)
+
+
+def saves_here(model: Any) -> bool:
+    """Whether this rank calls ``model.save`` in a callback: rank 0 alone, or every rank
+    for a sharded model (the save gathers the shards; rank 0 writes the file)."""
+    return is_main_process() or is_sharded(model)
 
 
 def is_main_process() -> bool:

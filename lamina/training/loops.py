@@ -19,7 +19,7 @@ import torch
 
 from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.data import ArrayData, StreamData
-from lamina.training.distributed import SYNCS_PER_EPOCH, ProcessGroup
+from lamina.training.distributed import SYNCS_PER_EPOCH, ProcessGroup, is_sharded
 from lamina.training.progress import ProgressDisplay
 from lamina.training.steps import CompileState
 from lamina.utils import tree
@@ -93,7 +93,9 @@ def fit_loop(model: Any, state: CompileState, data: ArrayData | StreamData,
                 break
             logs = state.logs_over(group)
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = evaluate_loop(model, state, validation, None, hooks, group)
+                # A sharded model validates on every batch on every rank (fsdp.py).
+                val_logs = evaluate_loop(model, state, validation, None, hooks,
+                                         None if is_sharded(model) else group)
                 logs.update({f"val_{key}": value for key, value in val_logs.items()})
             hooks.call("on_epoch_end", epoch, logs)
             if group is not None:

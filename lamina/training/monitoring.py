@@ -18,7 +18,7 @@ from lamina import optimizers
 from lamina.errors import ArgumentError
 from lamina.saving.atomic import check_writable, make_parent_directories
 from lamina.training.callbacks import Callback
-from lamina.training.distributed import is_main_process
+from lamina.training.distributed import is_main_process, saves_here
 
 _MAXIMISED = ("acc", "auc", "precision", "recall")
 
@@ -247,9 +247,10 @@ class ModelCheckpoint(_Monitor):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        if not is_main_process():
+        if not saves_here(self.model):
             return  # under torchrun every rank holds the same weights; rank 0 writes them
-        make_parent_directories(path)
+        if is_main_process():  # a sharded model is saved by every rank, written by rank 0
+            make_parent_directories(path)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

@@ -34,6 +34,7 @@ from lamina.training.distributed import (
     env_local_rank,
     env_world_size,
     hold_wrapper,
+    is_sharded,
 )
 from lamina.utils import tree
 
@@ -131,8 +132,9 @@ class CompileState:
 
     def attach(self, group: ProcessGroup | None) -> None:
         """Train through ``DistributedDataParallel`` under ``group`` (wrapping again only
-        when the weights changed), or through the model itself without one."""
-        if group is None:
+        when the weights changed), or through the model itself without one or when the
+        model is sharded (``fsdp.py``: FSDP2 averages the gradients itself)."""
+        if group is None or is_sharded(self.model):
             self.train_module = self.model
             return
         weights = tuple(id(p) for p in self.model.parameters())

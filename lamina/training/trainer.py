@@ -19,7 +19,7 @@ import torch
 from lamina import config
 from lamina.errors import ArgumentError, NotCompiledError
 from lamina.saving.keras_objects import deserialize_keras_object, serialize_keras_object
-from lamina.training import distributed
+from lamina.training import distributed, fsdp
 from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.custom_steps import CompileMetrics, CustomSteps, StepsMixin
 from lamina.training.data import ArrayData, StreamData, adapt, to_tensors, unpack
@@ -191,7 +191,7 @@ class Trainer(StepsMixin):
             class_weight: dict[int, float] | None = None, sample_weight: Any = None,
             initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1) -> History:
+            validation_freq: int = 1, distribute: str | None = None) -> History:
         """Train the model; returns a :class:`History` of the loss and metrics per epoch.
 
         Under ``torchrun`` each process trains on its shard of the data with
@@ -220,9 +220,17 @@ class Trainer(StepsMixin):
             validation_steps: Batches per validation. Default: all of them.
             validation_batch_size: Default: ``batch_size``.
             validation_freq: Validate every this many epochs. Default: ``1``.
+            distribute: Under ``torchrun``: ``"ddp"`` (or ``None``, the default) keeps a
+                whole model on every rank (``DistributedDataParallel``); ``"fsdp"`` shards
+                the weights, gradients and optimizer state over the ranks with FSDP2, and
+                the model stays sharded: every rank must then call ``evaluate``,
+                ``predict`` and ``save`` (see ``lamina/training/fsdp.py``). Alone, both
+                train as usual.
         """
         state = self._state("fit")
+        sharding = fsdp.check_strategy(distribute) == "fsdp"
         group = distributed.current()
+        sharding = sharding and group is not None
         verbose = resolve_verbose(verbose)
         for name, value, low in (("epochs", epochs, 0), ("initial_epoch", initial_epoch, 0),
                                  ("validation_freq", validation_freq, 1)):
@@ -253,11 +261,15 @@ class Trainer(StepsMixin):
                                                   verbose])
             bar_synced, verbose = main_verbose == 1, verbose if group.is_main else 0
             data.shard(group.rank, group.world_size, seed, padded=True)
-            if validation is not None:
+            if validation is not None and not sharding:  # fsdp.py: every rank validates all
                 validation.shard(group.rank, group.world_size, seed, padded=False)
         callbacks = list(callbacks or [])
         if self.own_steps("train_step") or self.own_steps("test_step") or \
                 self.own_steps("compute_loss"):
+            if sharding:
+                raise ArgumentError("fit: distribute='fsdp' trains with compile's train "
+                                    "step; a model with its own train_step, test_step or "
+                                    "compute_loss trains with distribute='ddp'.")
             if class_weight:
                 raise ArgumentError("fit: class_weight is not passed to a train_step of "
                                     "your own; pass sample_weight= instead.")
@@ -270,6 +282,8 @@ class Trainer(StepsMixin):
         if validation is not None:
             validation.prepare(partial(state.prepare, class_weight=None,
                                        caller="fit(validation_data)"))
+        if sharding:
+            fsdp.shard(self, state)
         state.attach(group)
         with state.jit_scope():
             return fit_loop(self, state, data, validation, epochs=epochs,
@@ -290,6 +304,8 @@ class Trainer(StepsMixin):
         the whole data.
         """
         group = distributed.current()
+        # A sharded model evaluates every batch on every rank (fsdp.py).
+        shards = None if distributed.is_sharded(self) else group
         custom = self.own_steps("train_step") or self.own_steps("test_step") or \
             self.own_steps("compute_loss")
         if custom:
@@ -297,17 +313,17 @@ class Trainer(StepsMixin):
             data = adapt(x, y, sample_weight, batch_size, False, steps, "evaluate")
         else:
             data = self._prepared("evaluate", x, y, sample_weight, batch_size, False, steps,
-                                  group)
+                                  shards)
         hooks = CallbackList(list(callbacks or []), self, {"steps": data.steps},
                              quiet=group is not None and not group.is_main)
         display = ProgressDisplay(resolve_verbose(verbose) if group is None or group.is_main
                                   else 0)
         state = self._state("evaluate")
         if custom:
-            logs = evaluate_loop(self, CustomSteps(self, state), data, display, hooks, group)
+            logs = evaluate_loop(self, CustomSteps(self, state), data, display, hooks, shards)
             return _result(logs, return_dict)
         with state.jit_scope():
-            logs = evaluate_loop(self, state, data, display, hooks, group)
+            logs = evaluate_loop(self, state, data, display, hooks, shards)
         return _result(logs, return_dict)
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int | str = "auto",
