@@ -19,12 +19,14 @@ from typing import Any
 # (serialize/deserialize are Keras's config functions, compared by the config checks;
 # TorchModuleWrapper wraps a torch module, compared in tests/test_torch_module_wrapper.py;
 # the preprocessing layers, which the oracle leaves out on Keras's side too, are compared
-# with Keras in tests/test_preprocessing_*.py.)
+# with Keras in tests/test_preprocessing_*.py; Hashing, which Keras runs only with
+# TensorFlow, against TensorFlow's own outputs in tests/test_preprocessing_hashing.py.)
 NOT_COMPARED = ("Layer", "Input", "InputLayer", "Lambda", "serialize", "deserialize",
                 "TorchModuleWrapper", "Rescaling", "Normalization", "Resizing", "CenterCrop",
                 "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
                 "RandomContrast", "RandomBrightness", "RandomCrop", "CategoryEncoding",
-                "Discretization", "IntegerLookup", "StringLookup", "TextVectorization")
+                "Discretization", "IntegerLookup", "StringLookup", "TextVectorization",
+                "Hashing")
 # Checks that do not apply to a layer, with the reason (see oracle_harness.CHECKS).
 NOT_APPLICABLE: dict[str, dict[str, str]] = {
     cell: {"output_shape": "Keras's RNN cells have no compute_output_shape"}
