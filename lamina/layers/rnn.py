@@ -124,8 +124,11 @@ class RNN(RecurrentBase):
         """The cell's ``get_initial_state``, as a list; zeros when it has none."""
         make = getattr(self.cell, "get_initial_state", None)
         if not callable(make):
+            weight = next(self.cell.parameters(), None)  # the states go where the weights are
+            device = weight.device if weight is not None else None
             return [torch.zeros(batch_size, *(size if isinstance(size, (list, tuple))
-                                              else (size,)), dtype=self.cell.dtype)
+                                              else (size,)), dtype=self.cell.dtype,
+                                device=device)
                     for size in self.state_size]
         states = make(batch_size=batch_size)
         return list(states) if tree.is_nested(states) else [states]

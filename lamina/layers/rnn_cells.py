@@ -238,12 +238,15 @@ class StackedRNNCells(Layer):
     def get_initial_state(self, batch_size: int | None = None) -> list[Any]:
         states = []
         for cell in self.cells:
+            weight = next(cell.parameters(), None)  # the states go where the weights are
+            device = weight.device if weight is not None else None
             if callable(getattr(cell, "get_initial_state", None)):
                 states.append(cell.get_initial_state(batch_size=batch_size))
             elif isinstance(cell.state_size, int):
-                states.append(torch.zeros(batch_size, cell.state_size, dtype=self.dtype))
+                states.append(torch.zeros(batch_size, cell.state_size, dtype=self.dtype,
+                                          device=device))
             else:
-                states.append([torch.zeros(batch_size, size, dtype=self.dtype)
+                states.append([torch.zeros(batch_size, size, dtype=self.dtype, device=device)
                                for size in cell.state_size])
         return states
 

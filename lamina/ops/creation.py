@@ -76,7 +76,8 @@ def full(shape: Shape, fill_value: Any, dtype: Any = None) -> torch.Tensor:
         >>> full((2,), 7).tolist()
         [7.0, 7.0]
     """
-    return torch.full(_shape(shape), 0, dtype=_dtype(dtype)).add_(tensor(fill_value))
+    fill = tensor(fill_value)  # a tensor's device is kept (a CUDA scalar gives CUDA)
+    return torch.full(_shape(shape), 0, dtype=_dtype(dtype), device=fill.device).add_(fill)
 
 
 @symbolic_op
@@ -222,7 +223,7 @@ def geomspace(
 
 def _linspace(start: Any, stop: Any, num: int, endpoint: bool) -> torch.Tensor:
     start, stop = inexact(start), inexact(stop)
-    steps = torch.arange(num, dtype=start.dtype)
+    steps = torch.arange(num, dtype=start.dtype, device=start.device)
     divisor = (num - 1) if endpoint else num
     step = (stop - start) / max(divisor, 1)
     return start + steps.reshape((num,) + (1,) * start.ndim) * step

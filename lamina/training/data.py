@@ -132,6 +132,7 @@ class ArrayData:
             raise DataError(f"{caller}: the data has no samples (first axis of length 0).")
         self._shard: tuple[int, int, int, bool] | None = None  # rank, ranks, seed, padded
         self._epoch = 0
+        self.pinned = False
 
     @property
     def steps(self) -> int:
@@ -187,6 +188,13 @@ class ArrayData:
         """Check and convert the whole data set once."""
         self.x, self.y, self.sample_weight = prepare(self.x, self.y, self.sample_weight)
 
+    def pin_memory(self) -> None:
+        """Keep the data in pinned (page-locked) memory, so batches copy to a GPU
+        asynchronously (``non_blocking``); each epoch's shuffled copy is pinned too."""
+        self.pinned = True
+        self.x, self.y, self.sample_weight = (_pinned(v) for v in (
+            self.x, self.y, self.sample_weight))
+
     def first_batch(self) -> Batch:
         part = slice(0, min(self.batch_size, self.size))
         return _take(self.x, part), _take(self.y, part), _take(self.sample_weight, part)
@@ -222,9 +230,17 @@ class ArrayData:
         if order is not None:
             # One gather per epoch, then every batch is a view: cheaper than a gather each.
             x, y, weight = (_take(v, order) for v in (x, y, weight))
+            if self.pinned:
+                x, y, weight = (_pinned(v) for v in (x, y, weight))
         for start in range(0, self._local_size(), self.batch_size):
             part = slice(start, start + self.batch_size)
             yield _take(x, part), _take(y, part), _take(weight, part)
+
+
+def _pinned(value: Any) -> Any:
+    """``value``'s CPU tensors in pinned memory (other leaves as they are)."""
+    return tree.map_structure(lambda t: t.pin_memory() if isinstance(t, torch.Tensor) and
+                              t.device.type == "cpu" and not t.is_pinned() else t, value)
 
 
 def _take(value: Any, index: Any) -> Any:
@@ -249,7 +265,9 @@ class StreamData:
 
     def __init__(self, source: Any, batch_size: int, shuffle: bool, steps: int | None,
                  caller: str) -> None:
-        if isinstance(source, Dataset) and not isinstance(source, DataLoader):
+        #: Whether the DataLoader is lamina's own (made for a Dataset), not the user's.
+        self.own_loader = isinstance(source, Dataset) and not isinstance(source, DataLoader)
+        if self.own_loader:
             iterable = isinstance(source, IterableDataset)
             source = DataLoader(source, batch_size=batch_size, shuffle=shuffle and not iterable)
         self.caller = caller
@@ -289,6 +307,17 @@ class StreamData:
             **({"prefetch_factor": loader.prefetch_factor} if workers else {}))
         self.steps = self._steps_given if self._steps_given is not None else len(self.source)
         self._pending, self._iterator = [], None
+
+    def pin_memory(self) -> None:
+        """Have lamina's own DataLoader (for a Dataset) collate batches into pinned memory,
+        for asynchronous copies to a GPU; a DataLoader of the user's keeps its setting."""
+        loader = self.source
+        if self.own_loader and isinstance(loader, DataLoader) and not loader.pin_memory:
+            iterable = isinstance(loader.dataset, IterableDataset)
+            self.source = DataLoader(loader.dataset, batch_size=loader.batch_size,
+                                     sampler=None if iterable else loader.sampler,
+                                     pin_memory=True)
+            self._pending, self._iterator = [], None
 
     def set_epoch(self, epoch: int) -> None:
         """Call ``set_epoch`` on a ``DistributedSampler`` (ours or the user's)."""

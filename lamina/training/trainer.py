@@ -282,6 +282,10 @@ class Trainer(StepsMixin):
         if validation is not None:
             validation.prepare(partial(state.prepare, class_weight=None,
                                        caller="fit(validation_data)"))
+        if state.device.type == "cuda":  # batches copy to the GPU asynchronously
+            for source in (data, validation):
+                if source is not None:
+                    source.pin_memory()
         if sharding:
             fsdp.shard(self, state)
         state.attach(group)
