@@ -17,7 +17,11 @@ Workloads, in the issue's order:
 Each figure is the median over repeated blocks after warm-up, with lamina, the plain
 PyTorch reference and Keras interleaved block by block so that drift in the machine's
 speed hits them alike. Run with ``make bench`` or ``python bench/run.py [--quick]
-[--threads N] [--only abk] [--json PATH]``; see bench/README.md for reading the table.
+[--threads N] [--only abk] [--json PATH] [--device cuda]``; see bench/README.md for reading
+the table. ``--device cuda`` makes CUDA torch's default device (models, weights and the
+tensors the rows create go there; lamina's ``compile`` picks CUDA by itself) and each
+clock read in :func:`measure` waits for the GPU first; without CUDA the rows run on the
+CPU, and the output says so.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ def measure(candidates: dict[str, Callable[[], object] | None], inner: int, bloc
     """Median seconds per call for each candidate (``None`` ones skipped), blocks
     interleaved."""
     present = {name: fn for name, fn in candidates.items() if fn is not None}
+    clock = _synced_clock()
     for fn in present.values():
         for _ in range(warmup):
             fn()
@@ -148,11 +153,35 @@ def measure(candidates: dict[str, Callable[[], object] | None], inner: int, bloc
             # Each block starts from a collected heap, so that no candidate pays for the
             # garbage another left (Keras leaves enough to trigger a full collection).
             gc.collect()
-            start = time.perf_counter()
+            start = clock()
             for _ in range(inner):
                 fn()
-            samples[name].append((time.perf_counter() - start) / inner)
+            samples[name].append((clock() - start) / inner)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _synced_clock() -> Callable[[], float]:
+    """``time.perf_counter``, after waiting for the GPU's queued work when the rows run on
+    CUDA (``--device cuda`` sets torch's default device, shared by every bench module)."""
+    if torch.get_default_device().type != "cuda":
+        return time.perf_counter
+
+    def clock() -> float:
+        torch.cuda.synchronize()
+        return time.perf_counter()
+
+    return clock
+
+
+def use_device(name: str) -> str:
+    """Run the rows on ``name`` (``"cpu"`` or ``"cuda"``) when it is available; returns
+    the device used, saying on stderr when CUDA is missing."""
+    if name == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: CUDA is not available on this machine (torch "
+              f"{torch.__version__}); every row runs on the CPU.", file=sys.stderr, flush=True)
+        return "cpu"
+    torch.set_default_device(name)
+    return name
 
 
 def row(workload: str, target: dict[str, Any], times: dict[str, float],
@@ -340,18 +369,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="the workload letters to run, e.g. 'abk' (default: all)")
     parser.add_argument("--json", default="bench/results.json",
                         help="where to write the results ('' to skip)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="run every row on this device when available (default: cpu)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    device = use_device(args.device)
     status = keras_workloads.unavailable()
     started = time.perf_counter()
     rows = run(args.quick, args.only)
-    info = {**machine(), "threads": args.threads, "quick": args.quick,
+    info = {**machine(), "threads": args.threads, "quick": args.quick, "device": device,
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 1)}
     text = table(rows, status)
     print(f"{info['cpu']}; {info['os']}; Python {info['python']}, torch {info['torch']}, "
           f"Keras {info['keras'] or '(' + str(status) + ')'}, lamina {info['lamina']}; "
-          f"{args.threads} thread(s)"
+          f"{args.threads} thread(s); device {device}"
+          f"{' (CUDA requested, not available)' if args.device != device else ''}"
           f"{', --quick' if args.quick else ''}; {info['seconds']:.0f} s")
     print(text)
     missed = [r["workload"] for r in rows if r["met"] is False]
