@@ -282,3 +282,45 @@ def train_on_batch(lamina_model: Any, x: torch.Tensor, y: torch.Tensor,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=jit)
     return lambda: model.train_on_batch(x, y)
+
+
+# ---------------------------------------------------------------------- (l) to (p)
+def _position_embedding(sequence: int) -> Any:
+    """bench/transformer.py's ``PositionEmbedding`` as a Keras layer."""
+    keras = _import()
+
+    class PositionEmbedding(keras.layers.Layer):
+        def build(self, input_shape: Any) -> None:
+            self.positions = self.add_weight(shape=(sequence, input_shape[-1]),
+                                             initializer="random_normal", name="positions")
+
+        def call(self, inputs: Any) -> Any:
+            return inputs + self.positions[:inputs.shape[1]]
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+    return PositionEmbedding()
+
+
+def transformer_lm(lamina_model: Any, tokens: torch.Tensor) -> Any:
+    """(l), (m), (n) bench/transformer.py's language model, Functional, lamina's weights."""
+    keras = _import()
+    layers = keras.layers
+    vocabulary = lamina_model.layers[-1].units
+    width = lamina_model.layers[1].output_dim
+    attention = next(layer for layer in lamina_model.layers
+                     if type(layer).__name__ == "MultiHeadAttention")
+    hidden = next(layer.units for layer in lamina_model.layers
+                  if type(layer).__name__ == "Dense")
+    inputs = keras.Input((None,), dtype="int64")
+    x = _position_embedding(lamina_model.layers[2].sequence)(
+        layers.Embedding(vocabulary, width)(inputs))
+    h = layers.LayerNormalization()(x)
+    x = x + layers.MultiHeadAttention(attention.num_heads, attention.key_dim)(
+        h, h, use_causal_mask=True)
+    h = layers.LayerNormalization()(x)
+    x = x + layers.Dense(width)(layers.Dense(hidden, activation="gelu")(h))
+    x = layers.LayerNormalization()(x)
+    model = keras.Model(inputs, layers.Dense(vocabulary)(x))
+    return _copied(model, lamina_model, tokens)

@@ -9,9 +9,12 @@ Workloads, in the issue's order:
   (e) a branching Functional model's train step (workloads.py); (f) LSTM train steps
   (recurrent.py); (g) a CNN train step (cnn.py); (h) building 50/100/200-layer Functional
   models (workloads.py); (i) save + load and (j) a loaded Lambda (saving.py); (k) jit=True
-  against eager train steps (workloads.py); (q) from_keras of a .keras file against Keras's
-  load_model (keras_files.py); (t) TextVectorization adapt + transform against
-  scikit-learn's CountVectorizer (text.py, no Keras column). Keras 3 runs each of them through
+  against eager train steps (workloads.py); (l) a 1-block transformer language model's
+  forward, (m) its 8-token greedy generation and (n) its train step (transformer.py); (o) a
+  small CNN's forward (cnn.py); (p) a mixed-precision (bfloat16 autocast) train step of the
+  (b) MLP (mixed_precision.py); (q) from_keras of a .keras file against Keras's load_model
+  (keras_files.py); (t) TextVectorization adapt + transform against scikit-learn's
+  CountVectorizer (text.py, no Keras column). Keras 3 runs each of them through
   keras_workloads.py, with the torch backend.
 
 Each figure is the median over repeated blocks after warm-up, with lamina, the plain
@@ -248,6 +251,9 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "i": ("saving", "save_load_rows"),
     "j": ("saving", "loaded_function_rows"),
     "k": ("workloads", "jit_rows"),
+    "l": ("transformer", "forward_rows"),
+    "m": ("transformer", "generation_rows"),
+    "n": ("transformer", "training_rows"),
     "q": ("keras_files", "from_keras_rows"),
     "t": ("text", "text_rows"),
 }

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers.arguments import is_int
 from lamina.layers.attention_base import ProjectedAttention, attend, causal_mask, positive_int
+from lamina.layers.attention_projection import FusedProjection
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
@@ -146,6 +148,7 @@ class MultiHeadAttention(ProjectedAttention):
         self.attention_axes = tuple(axes) if axes is not None else None
         self._scale = self.scale_of(key_dim)
         self._standard = True  # (batch, T, features) inputs: the fused, Keras-ordered path
+        self._fused = FusedProjection()  # the cached in-projection of self-attention
 
     # ------------------------------------------------------------------ building
     def build(self, query_shape: Any, value_shape: Shape | None = None,
@@ -186,10 +189,13 @@ class MultiHeadAttention(ProjectedAttention):
     def attention(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
                   causal_only: bool, training: bool, scores: bool
                   ) -> tuple[Tensor, Tensor | None, list[Tensor]]:
+        rate = self.dropout if training else 0.0
+        if (self._standard and mask is None and not scores and not self.use_gate
+                and (rate == 0.0 or self._generator is None)):
+            return self._fused_attention(query, key, value, causal_only, rate)
         q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
             value, "value")
         gate = torch.sigmoid(self.project(query, "gate")) if self.use_gate else None
-        rate = self.dropout if training else 0.0
         if self._standard:  # (batch, heads, steps, size), the fused kernel's layout
             while mask is not None and mask.dim() < 4:  # a heads axis (and a batch axis)
                 mask = mask.unsqueeze(-3)
@@ -203,6 +209,28 @@ class MultiHeadAttention(ProjectedAttention):
                                                        scores)
         output = self.project_back(attended if gate is None else attended * gate)
         return output, weights, [p for p in (q, k, gate, v, output) if p is not None]
+
+    def _fused_attention(self, query: Tensor, key: Tensor, value: Tensor, causal_only: bool,
+                         rate: float) -> tuple[Tensor, None, list[Tensor]]:
+        """The common case, as plain torch writes it: ``(batch, T, features)`` inputs, no
+        mask but maybe the causal one, no scores, no gate, no seeded dropout. Self-attention
+        that records no gradient projects query, key and value in one cached matmul."""
+        if (query is key and key is value and self.value_dim == self.key_dim
+                and FusedProjection.applies(query)):
+            names = ("query", "key", "value")
+            projected = self._fused(query, [getattr(self, f"{n}_kernel") for n in names],
+                                    [getattr(self, f"{n}_bias") for n in names]
+                                    if self.use_bias else None)
+            batch, steps = query.shape[0], query.shape[1]
+            q, k, v = projected.view(batch, steps, 3, self.num_heads, self.key_dim).unbind(2)
+        else:
+            q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
+                value, "value")
+        attended = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=None,
+            dropout_p=rate, is_causal=causal_only, scale=self._scale).transpose(1, 2)
+        output = self.project_back(attended)
+        return output, None, [q, k, v, output]
 
     def _attend_over_axes(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
                           causal_only: bool, rate: float, scores: bool) -> tuple[Tensor, Any]:

@@ -26,6 +26,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers import inference
 from lamina.layers.arguments import is_int
+from lamina.layers.attention_projection import band_mask, causal_mask, linear_projection
 from lamina.layers.calling import first_argument_from_keywords
 from lamina.layers.einsum_dense import keras_fans_initializer
 from lamina.layers.layer import Layer, to_tensor
@@ -51,18 +52,6 @@ def split_inputs(owner: str, query: Any, value: Any, key: Any) -> tuple[Any, Any
             f"{owner} takes query and value (and optionally key): layer(query, value) or "
             f"layer([query, value]); received {type(query).__name__} without a value.")
     return (*query, None)[:3]
-
-
-def causal_mask(steps: int, sources: int, device: Any) -> Tensor:
-    """``(1, T, S)``: step ``i`` may attend to steps ``j <= i`` (Keras's, top-left aligned)."""
-    return torch.ones(steps, sources, dtype=torch.bool, device=device).tril()[None]
-
-
-def band_mask(steps: int, sources: int, window: int, device: Any) -> Tensor:
-    """``(1, T, S)``: Keras's ``sliding_window``, ``|i - j| < window``."""
-    rows = torch.arange(steps, device=device)[:, None]
-    columns = torch.arange(sources, device=device)[None, :]
-    return ((rows - columns).abs() < window)[None]
 
 
 def combined_mask(query: Tensor, value: Tensor, query_mask: Any, value_mask: Any,
@@ -293,21 +282,18 @@ class ProjectedAttention(Layer):
 
     def project(self, inputs: Tensor, attribute: str) -> Tensor:
         """``(..., dim) -> (..., heads, size)``: Keras's ``EinsumDense`` projection as one
-        matmul."""
-        kernel = getattr(self, f"{attribute}_kernel")
-        projected = torch.matmul(inputs, kernel.reshape(kernel.shape[0], -1))
-        if self.use_bias:
-            projected = projected + getattr(self, f"{attribute}_bias").reshape(-1)
-        return projected.unflatten(-1, kernel.shape[1:])
+        matmul with the bias fused (``F.linear``)."""
+        return linear_projection(inputs, getattr(self, f"{attribute}_kernel"),
+                                 getattr(self, f"{attribute}_bias") if self.use_bias else None)
 
     def project_back(self, attended: Tensor) -> Tensor:
         """``(..., heads, size) -> (..., *output dims)`` through ``output_kernel``."""
         kernel = self.output_kernel
         merged = attended.flatten(-2)
-        output = torch.matmul(merged, kernel.reshape(merged.shape[-1], -1))
-        if self.use_bias:
-            output = output + self.output_bias.reshape(-1)
-        return output.reshape(*output.shape[:-1], *kernel.shape[2:])
+        weight = kernel.reshape(merged.shape[-1], -1).t()
+        output = F.linear(merged, weight, self.output_bias.reshape(-1) if self.use_bias
+                          else None)
+        return output if kernel.dim() == 3 else output.unflatten(-1, kernel.shape[2:])
 
     def penalize(self, tensors: list[Tensor]) -> None:
         """Keras's ``activity_regularizer``: each tensor's penalty over its batch size."""

@@ -391,9 +391,13 @@ class Functional(Model):
             return self._run_masked(values, training, mask)
         fast = self._fast_plan
         if fast is not None and training is None:
-            # Every step is one tensor in, one out: call each layer's computation directly.
+            # A one-tensor step calls its layer's computation directly; any other step
+            # (several inputs, keyword arguments) runs as in the full plan.
             for call, source, target in fast:
-                values[target] = call(values[source])
+                if target < 0:
+                    self._run_step(call, values, None, None)
+                else:
+                    values[target] = call(values[source])
             outputs = [values[s] for s in self._output_slots]
             return outputs[0] if self._single_output else tree.pack_as(self._outputs, outputs)
         for step in self._plan:
@@ -401,12 +405,12 @@ class Functional(Model):
                 values[step.out_slots[0]] = step.layer(values[step.in_slots[0]])
             else:
                 self._run_step(step, values, training, None)
-        if self._all_simple and fast is None and not self.calls_layers_as_modules and not any(
+        if fast is None and not self.calls_layers_as_modules and not any(
                 step.layer.has_hooks for step in self._plan):
             # After a first full run every layer is built and every Lambda has checked its
             # declared shape, so their direct callables are final.
             self._fast_plan = [(step.layer.plan_callable(), step.in_slots[0], step.out_slots[0])
-                               for step in self._plan]
+                               if step.simple else (step, -1, -1) for step in self._plan]
         outputs = [values[s] for s in self._output_slots]
         return tree.pack_as(self._outputs, outputs)
 
