@@ -17,7 +17,8 @@ import torch
 from lamina import ops
 from lamina.errors import UnknownFunctionError
 from lamina.functions.compiler import compile_function, module_view
-from lamina.functions.keras_lambda_names import TF, map_keras_names
+from lamina.functions.keras_lambda_names import map_keras_names
+from lamina.functions.keras_tf_table import TF
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(2, 3, 4)).astype("float32")

@@ -33,7 +33,7 @@ from typing import Any
 
 from lamina.errors import LoadError
 from lamina.functions.allowlist import OPS
-from lamina.functions.keras_lambda_names import TF, Spec
+from lamina.functions.keras_tf_table import TF, Spec
 
 #: tf-keras's op layer classes.
 OP_LAYER_CLASSES = ("TFOpLambda", "SlicingOpLambda")
