@@ -324,3 +324,36 @@ def transformer_lm(lamina_model: Any, tokens: torch.Tensor) -> Any:
     x = layers.LayerNormalization()(x)
     model = keras.Model(inputs, layers.Dense(vocabulary)(x))
     return _copied(model, lamina_model, tokens)
+
+
+def forward_cnn(lamina_model: Any, images: torch.Tensor) -> Any:
+    """(o) bench/cnn.py's forward CNN, channels_last, with lamina's weights."""
+    keras = _import()
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input(tuple(images.shape[1:])),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(128, 3, activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10),
+    ])
+    return _copied(model, lamina_model, images)
+
+
+def mixed_mlp(lamina_model: Any, x: torch.Tensor, expected: torch.Tensor) -> Any:
+    """(p) the (b) MLP built under Keras's ``mixed_bfloat16`` global policy (set back
+    afterwards), with lamina's weights; its bfloat16 logits checked against ``expected``."""
+    keras = _import()
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = _mlp()
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    model.set_weights(lamina_model.get_weights())
+    with torch.no_grad():
+        got = model(x)
+    torch.testing.assert_close(got.float(), expected.float(), rtol=2e-2, atol=2e-2)
+    return model

@@ -254,6 +254,8 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "l": ("transformer", "forward_rows"),
     "m": ("transformer", "generation_rows"),
     "n": ("transformer", "training_rows"),
+    "o": ("cnn", "forward_rows"),
+    "p": ("mixed_precision", "mixed_rows"),
     "q": ("keras_files", "from_keras_rows"),
     "t": ("text", "text_rows"),
 }

@@ -212,6 +212,18 @@ class ProjectedAttention(Layer):
                                    else [q, to_tensor(v), to_tensor(k)])
         return super().forward(query, value, key, **kwargs)
 
+    def plan_callable(self) -> Any:
+        """A model's direct call (no hooks in use): ``call`` with the layer's training mode,
+        once built; ``call`` reads the masks the tensors carry itself."""
+        if self.built and self.activity_regularizer is None and self._autocast is None:
+            return self.planned_call
+        return self.forward
+
+    def planned_call(self, inputs: Any, **kwargs: Any) -> Any:
+        """``call(inputs, training=<the layer's mode>, **kwargs)``: what :meth:`forward`
+        does for a built layer called with tensors."""
+        return self.call(inputs, training=self.training, **kwargs)
+
     def call(self, query: Any, value: Any = None, key: Any = None,
              query_mask: Tensor | None = None, value_mask: Tensor | None = None,
              key_mask: Tensor | None = None, attention_mask: Tensor | None = None,

@@ -49,6 +49,24 @@ class _Step:
         self.is_model = layer.outputs_carry_masks
 
 
+def _fast_entry(step: _Step) -> tuple[Any, Any, int, Any]:
+    """How the fast plan runs ``step``: ``(callable, input slot, output slot, None)`` for a
+    one-tensor step; ``(callable, input slots, output slot, keyword arguments)`` for a step
+    whose one argument is a list of tensors and whose keyword arguments are constants (not
+    ``training`` or ``mask``, which the layer fills in); ``(step, None, -1, None)`` for any
+    other, run as in the full plan."""
+    if step.simple:
+        return step.layer.plan_callable(), step.in_slots[0], step.out_slots[0], None
+    args, kwargs = step.args, step.kwargs or {}
+    if (len(args) == 1 and type(args[0]) is list and args[0]
+            and all(type(a) is Slot for a in args[0]) and step.single_output
+            and "training" not in kwargs and "mask" not in kwargs
+            and not any(type(v) is Slot for v in tree.flatten(list(kwargs.values())))):
+        sources = tuple(step.in_slots[a.index] for a in args[0])
+        return step.layer.plan_callable(), sources, step.out_slots[0], dict(kwargs)
+    return step, None, -1, None
+
+
 def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
     """Nodes needed for ``outputs``, each after the nodes it reads from."""
     input_ids = {id(t) for t in inputs}
@@ -199,7 +217,7 @@ class Functional(Model):
         self.takes_strings = bool(self._string_layers)
         self._all_simple = all(step.simple for step in plan)
         self._single_output = isinstance(outputs, SymbolicTensor)
-        self._fast_plan: list[tuple[Any, int, int]] | None = None
+        self._fast_plan: list[tuple[Any, Any, int, Any]] | None = None
         for layer in layers:
             layer.note_model(self)
         mark_precision_boundaries(self)
@@ -391,13 +409,16 @@ class Functional(Model):
             return self._run_masked(values, training, mask)
         fast = self._fast_plan
         if fast is not None and training is None:
-            # A one-tensor step calls its layer's computation directly; any other step
-            # (several inputs, keyword arguments) runs as in the full plan.
-            for call, source, target in fast:
+            # Steps of one tensor, or of one list of tensors (ops on several tensors,
+            # attention), call their layer's computation directly; any other step runs as
+            # in the full plan.
+            for call, source, target, kwargs in fast:
                 if target < 0:
                     self._run_step(call, values, None, None)
-                else:
+                elif type(source) is int:
                     values[target] = call(values[source])
+                else:
+                    values[target] = call([values[s] for s in source], **kwargs)
             outputs = [values[s] for s in self._output_slots]
             return outputs[0] if self._single_output else tree.pack_as(self._outputs, outputs)
         for step in self._plan:
@@ -409,8 +430,7 @@ class Functional(Model):
                 step.layer.has_hooks for step in self._plan):
             # After a first full run every layer is built and every Lambda has checked its
             # declared shape, so their direct callables are final.
-            self._fast_plan = [(step.layer.plan_callable(), step.in_slots[0], step.out_slots[0])
-                               if step.simple else (step, -1, -1) for step in self._plan]
+            self._fast_plan = [_fast_entry(step) for step in self._plan]
         outputs = [values[s] for s in self._output_slots]
         return tree.pack_as(self._outputs, outputs)
 
