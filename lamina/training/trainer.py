@@ -20,20 +20,20 @@ from lamina import config
 from lamina.errors import ArgumentError, NotCompiledError
 from lamina.saving.keras_objects import deserialize_keras_object, serialize_keras_object
 from lamina.training import distributed, fsdp
+from lamina.training.batch_methods import BatchMethods, result
 from lamina.training.callbacks import Callback, CallbackList, History
 from lamina.training.custom_steps import CompileMetrics, CustomSteps, StepsMixin
-from lamina.training.data import ArrayData, StreamData, adapt, to_tensors, unpack
+from lamina.training.data import ArrayData, StreamData, adapt, unpack
 from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
 from lamina.training.progress import ProgressDisplay, resolve_verbose
 from lamina.training.saving_state import restore_saving_state, saving_state
 from lamina.training.steps import CompileState, resolve_device
-from lamina.utils import tree
 
 #: The compile_config key under which a subclass's own get_compile_config() is saved.
 CUSTOM_COMPILE_CONFIG = "keras_compile_config"
 
 
-class Trainer(StepsMixin):
+class Trainer(BatchMethods, StepsMixin):
     """Keras's ``compile``/``fit``/``evaluate``/``predict`` for a ``torch.nn.Module`` model.
 
     Example:
@@ -325,10 +325,10 @@ class Trainer(StepsMixin):
         state = self._state("evaluate")
         if custom:
             logs = evaluate_loop(self, CustomSteps(self, state), data, display, hooks, shards)
-            return _result(logs, return_dict)
+            return result(logs, return_dict)
         with state.jit_scope():
             logs = evaluate_loop(self, state, data, display, hooks, shards)
-        return _result(logs, return_dict)
+        return result(logs, return_dict)
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int | str = "auto",
                 steps: int | None = None, callbacks: list[Callback] | None = None) -> Any:
@@ -351,65 +351,6 @@ class Trainer(StepsMixin):
             return predict_loop(self, data, ProgressDisplay(resolve_verbose(verbose)), hooks,
                                 state.device, state.predict_fn)
 
-    # ------------------------------------------------------------------ single batches
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                       class_weight: dict[int, float] | None = None,
-                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """One optimizer step on one batch; returns that batch's loss (and metrics).
-
-        Under ``torchrun``, every rank calls it with its own batch; gradients and the
-        returned values are those of all the ranks' batches together.
-        """
-        state = self._state("train_on_batch")
-        group = distributed.current()
-        x, y, sample_weight = _single_batch(x, y, sample_weight)
-        state.build(x)
-        x, targets, weights = state.prepare(x, y, sample_weight, class_weight, "train_on_batch")
-        state.attach(group)
-        was_training = self.training
-        state.reset_state()
-        self.train()
-        try:
-            with state.jit_scope():
-                state.train_step(x, targets, weights)
-        finally:
-            self.train(was_training)
-        return _result(state.logs_over(group), return_dict)
-
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                      return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """The loss (and metrics) of one batch, in inference mode (under ``torchrun``: of
-        every rank's batch, each rank calling it with its own)."""
-        state = self._state("test_on_batch")
-        group = distributed.current()
-        x, y, sample_weight = _single_batch(x, y, sample_weight)
-        state.build(x)
-        x, targets, weights = state.prepare(x, y, sample_weight, None, "test_on_batch")
-        was_training = self.training
-        state.reset_state()
-        self.eval()
-        try:
-            with state.jit_scope():
-                state.test_step(x, targets, weights)
-        finally:
-            self.train(was_training)
-        return _result(state.logs_over(group), return_dict)
-
-    def predict_on_batch(self, x: Any) -> Any:
-        """The model's outputs on one batch, as numpy arrays."""
-        return self.predict(to_tensors(x), batch_size=_batch_length(x), verbose=0)
-
-
-def _single_batch(x: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
-    if y is None and isinstance(x, tuple):
-        x, y, sample_weight = unpack(x)
-    return to_tensors(x), to_tensors(y), to_tensors(sample_weight)
-
-
-def _batch_length(x: Any) -> int:
-    leaves = [leaf for leaf in tree.flatten(to_tensors(x)) if isinstance(leaf, torch.Tensor)]
-    return max(1, len(leaves[0])) if leaves else 1
-
 
 def _validation_source(validation_data: Any, batch_size: int,
                        steps: int | None) -> ArrayData | StreamData:
@@ -425,13 +366,6 @@ def _validation_source(validation_data: Any, batch_size: int,
             f"{type(validation_data).__name__} of {len(validation_data)} items."
         )
     return adapt(validation_data, None, None, batch_size, False, steps, "fit(validation_data)")
-
-
-def _result(logs: dict[str, float], return_dict: bool) -> float | list[float] | dict[str, float]:
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
 
 
 def _debugging_caps(epochs: int, steps_per_epoch: int | None) -> tuple[int, int | None]:
