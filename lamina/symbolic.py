@@ -247,6 +247,32 @@ class OpCall:
         args, kwargs = fill(self.template, values)
         return self.op(*args, **kwargs)
 
+    def plan_callable(self) -> Any:
+        """What a model's fast plan may call with the node's inputs (tensors): for an op
+        whose arguments are the node's tensors in order and nothing else (``x + y``), the
+        op's own function, without filling the template or checking for symbolic
+        arguments; else this call."""
+        args, kwargs = self.template
+        if (not kwargs and hasattr(self.op, "__wrapped__") and len(args) == self.count
+                and all(type(a) is Slot and a.index == i for i, a in enumerate(args))):
+            return OpOnTensors(self.op)
+        return self
+
+
+class OpOnTensors:
+    """Calls an op's own function (``op.__wrapped__``) with the tensors of a list, or with
+    one tensor (a picklable callable for a model's fast plan)."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+
+    def __call__(self, inputs: Any) -> Any:
+        if type(inputs) is list:
+            return self.op.__wrapped__(*inputs)
+        return self.op.__wrapped__(inputs)
+
     @property
     def source(self) -> str:
         names = ["x"] if self.count == 1 else [f"x[{i}]" for i in range(self.count)]

@@ -9,7 +9,7 @@ import torch
 
 import lamina
 from lamina import layers
-from lamina.layers.attention_projection import FusedProjection, band_mask, causal_mask
+from lamina.layers.attention_projection import DerivedWeights, band_mask, causal_mask
 
 
 def unfused(layer: layers.MultiHeadAttention, x: torch.Tensor, causal: bool) -> torch.Tensor:
@@ -60,10 +60,10 @@ def test_the_fused_weight_follows_every_change_of_the_weights() -> None:
 
 def test_no_fusion_when_recording_gradients_or_on_fake_tensors() -> None:
     x = torch.randn(2, 3, 4)
-    assert not FusedProjection.applies(x)  # gradients recorded
+    assert not DerivedWeights.applies(x)  # gradients recorded
     with torch.no_grad():
-        assert FusedProjection.applies(x)
-        assert not FusedProjection.applies(torch.nn.Parameter(x))
+        assert DerivedWeights.applies(x)
+        assert not DerivedWeights.applies(torch.nn.Parameter(x))
 
 
 def test_fused_inference_gradients_still_flow_when_training() -> None:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from lamina.errors import ArgumentError, ShapeError
 from lamina.layers.arguments import is_int
 from lamina.layers.attention_base import ProjectedAttention, attend, causal_mask, positive_int
-from lamina.layers.attention_projection import FusedProjection
+from lamina.layers.attention_projection import DerivedWeights, fused_in_projection
 
 Tensor = torch.Tensor
 Shape = tuple[int | None, ...]
@@ -148,7 +148,10 @@ class MultiHeadAttention(ProjectedAttention):
         self.attention_axes = tuple(axes) if axes is not None else None
         self._scale = self.scale_of(key_dim)
         self._standard = True  # (batch, T, features) inputs: the fused, Keras-ordered path
-        self._fused = FusedProjection()  # the cached in-projection of self-attention
+        #: The fused in-projection and transposed output kernel of self-attention at
+        #: inference (derived from the weights, rebuilt when they change).
+        self._derived = DerivedWeights(fused_in_projection)
+        self._fusable = False  # set by build
 
     # ------------------------------------------------------------------ building
     def build(self, query_shape: Any, value_shape: Shape | None = None,
@@ -172,6 +175,9 @@ class MultiHeadAttention(ProjectedAttention):
                              f"inputs of shape {query_shape}.")
         self.attention_axes = axes
         self._standard = rank == 3
+        # One in-projection serves query, key and value when their heads have one size and
+        # the output has one axis (nn.MultiheadAttention's case).
+        self._fusable = self.value_dim == self.key_dim and len(self.output_dims or (0,)) == 1
         heads, out = self.num_heads, self.output_dims or (query_shape[-1],)
         self.add_projection("query", "query", (query_shape[-1], heads, self.key_dim),
                             (heads, self.key_dim), [0], [1, 2])
@@ -213,19 +219,26 @@ class MultiHeadAttention(ProjectedAttention):
     def _fused_attention(self, query: Tensor, key: Tensor, value: Tensor, causal_only: bool,
                          rate: float) -> tuple[Tensor, None, list[Tensor]]:
         """The common case, as plain torch writes it: ``(batch, T, features)`` inputs, no
-        mask but maybe the causal one, no scores, no gate, no seeded dropout. Self-attention
-        that records no gradient projects query, key and value in one cached matmul."""
-        if (query is key and key is value and self.value_dim == self.key_dim
-                and FusedProjection.applies(query)):
-            names = ("query", "key", "value")
-            projected = self._fused(query, [getattr(self, f"{n}_kernel") for n in names],
-                                    [getattr(self, f"{n}_bias") for n in names]
-                                    if self.use_bias else None)
-            batch, steps = query.shape[0], query.shape[1]
-            q, k, v = projected.view(batch, steps, 3, self.num_heads, self.key_dim).unbind(2)
-        else:
-            q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
-                value, "value")
+        mask but maybe the causal one, no scores, no gate, no seeded dropout.
+        Self-attention that records no gradient projects query, key and value in one
+        matmul, with weights derived once (and again only when one changes)."""
+        batch, steps = query.shape[0], query.shape[1]
+        if (query is key and key is value and self._fusable
+                and DerivedWeights.applies(query)):
+            p = self._parameters
+            in_weight, in_bias, out_weight, out_bias = self._derived.get((
+                p["query_kernel"], p["key_kernel"], p["value_kernel"], p["output_kernel"],
+                p.get("query_bias"), p.get("key_bias"), p.get("value_bias"),
+                p.get("output_bias")))
+            q, k, v = F.linear(query, in_weight, in_bias).view(
+                batch, steps, 3, self.num_heads, self.key_dim).permute(2, 0, 3, 1, 4).unbind(0)
+            attended = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=None, dropout_p=rate, is_causal=causal_only,
+                scale=self._scale).transpose(1, 2).reshape(batch, steps, -1)
+            output = F.linear(attended, out_weight, out_bias)
+            return output, None, [q, k, v, output]
+        q, k, v = self.project(query, "query"), self.project(key, "key"), self.project(
+            value, "value")
         attended = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=None,
             dropout_p=rate, is_causal=causal_only, scale=self._scale).transpose(1, 2)

@@ -221,7 +221,18 @@ class ProjectedAttention(Layer):
 
     def planned_call(self, inputs: Any, **kwargs: Any) -> Any:
         """``call(inputs, training=<the layer's mode>, **kwargs)``: what :meth:`forward`
-        does for a built layer called with tensors."""
+        does for a built layer called with tensors. ``[query, value]`` with no mask (none
+        given, none carried, no sliding window) and nothing asked but ``use_causal_mask``
+        goes straight to :meth:`attention`, as ``call`` would."""
+        if (type(inputs) is list and len(inputs) == 2 and len(kwargs) <= 1
+                and (not kwargs or "use_causal_mask" in kwargs)
+                and self.sliding_window is None and self.projection_activity_regularizer is None):
+            query, value = inputs
+            if (getattr(query, "_keras_mask", None) is None
+                    and getattr(value, "_keras_mask", None) is None):
+                return self.attention(query, value, value, None,
+                                      bool(kwargs.get("use_causal_mask", False)),
+                                      self.training, False)[0]
         return self.call(inputs, training=self.training, **kwargs)
 
     def call(self, query: Any, value: Any = None, key: Any = None,

@@ -6,14 +6,11 @@ weights with their own names and paths); only the computation changes:
 
 * :func:`linear_projection`: ``(..., dim) -> (..., heads, size)`` through the kernel seen as
   ``(dim, heads * size)``, the bias added inside the matmul (``addmm``), as ``nn.Linear``.
-* :class:`FusedProjection`: when query, key and value are one tensor and no gradient is
-  recorded, the three kernels concatenated once into ``(3 * heads * size, dim)`` (the
-  layout of ``nn.MultiheadAttention``'s ``in_proj_weight``) and applied in one matmul
-  (``MultiHeadAttention`` then views the result as ``(batch, T, 3, heads, size)``). The
-  concatenation is cached and rebuilt when a weight changes: its version counter (bumped
-  by every in-place write: optimizer steps, ``set_weights``) or its storage (``.to()``,
-  replaced ``.data``). The cache holds the weights' storage at the time, so a freed
-  storage's address cannot come back as a false match.
+* :class:`DerivedWeights` with :func:`fused_in_projection`: when query, key and value
+  are one tensor and no gradient is recorded, the three kernels concatenated once into
+  ``(3 * heads * size, dim)`` (the layout of ``nn.MultiheadAttention``'s
+  ``in_proj_weight``) and applied in one matmul, the output kernel transposed once; both
+  cached, and rebuilt when a weight changes.
 * :func:`causal_mask` / :func:`band_mask`: the ``(1, T, S)`` boolean masks, built once per
   ``(T, S, device)`` (and window) and shared: callers must not write into them.
 """
@@ -37,54 +34,62 @@ def linear_projection(inputs: Tensor, kernel: Tensor, bias: Tensor | None) -> Te
     return projected.unflatten(-1, kernel.shape[1:])
 
 
-class FusedProjection:
-    """One in-projection for several ``(dim, heads, size)`` kernels (and their biases)
-    applied to the same input, with the concatenated weight cached between calls.
+class DerivedWeights:
+    """Tensors derived from some weights (concatenated, transposed, made contiguous) by
+    ``derive``, kept between calls and rebuilt when a weight changes: its version counter
+    (bumped by every in-place write: optimizer steps, ``set_weights``) or its storage
+    (``.to()``, a replaced ``.data``). The cache holds the weights' storages of the time, so
+    a freed storage's address cannot come back as a false match.
 
-    Only for calls that record no gradient (the cached weight is outside autograd); a
+    Only for calls that record no gradient (the derived tensors are outside autograd): a
     caller checks :meth:`applies` first.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, derive: Callable[[Sequence[Tensor | None]], tuple[Tensor | None, ...]]
+                 ) -> None:
+        self.derive = derive
         self._key: tuple[tuple[int, int], ...] | None = None
         self._sources: list[Tensor] = []
-        self._weight: Tensor | None = None
-        self._bias: Tensor | None = None
+        self._derived: tuple[Tensor | None, ...] = ()
 
     @staticmethod
     def applies(inputs: Tensor) -> bool:
-        """Whether the fused path may run on ``inputs`` now: a plain tensor (not a fake one
-        of shape inference), no gradient recorded, not being traced."""
+        """Whether derived weights may serve a call on ``inputs`` now: a plain tensor (not a
+        fake one of shape inference), no gradient recorded, not being traced."""
         return (type(inputs) is torch.Tensor and not torch.is_grad_enabled()
                 and not torch.compiler.is_compiling())
 
-    def __call__(self, inputs: Tensor, kernels: Sequence[Tensor],
-                 biases: Sequence[Tensor] | None) -> Tensor:
-        """The projections by every kernel (with its bias) of ``inputs``, concatenated on
-        the last axis in one matmul: ``(..., sum of heads * size)``."""
-        key = tuple((t._version, t.data_ptr()) for t in (*kernels, *(biases or ())))
-        if key != self._key:
-            self._rebuild(key, kernels, biases)
-        if self._weight is None:  # weights that are not plain tensors: nothing cached
-            return torch.cat([linear_projection(inputs, kernel, bias).flatten(-2)
-                              for kernel, bias in zip(kernels, biases or [None] * len(kernels))],
-                             dim=-1)
-        return F.linear(inputs, self._weight, self._bias)
-
-    def _rebuild(self, key: tuple[tuple[int, int], ...], kernels: Sequence[Tensor],
-                 biases: Sequence[Tensor] | None) -> None:
+    def get(self, weights: Sequence[Tensor | None]) -> tuple[Tensor | None, ...]:
+        """``derive(weights)``, from the cache while no weight changed."""
+        key = tuple((-1, 0) if t is None else (t._version, t.data_ptr()) for t in weights)
+        if key == self._key:
+            return self._derived
         with torch.inference_mode(False), torch.no_grad():
-            self._weight = torch.cat([k.reshape(k.shape[0], -1) for k in kernels],
-                                     dim=1).t().contiguous()
-            self._bias = None if biases is None else torch.cat([b.reshape(-1) for b in biases])
-            self._sources = [t.detach() for t in (*kernels, *(biases or ()))]
-        self._key = key
-        if type(self._weight) is not torch.Tensor:
-            self.clear()
+            derived = self.derive(weights)
+        if all(t is None or type(t) is torch.Tensor for t in derived):
+            self._key, self._derived = key, derived
+            self._sources = [t.detach() for t in weights if t is not None]
+        return derived
 
     def clear(self) -> None:
-        """Forget the cached weight (it is rebuilt on the next fused call)."""
-        self._key, self._sources, self._weight, self._bias = None, [], None, None
+        """Forget the derived tensors (rebuilt on the next call)."""
+        self._key, self._sources, self._derived = None, [], ()
+
+
+def fused_in_projection(weights: Sequence[Tensor | None]) -> tuple[Tensor | None, ...]:
+    """``(in_weight, in_bias, out_weight, out_bias)`` in ``nn.MultiheadAttention``'s layouts
+    from Keras's ``[query_kernel, key_kernel, value_kernel, output_kernel, query_bias,
+    key_bias, value_bias, output_bias]`` (biases ``None`` without ``use_bias``):
+    ``in_weight (3 * heads * size, dim)`` is the three kernels concatenated, transposed;
+    ``out_weight (out, heads * size)``."""
+    query, key, value, output, *biases = weights
+    in_weight = torch.cat([k.reshape(k.shape[0], -1) for k in (query, key, value)],
+                          dim=1).t().contiguous()
+    out_weight = output.reshape(query.shape[1] * query.shape[2], -1).t().contiguous()
+    if biases[0] is None:
+        return in_weight, None, out_weight, None
+    in_bias = torch.cat([b.reshape(-1) for b in biases[:3]])
+    return in_weight, in_bias, out_weight, biases[3].reshape(-1).clone()
 
 
 #: Built masks by kind and size; emptied when it holds more than ``_MASK_LIMIT``.

@@ -27,6 +27,7 @@ from lamina.layers.function_config import (
 )
 from lamina.layers.lambda_capture import CapturedStateMixin
 from lamina.layers.layer import Layer, flatten_shapes, is_shape, standardize_dtype
+from lamina.symbolic import OpCall
 from lamina.utils import tree
 
 
@@ -162,7 +163,11 @@ class Lambda(CapturedStateMixin, Layer):
         return super().forward(inputs, *args, mask=mask, training=training)
 
     def plan_callable(self) -> Any:
-        return self.function if self._direct and self.built else self.forward
+        if not (self._direct and self.built):
+            return self.forward
+        if isinstance(self.function, OpCall):  # an op on symbolic tensors (x + y)
+            return self.function.plan_callable()
+        return self.function
 
     def call(self, inputs: Any, mask: Any = None, training: Any = None) -> Any:
         kwargs = self.arguments
