@@ -21,6 +21,9 @@ from lamina.errors import LoadError
 MAX_DEPTH = 100
 MAX_NODES = 5_000
 MAX_LITERAL_DEPTH = 16
+#: Most characters of one string or bytes constant or literal (the validator refuses a
+#: longer source anyway; refusing here spares unparsing and parsing it per version).
+MAX_TEXT_CHARS = 20_000
 
 BINARY = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
           "%": ast.Mod, "**": ast.Pow, "@": ast.MatMult, "<<": ast.LShift, ">>": ast.RShift,
@@ -85,6 +88,9 @@ def constant(value: Any, depth: int = 0) -> ast.expr:
     """A code object's constant as an expression (tuples and frozensets as displays)."""
     if depth > MAX_LITERAL_DEPTH:
         raise TranslateError(f"a constant nested more than {MAX_LITERAL_DEPTH} levels deep")
+    if isinstance(value, (str, bytes)) and len(value) > MAX_TEXT_CHARS:
+        raise TranslateError(f"a constant of {len(value)} characters, more than "
+                             f"{MAX_TEXT_CHARS}")
     if value is None or value is ... or isinstance(value, (bool, int, float, complex, str,
                                                            bytes)):
         return make(ast.Constant, value=value)
@@ -97,6 +103,29 @@ def constant(value: Any, depth: int = 0) -> ast.expr:
         raise TranslateError("an empty frozenset constant")
     raise TranslateError(f"a {type(value).__name__} constant (a nested function, class or "
                          "comprehension)")
+
+
+def check_literal_size(value: Any, what: str) -> None:
+    """Refuse a JSON literal of more than ``MAX_NODES`` items or ``MAX_TEXT_CHARS``
+    characters of text, counted without recursion before any node is built (a
+    default of two million items would otherwise cost seconds and a gigabyte per
+    Python version tried)."""
+    items, chars, stack = 0, 0, [value]
+    while stack:
+        item = stack.pop()
+        items += 1
+        if isinstance(item, str):
+            chars += len(item)
+        elif isinstance(item, (list, tuple)):
+            if items + len(item) > MAX_NODES:
+                break
+            stack.extend(item)
+        if items > MAX_NODES or chars > MAX_TEXT_CHARS:
+            break
+    else:
+        return
+    raise TranslateError(f"{what} holds more than {MAX_NODES} items or {MAX_TEXT_CHARS} "
+                         "characters of text")
 
 
 def literal(value: Any, what: str, depth: int = 0) -> ast.expr:

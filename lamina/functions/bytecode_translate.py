@@ -19,12 +19,22 @@ from typing import Any
 
 from lamina.errors import LoadError
 
-from .bytecode_ast import TranslateError, check_slices, identifier, literal, make
+from .bytecode_ast import (
+    MAX_TEXT_CHARS,
+    TranslateError,
+    check_literal_size,
+    check_slices,
+    identifier,
+    literal,
+    make,
+)
 from .bytecode_interpret import translate_code
 from .marshal_reader import MAX_INPUT_BYTES, VERSIONS, CodeInfo, read_code
 
 MAX_BASE64_CHARS = 1024 * 1024
 CO_VARARGS, CO_VARKEYWORDS = 0x04, 0x08
+#: Most parameters a translated lambda may declare (Python's limit before 3.7).
+MAX_ARGUMENTS = 255
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,9 @@ def decode_base64(code_b64: Any, where: str) -> bytes:
 
 
 def _arguments(code: CodeInfo, defaults: Any) -> ast.arguments:
+    if code.argcount + code.kwonlyargcount > MAX_ARGUMENTS:
+        raise TranslateError(f"{code.argcount + code.kwonlyargcount} parameters, more than "
+                             f"the {MAX_ARGUMENTS} lamina translates")
     names = [identifier(n, "the argument") for n in code.varnames[:code.argcount
                                                                    + code.kwonlyargcount]]
     extra = code.argcount + code.kwonlyargcount
@@ -121,6 +134,9 @@ def translate_version(data: bytes, version: str, defaults: Any, closure: Any,
         tree = make(ast.Lambda, args=_arguments(code, defaults), body=body)
         check_slices(tree)
         source = ast.unparse(tree)
+        if len(source) > MAX_TEXT_CHARS:
+            raise TranslateError(f"a translation of {len(source)} characters, more than "
+                                 f"{MAX_TEXT_CHARS}")
         ast.parse(source, mode="eval")  # parsed only: a malformed translation is refused
     except TranslateError as exc:
         raise VersionError(f"{where}: cannot translate the lambda's Python {version} "
@@ -155,6 +171,11 @@ def translate_lambda(code_b64: str, defaults: Any = None, closure: Any = None,
             translated subset, no version reads it, or versions disagree.
     """
     data = decode_base64(code_b64, where)
+    for value, what in ((defaults, "the defaults"), (closure, "the closure")):
+        try:
+            check_literal_size(value, what)
+        except TranslateError as exc:
+            raise LoadError(f"{where}: cannot translate the lambda: {exc}.") from None
     if python_version is not None and python_version not in VERSIONS:
         raise LoadError(f"{where}: python_version={python_version!r} is not one of "
                         f"{', '.join(VERSIONS)}.")

@@ -30,6 +30,9 @@ from lamina.errors import LoadError
 
 #: Largest attribute read (a model config, a list of weight names), in bytes.
 MAX_ATTRIBUTE = 64 * 2 ** 20
+#: Most chunks (``layer_names0``, ``layer_names1``...) a names attribute may be split into;
+#: Keras splits one only past HDF5's 64 KiB attribute limit, so a few at most.
+MAX_NAME_CHUNKS = 1_000
 #: Filters HDF5 builds in: deflate, shuffle, fletcher32, lzf. Others load plugins.
 _FILTERS = frozenset({1, 2, 3, 32000})
 _KINDS = frozenset("fiub")
@@ -125,6 +128,9 @@ def names_attribute(node: Any, name: str, where: str) -> list[str]:
         while (chunk := read_attribute(node, f"{name}{index}", where)) is not None:
             values.extend(np.asarray(chunk).reshape(-1).tolist())
             index += 1
+            if index > MAX_NAME_CHUNKS:
+                raise LoadError(f"{where}: attribute {name!r} is split into more than "
+                                f"{MAX_NAME_CHUNKS} chunks of names.")
     else:
         values = np.asarray(value).reshape(-1).tolist()
     names = []

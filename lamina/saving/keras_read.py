@@ -47,6 +47,16 @@ MAX_MEMBERS = 10_000
 MAX_CONFIG = 64 * 2 ** 20
 #: A deflated weights member may inflate to at most this many times its stored size.
 MAX_INFLATION = 16
+#: A deflated ``config.json`` / ``metadata.json`` may inflate to at most this many times
+#: its stored size plus :data:`CONFIG_FLOOR` bytes (Keras stores them uncompressed; without
+#: it a 70 KB file made lamina hold 64 MiB of text, several times over, while checking it).
+CONFIG_INFLATION = 32
+CONFIG_FLOOR = 4 * 2 ** 20
+#: Most values (objects, arrays, and items after a comma) a config's JSON may hold,
+#: counted on its bytes before parsing: an empty object takes 3 bytes of JSON and about 80
+#: of memory parsed, so 64 MiB of ``{},`` would take gigabytes. A 10,000-layer Keras
+#: config holds well under this.
+MAX_JSON_VALUES = 1_000_000
 _ZIP = b"PK\x03\x04"
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 _REBUILD_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError,
@@ -225,6 +235,8 @@ def _rebuild(entry: Any, budget: int, custom_objects: dict[str, Any] | None,
 
 def _member(archive: zipfile.ZipFile, name: str, limit: int, where: str) -> bytes:
     info = archive.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED and name.endswith(".json"):
+        limit = min(limit, info.compress_size * CONFIG_INFLATION + CONFIG_FLOOR)
     if info.file_size > limit:
         raise LoadError(f"{where}: '{name}' declares {info.file_size} bytes, more than the "
                         f"{limit} lamina reads.")
@@ -236,6 +248,10 @@ def _member(archive: zipfile.ZipFile, name: str, limit: int, where: str) -> byte
 
 
 def _json(data: bytes, name: str, where: str) -> Any:
+    values = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if values > MAX_JSON_VALUES:
+        raise LoadError(f"{where}: '{name}' holds about {values} JSON items, more than the "
+                        f"{MAX_JSON_VALUES} lamina parses.")
     load_budget.check_json_depth(data, f"{where} {name}")
     try:
         return json.loads(data.decode("utf-8"))
@@ -274,18 +290,32 @@ def _read_archive(name: str, size: int, where: str) -> KerasFile:
                      version if isinstance(version, str) else None, weights, size)
 
 
+#: Deepest group nesting of a weights file (Keras writes ``layers/<layer>/vars/<i>``, a
+#: nested model adding two levels per level of nesting).
+MAX_WEIGHT_DEPTH = 64
+
+
 def _datasets(group: Any, prefix: str, found: list[str], where: str) -> None:
-    """Every dataset under ``group`` (hard links only), bounded by :data:`MAX_MEMBERS`."""
+    """Every dataset under ``group`` (hard links only), bounded by :data:`MAX_MEMBERS`
+    members visited in all and :data:`MAX_WEIGHT_DEPTH` levels, without recursion (hard
+    links can make a group its own member: a cycle, or a fan-out that doubles per level)."""
     h5py = keras_h5.h5py_module()
-    for key in list(group.keys()):
-        if len(found) > MAX_MEMBERS:
-            raise LoadError(f"{where}: more than {MAX_MEMBERS} weights.")
-        node = keras_h5.child(group, key, where)
-        path = f"{prefix}{key}"
-        if isinstance(node, h5py.Group):
-            _datasets(node, path + "/", found, where)
-        else:
-            found.append(path)
+    visited = 0
+    stack = [(group, prefix, 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > MAX_WEIGHT_DEPTH:
+            raise LoadError(f"{where}: groups nest more than {MAX_WEIGHT_DEPTH} levels deep "
+                            f"(at '{path[:200]}').")
+        visited += len(node)  # counted before the names are listed
+        if visited > MAX_MEMBERS:
+            raise LoadError(f"{where}: more than {MAX_MEMBERS} weights and groups.")
+        for key in list(node.keys()):
+            member = keras_h5.child(node, key, where)
+            if isinstance(member, h5py.Group):
+                stack.append((member, f"{path}{key}/", depth + 1))
+            else:
+                found.append(f"{path}{key}")
 
 
 def _compile(model: Layer, config: Any, store: Any, where: str) -> None:
