@@ -233,18 +233,26 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
 
     def _forward_autocast(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
         """:meth:`forward` under ``torch.autocast`` in the policy's compute dtype (weights
-        stay in the variable dtype), as Keras's mixed policies compute."""
-        compute, self._autocast = self._autocast, None
-        first = next((t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)), None)
+        stay in the variable dtype), as Keras's mixed policies compute. Inside an autocast
+        region of that dtype already (a mixed layer calling mixed sublayers), no new region
+        is entered."""
+        compute = self._autocast
+        first = inputs if type(inputs) is torch.Tensor else next(
+            (t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)), None)
         device = first.device.type if first is not None else "cpu"
         full = compute in (torch.float32, torch.float64)
-        if full:
-            inputs = tree.map_structure(lambda t: _cast_float(t, compute), inputs)
+        state = self.__dict__  # set directly: nn.Module.__setattr__ costs microseconds
+        state["_autocast"] = None
         try:
+            if full:
+                inputs = tree.map_structure(lambda t: _cast_float(t, compute), inputs)
+            elif (torch.is_autocast_enabled(device)
+                  and torch.get_autocast_dtype(device) == compute):
+                return self.forward(inputs, *args, **kwargs)
             with torch.autocast(device_type=device, dtype=compute, enabled=not full):
                 return self.forward(inputs, *args, **kwargs)
         finally:
-            self._autocast = compute
+            state["_autocast"] = compute
 
     def _autocast_policy(self) -> bool:
         return self.dtype_policy is not None and self.dtype_policy.is_mixed
