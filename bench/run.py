@@ -214,7 +214,7 @@ def elementwise_rows(quick: bool) -> list[Row]:
                          "keras": keras_forward},
                         inner=400 if quick else 2000, blocks=7 if quick else 15,
                         warmup=50 if quick else 200)
-    return [row("(a) 10 elementwise Lambdas, forward (1, 16)", ratio_target(1.5), times, note)]
+    return [row("(a) 10 elementwise Lambdas, forward (1, 16)", ratio_target(1.25), times, note)]
 
 
 def mlp_step_rows(quick: bool) -> list[Row]:

@@ -67,6 +67,20 @@ def _fast_entry(step: _Step) -> tuple[Any, Any, int, Any]:
     return step, None, -1, None
 
 
+def _chain_of(fast: list[tuple[Any, Any, int, Any]], output_slots: list[int], inputs: int,
+              masks: bool, single_output: bool) -> tuple[Any, ...] | None:
+    """The callables of a fast plan in which every step takes the output of the step before
+    (the first the one input) and the last gives the one output, else ``None``."""
+    if inputs != 1 or masks or not single_output or not fast or output_slots != [fast[-1][2]]:
+        return None
+    previous = 0
+    for _, source, target, _ in fast:
+        if type(source) is not int or target < 0 or source != previous:
+            return None
+        previous = target
+    return tuple(call for call, _, _, _ in fast)
+
+
 def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
     """Nodes needed for ``outputs``, each after the nodes it reads from."""
     input_ids = {id(t) for t in inputs}
@@ -218,6 +232,8 @@ class Functional(Model):
         self._all_simple = all(step.simple for step in plan)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self._fast_plan: list[tuple[Any, Any, int, Any]] | None = None
+        #: The fast plan's callables when it is a chain (each step reads the one before).
+        self._fast_chain: tuple[Any, ...] | None = None
         for layer in layers:
             layer.note_model(self)
         mark_precision_boundaries(self)
@@ -239,6 +255,7 @@ class Functional(Model):
 
     def layers_changed(self) -> None:
         self._fast_plan = None  # rebuilt (or not) by the next full run
+        self._fast_chain = None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -368,6 +385,8 @@ class Functional(Model):
     #: model was converted to another float dtype (``model.double()``), whose weights then
     #: want inputs of that dtype.
     _cast_inputs = True
+    #: No chain until a fast plan is built (also for models pickled before it existed).
+    _fast_chain: tuple[Any, ...] | None = None
 
     def _as_input(self, value: Any, symbol: SymbolicTensor) -> Any:
         """``value`` in the dtype of the graph input ``symbol`` (float64 data into a
@@ -395,6 +414,16 @@ class Functional(Model):
         return result
 
     def _run(self, inputs: Any, training: Any, mask: Any) -> Any:
+        chain = self._fast_chain
+        if (chain is not None and type(inputs) is torch.Tensor and mask is None
+                and (training is None or training == self.training)):
+            # A stack of one-tensor layers (a Sequential): each output feeds the next.
+            symbol = self._flat_inputs[0]
+            value = inputs if (inputs.dtype is symbol.dtype or not self._cast_inputs) \
+                and inputs.dim() == len(symbol.shape) else self._as_input(inputs, symbol)
+            for call in chain:
+                value = call(value)
+            return value
         values: list[Any] = [None] * self._slot_count
         if type(inputs) is torch.Tensor and len(self._flat_inputs) == 1:
             symbol = self._flat_inputs[0]
@@ -431,6 +460,9 @@ class Functional(Model):
             # After a first full run every layer is built and every Lambda has checked its
             # declared shape, so their direct callables are final.
             self._fast_plan = [_fast_entry(step) for step in self._plan]
+            self._fast_chain = _chain_of(self._fast_plan, self._output_slots,
+                                         len(self._flat_inputs), self._graph_has_masks,
+                                         self._single_output)
         outputs = [values[s] for s in self._output_slots]
         return tree.pack_as(self._outputs, outputs)
 
