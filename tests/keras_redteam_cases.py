@@ -348,6 +348,10 @@ CASES: list[Case] = [
         lambda f, k: f.create_dataset(k, shape=(10 ** 8,), dtype="f8", compression="gzip",
                                       chunks=(2 ** 20,)))), "shape"),
     Case("many_layer_name_chunks", lambda p: h5_copy(p, _many_name_chunks), "names"),
+    Case("config_not_utf8_bytes", lambda p: h5_copy(p, lambda f: f.attrs.__setitem__(
+        "model_config", np.bytes_(b'{"a": "\xff"}'))), "UTF-8"),
+    Case("config_not_utf8_vlen", lambda p: h5_copy(p, lambda f: f.attrs.create(
+        "model_config", b'{"a": "\xff"}', dtype=h5py.string_dtype())), "UTF-8"),
     Case("vlen_config_bomb", lambda p: h5_copy(p, _vlen_config), "JSON items"),
 ]
 

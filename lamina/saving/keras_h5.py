@@ -64,7 +64,7 @@ def child(group: Any, name: str, where: str) -> Any | None:
         raise LoadError(f"{where}: the path member {name!r} is not allowed.")
     try:
         link = group.get(name, getlink=True)
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise LoadError(f"{where}: cannot read member {name!r}: {error}") from None
     if link is None:
         return None
@@ -73,7 +73,7 @@ def child(group: Any, name: str, where: str) -> Any | None:
                         "stored in the file itself are read.")
     try:
         return group[name]
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise LoadError(f"{where}: cannot open member {name!r}: {error}") from None
 
 
@@ -97,14 +97,14 @@ def read_attribute(node: Any, name: str, where: str) -> Any:
             size = attribute.get_storage_size()
         except RuntimeError:  # HDF5 reports an empty attribute's size as an error
             size = 0 if attribute.shape is None or 0 in attribute.shape else MAX_ATTRIBUTE + 1
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise LoadError(f"{where}: cannot read attribute {name!r}: {error}") from None
     if size > MAX_ATTRIBUTE:
         raise LoadError(f"{where}: attribute {name!r} holds {size} bytes, more than the "
                         f"{MAX_ATTRIBUTE} lamina reads.")
     try:
         return node.attrs[name]
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
         raise LoadError(f"{where}: cannot read attribute {name!r}: {error}") from None
 
 
@@ -112,10 +112,14 @@ def text_attribute(node: Any, name: str, where: str) -> str | None:
     value = read_attribute(node, name, where)
     if value is None:
         return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="strict")
-    if isinstance(value, str):
-        return value
+    try:
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="strict")
+        if isinstance(value, str):
+            value.encode("utf-8")  # h5py decodes with surrogateescape: refuse those here
+            return value
+    except UnicodeError:
+        raise LoadError(f"{where}: attribute {name!r} is not UTF-8 text.") from None
     raise LoadError(f"{where}: attribute {name!r} must be text.")
 
 
@@ -168,7 +172,7 @@ def read_dataset(dataset: Any, shape: tuple[int, ...], where: str) -> torch.Tens
         external = plist.get_external_count()
         layout = plist.get_layout()
         filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
         raise LoadError(f"{where}: cannot read the dataset's layout: {error}") from None
     if external or layout not in (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED):
         raise LoadError(f"{where}: the dataset is stored outside the file (external or "
@@ -186,7 +190,7 @@ def read_dataset(dataset: Any, shape: tuple[int, ...], where: str) -> torch.Tens
         values = np.empty(stored_shape, dtype=dtype.newbyteorder("="))
         if values.size:
             dataset.read_direct(values)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
         raise LoadError(f"{where}: cannot read the dataset: {error}") from None
     return torch.from_numpy(values)
 

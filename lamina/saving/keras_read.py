@@ -10,6 +10,9 @@ What a file can make lamina spend is bounded, as for ``.lamina`` files:
 - a ``.keras`` archive may hold at most :data:`MAX_MEMBERS` members; ``config.json`` and
   ``metadata.json`` are read up to :data:`MAX_CONFIG` bytes, the weights member up to
   :data:`MAX_INFLATION` times its compressed size (Keras stores it uncompressed);
+- a deflated ``.json`` member inflates at most :data:`CONFIG_INFLATION` times plus
+  :data:`CONFIG_FLOOR` bytes; a config holds at most :data:`MAX_JSON_VALUES` JSON values
+  (counted on its bytes before parsing);
 - the config's nesting depth and layer count are bounded (``load_budget``), and the
   weights the config creates may not exceed the bytes of weights the file holds (no layer
   can make lamina allocate more than the file's size);
