@@ -222,7 +222,7 @@ class MultiHeadAttention(ProjectedAttention):
         mask but maybe the causal one, no scores, no gate, no seeded dropout.
         Self-attention that records no gradient projects query, key and value in one
         matmul, with weights derived once (and again only when one changes)."""
-        batch, steps = query.shape[0], query.shape[1]
+        batch, steps = query.shape[:2]
         if (query is key and key is value and self._fusable
                 and DerivedWeights.applies(query)):
             p = self._parameters

@@ -61,7 +61,10 @@ class DerivedWeights:
 
     def get(self, weights: Sequence[Tensor | None]) -> tuple[Tensor | None, ...]:
         """``derive(weights)``, from the cache while no weight changed."""
-        key = tuple((-1, 0) if t is None else (t._version, t.data_ptr()) for t in weights)
+        # Read natively: under a torch function mode (torch.set_default_device, say) each
+        # of these 2 x 8 reads would otherwise pay a Python dispatch.
+        with torch._C.DisableTorchFunction():
+            key = tuple((-1, 0) if t is None else (t._version, t.data_ptr()) for t in weights)
         if key == self._key:
             return self._derived
         with torch.inference_mode(False), torch.no_grad():

@@ -101,10 +101,8 @@ class Dense(Layer):
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.bias is not None:
-            if inputs.dim() == 2:
-                outputs = torch.addmm(self.bias, inputs, self.kernel)
-            else:  # one addmm over the flattened leading axes, as nn.Linear
-                outputs = F.linear(inputs, self.kernel.t(), self.bias)
+            # One addmm (over the flattened leading axes of N-D inputs), as nn.Linear.
+            outputs = F.linear(inputs, self.kernel.t(), self.bias)
         else:
             outputs = torch.matmul(inputs, self.kernel)
         return outputs if self._linear else self.activation(outputs)
