@@ -18,6 +18,7 @@ from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, mark_precision_boundaries
 from lamina.layers.serialization import serialize_layer
+from lamina.models.fast_plan import chain_of, fast_entry
 from lamina.models.graph_config import rebuild_graph
 from lamina.models.model import Model
 from lamina.symbolic import STRING, Node, Slot, SymbolicTensor, fill, fill_masks
@@ -47,38 +48,6 @@ class _Step:
         self.takes_mask = layer._call_takes_mask
         self.takes_training = layer._call_takes_training
         self.is_model = layer.outputs_carry_masks
-
-
-def _fast_entry(step: _Step) -> tuple[Any, Any, int, Any]:
-    """How the fast plan runs ``step``: ``(callable, input slot, output slot, None)`` for a
-    one-tensor step; ``(callable, input slots, output slot, keyword arguments)`` for a step
-    whose one argument is a list of tensors and whose keyword arguments are constants (not
-    ``training`` or ``mask``, which the layer fills in); ``(step, None, -1, None)`` for any
-    other, run as in the full plan."""
-    if step.simple:
-        return step.layer.plan_callable(), step.in_slots[0], step.out_slots[0], None
-    args, kwargs = step.args, step.kwargs or {}
-    if (len(args) == 1 and type(args[0]) is list and args[0]
-            and all(type(a) is Slot for a in args[0]) and step.single_output
-            and "training" not in kwargs and "mask" not in kwargs
-            and not any(type(v) is Slot for v in tree.flatten(list(kwargs.values())))):
-        sources = tuple(step.in_slots[a.index] for a in args[0])
-        return step.layer.plan_callable(), sources, step.out_slots[0], dict(kwargs)
-    return step, None, -1, None
-
-
-def _chain_of(fast: list[tuple[Any, Any, int, Any]], output_slots: list[int], inputs: int,
-              masks: bool, single_output: bool) -> tuple[Any, ...] | None:
-    """The callables of a fast plan in which every step takes the output of the step before
-    (the first the one input) and the last gives the one output, else ``None``."""
-    if inputs != 1 or masks or not single_output or not fast or output_slots != [fast[-1][2]]:
-        return None
-    previous = 0
-    for _, source, target, _ in fast:
-        if type(source) is not int or target < 0 or source != previous:
-            return None
-        previous = target
-    return tuple(call for call, _, _, _ in fast)
 
 
 def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
@@ -459,8 +428,8 @@ class Functional(Model):
                 step.layer.has_hooks for step in self._plan):
             # After a first full run every layer is built and every Lambda has checked its
             # declared shape, so their direct callables are final.
-            self._fast_plan = [_fast_entry(step) for step in self._plan]
-            self._fast_chain = _chain_of(self._fast_plan, self._output_slots,
+            self._fast_plan = [fast_entry(step) for step in self._plan]
+            self._fast_chain = chain_of(self._fast_plan, self._output_slots,
                                          len(self._flat_inputs), self._graph_has_masks,
                                          self._single_output)
         outputs = [values[s] for s in self._output_slots]
