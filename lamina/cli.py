@@ -14,8 +14,9 @@ from lamina.errors import LaminaError, LoadError
 from lamina.export import export_model, onnx_difference
 from lamina.saving import load_model
 from lamina.saving.inspection import check_file, describe_file, one_line, visible
+from lamina.saving.keras_file import keras_file_kind
 from lamina.saving.keras_inspection import check_keras_file, describe_keras_file
-from lamina.saving.keras_read import keras_file_kind, read_keras
+from lamina.saving.keras_read import read_keras
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -19,7 +19,8 @@ import torch
 import lamina
 from lamina.cli import main
 from lamina.errors import LoadError, UnknownFunctionError
-from lamina.saving.keras_read import keras_file_kind, read_keras
+from lamina.saving.keras_file import keras_file_kind
+from lamina.saving.keras_read import read_keras
 
 MODELS = os.path.join(os.path.dirname(__file__), "data", "keras", "models")
 NAMES = ("siamese", "mlp", "conv_lstm", "embedding_nested")

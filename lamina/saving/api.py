@@ -19,7 +19,8 @@ from lamina.layers.layer import Layer
 from lamina.layers.serialization import deserialize_layer, serialize_layer
 from lamina.saving import archive, sharded, weights_file
 from lamina.saving.keras_archive_write import save_keras_archive
-from lamina.saving.keras_read import from_keras, keras_file_kind
+from lamina.saving.keras_file import keras_file_kind
+from lamina.saving.keras_read import from_keras
 from lamina.saving.lambda_entries import lambda_entries
 from lamina.saving.rebuildable import check_rebuildable
 from lamina.version import __version__

@@ -14,7 +14,8 @@ from typing import Any
 
 from lamina.errors import LaminaError
 from lamina.saving.keras_config_read import KerasConfigReader
-from lamina.saving.keras_read import read_keras, read_keras_file
+from lamina.saving.keras_file import read_keras_file
+from lamina.saving.keras_read import read_keras
 
 
 def _layers(entry: Any, depth: int = 0) -> list[tuple[int, str, str]]:
