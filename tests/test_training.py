@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import lamina
 from lamina import layers
 from lamina.errors import ArgumentError, DataError, NotCompiledError, ShapeError
-from lamina.training import steps
+from lamina.training import compile_arguments, steps
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(96, 4)).astype(np.float32)
@@ -358,10 +358,10 @@ def test_device_auto_prefers_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     model.compile(optimizer="sgd", loss="mse", device="auto")
     assert model._compile_state.device == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert steps.resolve_device("auto", model) == torch.device("cuda")
-    assert steps.resolve_device("cpu", model) == torch.device("cpu")
+    assert compile_arguments.resolve_device("auto", model) == torch.device("cuda")
+    assert compile_arguments.resolve_device("cpu", model) == torch.device("cpu")
     with pytest.raises(ArgumentError, match="device"):
-        steps.resolve_device("gpu-please", model)
+        compile_arguments.resolve_device("gpu-please", model)
 
 
 def test_compile_validates_its_arguments() -> None:

@@ -27,49 +27,15 @@ from lamina import metrics as metrics_module
 from lamina.errors import ArgumentError, DataError, ShapeError
 from lamina.layers.layer import mark_precision_boundaries
 from lamina.layers.weights import WeightsMixin
+from lamina.training import compile_arguments as arguments
 from lamina.training import jit as jit_module
 from lamina.training.data import check_finite
 from lamina.training.distributed import (
     ProcessGroup,
-    env_local_rank,
-    env_world_size,
     hold_wrapper,
     is_sharded,
 )
 from lamina.utils import tree
-
-
-def resolve_device(device: Any, model: torch.nn.Module) -> torch.device:
-    """``"auto"``: CUDA when present (the local rank's GPU under ``torchrun``), else where
-    the model's weights already are."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            if env_world_size() > 1:
-                return torch.device("cuda", env_local_rank())
-            return torch.device("cuda")
-        first = next(model.parameters(), None)
-        return first.device if first is not None else torch.device("cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ArgumentError(f"compile: unknown device {device!r}; use 'auto', 'cpu' or "
-                            "'cuda'.") from error
-
-
-def _per_output(value: Any, names: list[str], what: str, default: Any = None) -> list[Any]:
-    """One entry per output from a single value, a list, or a dict keyed by output name."""
-    if isinstance(value, dict):
-        unknown = sorted(set(value) - set(names))
-        if unknown:
-            raise ArgumentError(f"{what}: keys {unknown} are not output names; the model's "
-                                f"outputs are {names}.")
-        return [value.get(name, default) for name in names]
-    if isinstance(value, (list, tuple)) and not (len(names) == 1 and len(value) != 1):
-        if len(value) != len(names):
-            raise ArgumentError(f"{what}: the model has {len(names)} output(s) {names}, "
-                                f"received a list of {len(value)}. Give one entry per output.")
-        return list(value)
-    return [value] * len(names)
 
 
 class CompileState:
@@ -102,7 +68,7 @@ class CompileState:
         #: ``compile`` when metrics were given.
         self.compile_metrics: Any = None
         self._weighted: set[int] = set()  # ids of the metrics sample weights apply to
-        self.device = resolve_device(device, model)
+        self.device = arguments.resolve_device(device, model)
         model.to(self.device)
         if isinstance(spec, optimizers.Optimizer) and not spec.built and next(
                 model.parameters(), None) is not None:
@@ -198,7 +164,7 @@ class CompileState:
         self.names = names
         several = len(names) > 1
         self.losses = [losses_module.get(spec) if spec is not None else None
-                       for spec in _per_output(self.loss_spec, names, "compile(loss=...)")]
+                       for spec in arguments.per_output(self.loss_spec, names, "compile(loss=...)")]
         self._layers = [m for m in self.model.modules() if isinstance(m, WeightsMixin)]
         mark_precision_boundaries(self.model)
         own_steps = getattr(self.model, "own_steps", None)
@@ -210,7 +176,7 @@ class CompileState:
                 f"compile: no output has a loss (outputs {names}) and the model adds none "
                 "of its own (add_loss, regularizers). Pass loss= to compile, or override "
                 "compute_loss or train_step.")
-        weights = _per_output(self.weights_spec, names, "compile(loss_weights=...)", 1.0)
+        weights = arguments.per_output(self.weights_spec, names, "compile(loss_weights=...)", 1.0)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
         self.metrics: list[tuple[metrics_module.Metric, int]] = []
         self._weighted = set()
@@ -220,7 +186,7 @@ class CompileState:
                 several and isinstance(spec_of_all, (list, tuple))
                 and any(isinstance(m, (list, tuple)) for m in spec_of_all))
             what = "compile(weighted_metrics=...)" if weighted else "compile(metrics=...)"
-            per_output = _per_output(spec_of_all, names, what) if nested \
+            per_output = arguments.per_output(spec_of_all, names, what) if nested \
                 else [spec_of_all] * len(names)
             for index, specs in enumerate(per_output):
                 for spec in tree.flatten(specs or []):
@@ -276,10 +242,10 @@ class CompileState:
         check_finite(y, "y", caller)
         check_finite(sample_weight, "sample_weight", caller)
         several = len(self.names) > 1
-        targets = _per_output(y, self.names, f"{caller}(y=...)") if several else [
+        targets = arguments.per_output(y, self.names, f"{caller}(y=...)") if several else [
             y[0] if isinstance(y, (list, tuple)) and len(y) == 1 else
             next(iter(y.values())) if isinstance(y, dict) and len(y) == 1 else y]
-        weights = _per_output(sample_weight, self.names, f"{caller}(sample_weight=...)")
+        weights = arguments.per_output(sample_weight, self.names, f"{caller}(sample_weight=...)")
         for index, (loss, target) in enumerate(zip(self.losses, targets)):
             where = f" for output '{self.names[index]}'" if several else ""
             if not isinstance(target, torch.Tensor):
@@ -298,7 +264,7 @@ class CompileState:
             if several:
                 raise ArgumentError(f"{caller}: class_weight works for one output; for "
                                     f"{self.names} pass per-output sample_weight instead.")
-            by_class = _class_weights(targets[0], class_weight, self.shapes[0])
+            by_class = arguments.class_weights(targets[0], class_weight, self.shapes[0])
             weights[0] = by_class if weights[0] is None else weights[0] * by_class
         return x, targets, weights
 
@@ -439,20 +405,3 @@ class CompileState:
         values = [(total / max(seen, 1)).reshape(-1)]
         values += [metric.result().reshape(-1).to(values[0]) for metric in metrics]
         return dict(zip(self.log_names, torch.cat(values).tolist()))
-
-
-def _class_weights(target: torch.Tensor, class_weight: dict[int, float],
-                   pred_shape: tuple[int, ...]) -> torch.Tensor:
-    """Per-sample weights from a ``{class index: weight}`` dict (unlisted classes: 1)."""
-    if any(not isinstance(k, int) or k < 0 for k in class_weight):
-        raise ArgumentError(f"class_weight keys must be class indices (ints >= 0), received "
-                            f"{sorted(class_weight, key=str)}.")
-    if target.dim() == len(pred_shape) and pred_shape[-1] > 1:
-        labels = target.argmax(dim=-1)
-    else:
-        labels = target.reshape(target.shape[0], -1)[:, 0].round().long()
-    size = max(max(class_weight) + 1, int(labels.max()) + 1 if labels.numel() else 0)
-    table = torch.ones(size)
-    for key, value in class_weight.items():
-        table[key] = float(value)
-    return table.to(labels.device)[labels]

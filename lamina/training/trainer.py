@@ -22,12 +22,13 @@ from lamina.saving.keras_objects import deserialize_keras_object, serialize_kera
 from lamina.training import distributed, fsdp
 from lamina.training.batch_methods import BatchMethods, result
 from lamina.training.callbacks import Callback, CallbackList, History
+from lamina.training.compile_arguments import resolve_device
 from lamina.training.custom_steps import CompileMetrics, CustomSteps, StepsMixin
 from lamina.training.data import ArrayData, StreamData, adapt, unpack
 from lamina.training.loops import evaluate_loop, fit_loop, predict_loop
 from lamina.training.progress import ProgressDisplay, resolve_verbose
 from lamina.training.saving_state import restore_saving_state, saving_state
-from lamina.training.steps import CompileState, resolve_device
+from lamina.training.steps import CompileState
 
 #: The compile_config key under which a subclass's own get_compile_config() is saved.
 CUSTOM_COMPILE_CONFIG = "keras_compile_config"
