@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina import config, regularizers
+from lamina import regularizers
 from lamina.errors import ArgumentError, LaminaError, ShapeError, UnknownArgumentError
 from lamina.layers import inference
 from lamina.layers.building import marks_built, shapes_from_json, shapes_to_json, symbolic_inputs
@@ -39,6 +39,7 @@ from lamina.layers.calling import (
     notifying_hook_registration,
 )
 from lamina.layers.links import LinksMixin
+from lamina.layers.precision import cast_float, policy_of
 from lamina.layers.weights import WeightsMixin
 from lamina.ops.dispatch import holds_symbolic
 from lamina.utils import tree
@@ -152,7 +153,7 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
             )
         self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        policy = _policy_of(dtype)
+        policy = policy_of(dtype)
         #: The layer's ``DTypePolicy`` (Keras's): ``None`` for a non-float dtype.
         self.dtype_policy = policy
         self.dtype = standardize_dtype(policy.variable_dtype if policy is not None else dtype)
@@ -245,7 +246,7 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
         state["_autocast"] = None
         try:
             if full:
-                inputs = tree.map_structure(lambda t: _cast_float(t, compute), inputs)
+                inputs = tree.map_structure(lambda t: cast_float(t, compute), inputs)
             elif (torch.is_autocast_enabled(device)
                   and torch.get_autocast_dtype(device) == compute):
                 return self.forward(inputs, *args, **kwargs)
@@ -253,6 +254,11 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
                 return self.forward(inputs, *args, **kwargs)
         finally:
             state["_autocast"] = compute
+
+    def compute_in_own_dtype(self) -> None:
+        """Compute in this layer's own dtype, its float inputs cast to it, outside any
+        autocast region around it (``precision.mark_precision_boundaries``)."""
+        self._autocast = self.dtype
 
     def _autocast_policy(self) -> bool:
         return self.dtype_policy is not None and self.dtype_policy.is_mixed
@@ -557,44 +563,3 @@ for _registration in HOOK_REGISTRATIONS:
 
 
 Layer.build = marks_built(Layer.build)  # type: ignore[method-assign]
-
-
-def _policy_of(dtype: Any) -> config.DTypePolicy | None:
-    """The policy for a layer's ``dtype`` argument: the global one for ``None``; a policy
-    for a policy, a policy name or Keras's policy config; ``None`` for a non-float dtype."""
-    if dtype is None:
-        return config.dtype_policy()
-    if isinstance(dtype, config.DTypePolicy):
-        return dtype
-    if isinstance(dtype, dict) or (isinstance(dtype, str) and dtype.startswith("mixed_")):
-        return config.get_policy(dtype)
-    resolved = standardize_dtype(dtype)
-    return config.DTypePolicy(dtype_name(resolved)) if resolved in (
-        torch.float16, torch.bfloat16, torch.float32, torch.float64) else None
-
-
-def _cast_float(value: Any, dtype: torch.dtype) -> Any:
-    """``value`` in ``dtype`` when it is a floating tensor of another dtype (its Keras
-    mask kept)."""
-    if not isinstance(value, torch.Tensor) or not value.is_floating_point() or \
-            value.dtype == dtype:
-        return value
-    cast = value.to(dtype)
-    mask = getattr(value, "_keras_mask", None)
-    if mask is not None:
-        cast._keras_mask = mask
-    return cast
-
-
-def mark_precision_boundaries(root: nn.Module) -> None:
-    """In a model with mixed-precision layers, make its other float layers compute in
-    their own dtype, their floating inputs cast to it and outside the autocast of the
-    layers around them: Keras's ``Activation("softmax", dtype="float32")`` after
-    ``mixed_bfloat16`` layers gives float32."""
-    found = [m for m in root.modules() if isinstance(m, Layer)]
-    if not any(m.dtype_policy is not None and m.dtype_policy.is_mixed for m in found):
-        return
-    for layer in found:
-        policy = layer.dtype_policy
-        if policy is not None and not policy.is_mixed:
-            layer._autocast = layer.dtype

@@ -16,7 +16,8 @@ import torch
 from lamina.errors import ArgumentError, ArgumentTypeError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer, mark_precision_boundaries
+from lamina.layers.layer import Layer
+from lamina.layers.precision import mark_precision_boundaries
 from lamina.layers.serialization import serialize_layer
 from lamina.models.fast_plan import chain_of, fast_entry
 from lamina.models.graph_config import rebuild_graph

@@ -25,7 +25,7 @@ from lamina import constraints, optimizers
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.errors import ArgumentError, DataError, ShapeError
-from lamina.layers.layer import mark_precision_boundaries
+from lamina.layers.precision import mark_precision_boundaries
 from lamina.layers.weights import WeightsMixin
 from lamina.training import compile_arguments as arguments
 from lamina.training import jit as jit_module
