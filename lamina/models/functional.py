@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lamina.errors import ArgumentError, ArgumentTypeError, SerializationError, ShapeError
+from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
@@ -21,92 +21,11 @@ from lamina.layers.precision import mark_precision_boundaries
 from lamina.layers.serialization import serialize_layer
 from lamina.models.fast_plan import chain_of, fast_entry
 from lamina.models.graph_config import rebuild_graph
+from lamina.models.graph_order import Step, flat_strings, string_input_layers, topological_nodes
 from lamina.models.model import Model
 from lamina.symbolic import STRING, Node, Slot, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree
 from lamina.utils.shapes import dtype_name, to_tensor
-
-
-class _Step:
-    """One node of the plan: the layer, where its inputs come from, where outputs go."""
-
-    __slots__ = ("layer", "node", "in_slots", "args", "kwargs", "out_slots", "simple",
-                 "single_output", "takes_mask", "takes_training", "is_model")
-
-    def __init__(self, node: Node, in_slots: list[int], out_slots: list[int]) -> None:
-        layer = node.layer
-        self.layer = layer
-        self.node = node
-        self.in_slots = in_slots
-        self.args = node.args
-        self.kwargs = node.kwargs
-        self.out_slots = out_slots
-        self.single_output = isinstance(node.outputs, SymbolicTensor)
-        self.simple = (
-            len(node.args) == 1 and type(node.args[0]) is Slot and not node.kwargs
-            and self.single_output
-        )
-        self.takes_mask = layer._call_takes_mask
-        self.takes_training = layer._call_takes_training
-        self.is_model = layer.outputs_carry_masks
-
-
-def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
-    """Nodes needed for ``outputs``, each after the nodes it reads from."""
-    input_ids = {id(t) for t in inputs}
-    order: list[Node] = []
-    state: dict[int, int] = {}  # 1: visiting, 2: done
-    stack: list[tuple[Node, bool]] = []
-    for tensor in reversed(outputs):
-        if id(tensor) not in input_ids:
-            stack.append((tensor.node, False))
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            state[id(node)] = 2
-            order.append(node)
-            continue
-        if state.get(id(node)) == 2:
-            continue
-        if isinstance(node.layer, InputLayer):
-            raise ArgumentError(
-                f"Graph disconnected: an output depends on input '{node.layer.name}', which is "
-                f"not among the model's inputs {[t.name for t in inputs]}. Pass it in inputs."
-            )
-        state[id(node)] = 1
-        stack.append((node, True))
-        for tensor in reversed(node.inputs):
-            if id(tensor) not in input_ids and state.get(id(tensor.node)) is None:
-                stack.append((tensor.node, False))
-    return order
-
-
-def _string_layers(inputs: list[SymbolicTensor], nodes: list[Node], model: str
-                   ) -> dict[int, Layer]:
-    """For each string Input (by position), the one layer it feeds, which converts its
-    strings (``strings_to_tensor``) before the graph runs."""
-    found: dict[int, Layer] = {}
-    for index, tensor in enumerate(inputs):
-        if tensor.dtype is not STRING:
-            continue
-        readers = [node for node in nodes if any(t is tensor for t in node.inputs)]
-        if len(readers) != 1 or not hasattr(readers[0].layer, "strings_to_tensor") or \
-                len(readers[0].inputs) != 1:
-            raise ArgumentTypeError(
-                f"Model '{model}': the string input '{tensor.name}' must feed exactly one "
-                "layer, a TextVectorization or StringLookup, which turns the strings into "
-                f"integers; it feeds {[n.layer.name for n in readers]}.")
-        found[index] = readers[0].layer
-    return found
-
-
-def _flat_strings(inputs: Any) -> list[Any]:
-    """The leaves of a structure of inputs, a list of strings being one leaf."""
-    if isinstance(inputs, dict):
-        return [v for value in inputs.values() for v in _flat_strings(value)]
-    if isinstance(inputs, (list, tuple)) and inputs and not isinstance(inputs[0], (str, bytes)):
-        return [v for value in inputs for v in _flat_strings(value)]
-    return [inputs]
 
 
 class Functional(Model):
@@ -151,7 +70,7 @@ class Functional(Model):
                         InputLayer(batch_shape=t.shape, dtype=t.dtype,
                                    name=f"{t.node.layer.name}_input_{t.index}")
                         for t in flat_inputs]
-        nodes = _topological_nodes(flat_outputs, flat_inputs)
+        nodes = topological_nodes(flat_outputs, flat_inputs)
         layers: list[Layer] = list(input_layers)
         seen = {id(layer) for layer in layers}  # a set: linear in the number of nodes
         for node in nodes:
@@ -176,7 +95,7 @@ class Functional(Model):
             for tensor in node.flat_outputs:
                 slots[id(tensor)] = len(slots)
                 out_slots.append(slots[id(tensor)])
-            plan.append(_Step(node, in_slots, out_slots))
+            plan.append(Step(node, in_slots, out_slots))
         for name in [k for k, m in self._modules.items() if isinstance(m, Layer)]:
             if names.get(name) is not self._modules[name]:
                 del self._modules[name]
@@ -197,7 +116,7 @@ class Functional(Model):
                                     for t in n.flat_outputs)
         self._input_layers = input_layers
         self._input_names = [layer.name for layer in input_layers]
-        self._string_layers = _string_layers(flat_inputs, nodes, self.name)
+        self._string_layers = string_input_layers(flat_inputs, nodes, self.name)
         self.takes_strings = bool(self._string_layers)
         self._all_simple = all(step.simple for step in plan)
         self._single_output = isinstance(outputs, SymbolicTensor)
@@ -332,7 +251,7 @@ class Functional(Model):
                     f"given has keys {sorted(inputs)} (missing {missing})."
                 )
             return [self._input_value(inputs[n], i) for i, n in enumerate(self._input_names)]
-        flat = tree.flatten(inputs) if not self._string_layers else _flat_strings(inputs)
+        flat = tree.flatten(inputs) if not self._string_layers else flat_strings(inputs)
         if len(flat) != len(self._flat_inputs):
             raise ShapeError(
                 f"Model '{self.name}' expects {len(self._flat_inputs)} inputs "
@@ -436,7 +355,7 @@ class Functional(Model):
         outputs = [values[s] for s in self._output_slots]
         return tree.pack_as(self._outputs, outputs)
 
-    def _run_step(self, step: _Step, values: list[Any], training: Any, masks: Any) -> None:
+    def _run_step(self, step: Step, values: list[Any], training: Any, masks: Any) -> None:
         node_values = [values[s] for s in step.in_slots]
         args = fill(step.args, node_values)
         kwargs = fill(step.kwargs, node_values) if step.kwargs else {}
