@@ -70,6 +70,8 @@ def lambda_entry(config: dict) -> dict:
 
 
 def without_lambda(config: dict) -> None:
+    """The model without its Lambda: compiling a (safe) function calls exec, which the
+    hostile tests patch to raise."""
     config["config"]["layers"] = [layer for layer in config["config"]["layers"]
                                   if layer["class_name"] != "Lambda"]
 

@@ -23,6 +23,7 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
+from keras_redteam_cases import h5_copy, lambda_entry, without_lambda
 
 import lamina
 from lamina.errors import LoadError
@@ -86,13 +87,9 @@ def _write(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> s
     return str(path)
 
 
-def _lambda_entry(config: dict) -> dict:
-    return next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Lambda")
-
-
 def _with_function(function) -> callable:
     def change(config):
-        _lambda_entry(config)["config"]["function"] = function
+        lambda_entry(config)["config"]["function"] = function
     return change
 
 
@@ -186,7 +183,7 @@ def test_tf_keras_named_function_is_never_imported(tmp_path):
         for key in old:
             old.copy(key, new)
         config = json.loads(old.attrs["model_config"])
-        layer = _lambda_entry(config)["config"]
+        layer = lambda_entry(config)["config"]
         layer.update(function="system", function_type="function", module="os")
         new.attrs["model_config"] = json.dumps(config)
     with pytest.raises(LoadError, match="never imports"):
@@ -209,13 +206,13 @@ CONFIG_ATTACKS = {
             "name": "d", "units": 2}, "inbound_nodes": [{"args": [{
                 "class_name": "__keras_tensor__", "config": {"keras_history": ["a", -1]}}],
                 "kwargs": {}}]}], "input_layers": [], "output_layers": [["d", 0, 0]]}),
-    "lambda_argument_object": lambda c: _lambda_entry(c)["config"].update(
+    "lambda_argument_object": lambda c: lambda_entry(c)["config"].update(
         arguments={"a": {"class_name": "__numpy__", "config": {"value": [1]}}}),
-    "hostile_mask_function": lambda c: _lambda_entry(c)["config"].update(
+    "hostile_mask_function": lambda c: lambda_entry(c)["config"].update(
         mask={"class_name": "__lambda__", "config": {
             "code": _code(f"lambda x, m: __import__('os').system('touch {CANARY}')"),
             "defaults": None, "closure": None}}),
-    "hostile_output_shape_function": lambda c: _lambda_entry(c)["config"].update(
+    "hostile_output_shape_function": lambda c: lambda_entry(c)["config"].update(
         output_shape={"class_name": "__lambda__", "config": {
             "code": _code("lambda s: s.__class__"), "defaults": None, "closure": None}}),
     "renorm_on": lambda c: c["config"]["layers"][2]["config"].update(renorm=True),
@@ -237,12 +234,6 @@ def test_deeply_nested_config_is_refused(tmp_path):
     assert members["config.json"] != text.encode()
     with pytest.raises(LoadError, match="nest"):
         lamina.from_keras(_write(tmp_path / "m.keras", members))
-
-
-def _without_lambda(config: dict) -> None:
-    """The model without its Lambda: compiling a (safe) function would call exec."""
-    config["config"]["layers"] = [layer for layer in config["config"]["layers"]
-                                  if layer["class_name"] != "Lambda"]
 
 
 def _replace_weights(change) -> callable:
@@ -283,7 +274,7 @@ WEIGHT_ATTACKS = {
 
 @pytest.mark.parametrize("attack", sorted(WEIGHT_ATTACKS))
 def test_hostile_weights_are_refused(attack, tmp_path):
-    path = _write(tmp_path / "m.keras", _archive(_without_lambda, _replace_weights(
+    path = _write(tmp_path / "m.keras", _archive(without_lambda, _replace_weights(
         WEIGHT_ATTACKS[attack])))
     with pytest.raises(LoadError):
         lamina.from_keras(path)
@@ -326,20 +317,6 @@ def test_random_bytes_are_refused(tmp_path):
         lamina.from_keras(str(path))
 
 
-def _legacy(tmp_path, change) -> str:
-    target = str(tmp_path / "m.h5")
-    with h5py.File(os.path.join(MODELS, "mlp.h5"), "r") as old, h5py.File(target, "w") as new:
-        for key in old:
-            old.copy(key, new)
-        for key, value in old.attrs.items():
-            new.attrs[key] = value
-        config = json.loads(new.attrs["model_config"])
-        _without_lambda(config)
-        new.attrs["model_config"] = json.dumps(config)
-        change(new)
-    return target
-
-
 LEGACY_ATTACKS = {
     "weights_only": lambda f: f.attrs.__delitem__("model_config"),
     "layer_names_mismatch": lambda f: f["model_weights"].attrs.__setitem__(
@@ -354,15 +331,15 @@ LEGACY_ATTACKS = {
 @pytest.mark.parametrize("attack", sorted(LEGACY_ATTACKS))
 def test_hostile_legacy_h5_is_refused(attack, tmp_path):
     with pytest.raises(LoadError):
-        lamina.from_keras(_legacy(tmp_path, LEGACY_ATTACKS[attack]))
+        lamina.from_keras(h5_copy(tmp_path, LEGACY_ATTACKS[attack]))
 
 
 def test_the_untouched_files_convert_under_the_same_patches(tmp_path):
     # The patches and checks above refuse hostile files, not Keras files in general.
-    model = lamina.from_keras(_write(tmp_path / "m.keras", _archive(_without_lambda)))
+    model = lamina.from_keras(_write(tmp_path / "m.keras", _archive(without_lambda)))
     assert [layer.__class__.__name__ for layer in model.layers] == [
         "Dense", "BatchNormalization", "Dropout", "Dense"]
-    assert lamina.from_keras(_legacy(tmp_path, lambda f: None)).count_params() == \
+    assert lamina.from_keras(h5_copy(tmp_path, lambda f: None)).count_params() == \
         model.count_params()
 
 
@@ -373,7 +350,7 @@ def test_bytecode_per_file_is_bounded(tmp_path):
     padded = code + "\n" * (900_000 - len(code))  # newlines are ignored by base64
 
     def many_lambdas(config):
-        first = _lambda_entry(config)
+        first = lambda_entry(config)
         for index in range(3):
             copy = json.loads(json.dumps(first))
             copy["config"]["name"] = copy["name"] = f"extra_{index}"
