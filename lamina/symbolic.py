@@ -13,6 +13,7 @@ operators on symbolic tensors are ``lamina.ops`` calls.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import torch
@@ -258,27 +259,39 @@ class OpCall:
             return OpOnTensors(self.op)
         return self
 
-
-class OpOnTensors:
-    """Calls an op's own function (``op.__wrapped__``) with the tensors of a list, or with
-    one tensor (a picklable callable for a model's fast plan)."""
-
-    __slots__ = ("op",)
-
-    def __init__(self, op: Any) -> None:
-        self.op = op
-
-    def __call__(self, inputs: Any) -> Any:
-        if type(inputs) is list:
-            return self.op.__wrapped__(*inputs)
-        return self.op.__wrapped__(inputs)
-
     @property
     def source(self) -> str:
+        """The call as text, ``ops.add(x[0], x[1])`` (shown in the Lambda's ``repr``)."""
         names = ["x"] if self.count == 1 else [f"x[{i}]" for i in range(self.count)]
         args, kwargs = fill(self.template, names)
         parts = [_show(a) for a in args] + [f"{k}={_show(v)}" for k, v in kwargs.items()]
         return f"ops.{self.op.__lamina_op__}({', '.join(parts)})"
+
+
+#: The ops that, on two tensors, are exactly a Python operator (``ops.add(x, y)`` is
+#: ``x + y`` once both are tensors): a fast plan's residual ``x + y`` calls the operator.
+_TENSOR_OPERATORS = {"add": operator.add, "subtract": operator.sub,
+                     "multiply": operator.mul}
+
+
+class OpOnTensors:
+    """Calls an op's own function (``op.__wrapped__``) with the tensors of a list, or with
+    one tensor (a picklable callable for a model's fast plan); two tensors of an op that is
+    a Python operator go straight to the operator."""
+
+    __slots__ = ("op", "operator")
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.operator = _TENSOR_OPERATORS.get(getattr(op, "__lamina_op__", None))
+
+    def __call__(self, inputs: Any) -> Any:
+        if type(inputs) is list:
+            if (self.operator is not None and len(inputs) == 2
+                    and type(inputs[0]) is torch.Tensor and type(inputs[1]) is torch.Tensor):
+                return self.operator(inputs[0], inputs[1])
+            return self.op.__wrapped__(*inputs)
+        return self.op.__wrapped__(inputs)
 
 
 def _show(value: Any) -> str:

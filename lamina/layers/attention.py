@@ -224,8 +224,8 @@ class MultiHeadAttention(ProjectedAttention):
         matmul, with weights derived once (and again only when one changes)."""
         batch, steps = query.shape[:2]
         if (query is key and key is value and self._fusable
-                and DerivedWeights.applies(query)):
-            p = self._parameters
+                and DerivedWeights.applies(query) and "parametrizations" not in self._modules):
+            p = self._parameters  # every weight registered (no parametrization replaced one)
             in_weight, in_bias, out_weight, out_bias = self._derived.get((
                 p["query_kernel"], p["key_kernel"], p["value_kernel"], p["output_kernel"],
                 p.get("query_bias"), p.get("key_bias"), p.get("value_bias"),

@@ -48,7 +48,7 @@ class DerivedWeights:
     def __init__(self, derive: Callable[[Sequence[Tensor | None]], tuple[Tensor | None, ...]]
                  ) -> None:
         self.derive = derive
-        self._key: tuple[tuple[int, int], ...] | None = None
+        self._key: list[tuple[int, int]] | None = None
         self._sources: list[Tensor] = []
         self._derived: tuple[Tensor | None, ...] = ()
 
@@ -64,7 +64,7 @@ class DerivedWeights:
         # Read natively: under a torch function mode (torch.set_default_device, say) each
         # of these 2 x 8 reads would otherwise pay a Python dispatch.
         with torch._C.DisableTorchFunction():
-            key = tuple((-1, 0) if t is None else (t._version, t.data_ptr()) for t in weights)
+            key = [(t._version, t.data_ptr()) for t in weights if t is not None]
         if key == self._key:
             return self._derived
         with torch.inference_mode(False), torch.no_grad():

@@ -100,11 +100,12 @@ class Dense(Layer):
             self.bias = None
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.bias is not None:
+        kernel, bias = self.weight_value("kernel"), self.weight_value("bias")
+        if bias is not None:
             # One addmm (over the flattened leading axes of N-D inputs), as nn.Linear.
-            outputs = F.linear(inputs, self.kernel.t(), self.bias)
+            outputs = F.linear(inputs, kernel.t(), bias)
         else:
-            outputs = torch.matmul(inputs, self.kernel)
+            outputs = torch.matmul(inputs, kernel)
         return outputs if self._linear else self.activation(outputs)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:

@@ -85,7 +85,7 @@ class Embedding(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         indices = inputs if inputs.dtype == torch.long else inputs.long()
         try:
-            return F.embedding(indices, self.embeddings)
+            return F.embedding(indices, self.weight_value("embeddings"))
         except IndexError as error:
             # torch's "index out of range in self" names neither the layer nor the range.
             raise IndexError(

@@ -386,7 +386,8 @@ class LayerNormalization(Layer):
             outputs = inputs * torch.rsqrt(variance + self.epsilon)
             return outputs * self.gamma.view(self._broadcast)
         if self._trailing:
-            return F.layer_norm(inputs, self._shape, self.gamma, self.beta, self.epsilon)
+            return F.layer_norm(inputs, self._shape, self.weight_value("gamma"),
+                                self.weight_value("beta"), self.epsilon)
         variance, mean = torch.var_mean(inputs, dim=self._axes, correction=0, keepdim=True)
         inverse = torch.rsqrt(variance + self.epsilon)
         if self.gamma is not None:

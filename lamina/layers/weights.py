@@ -94,6 +94,16 @@ class WeightsMixin:
                                          name: regularizer}
         return weight
 
+    def weight_value(self, name: str) -> Any:
+        """The weight attribute ``name`` as a call reads it: the parameter registered under
+        that name, read from ``_parameters`` (``self.<name>`` would first search the class
+        and the instance and then run ``nn.Module.__getattr__``, ~0.5 us more per read, a
+        fifth of a small layer's Python time); else the attribute itself (the tensor a
+        ``torch.nn.utils.parametrize`` parametrization computes, or ``None`` for a weight
+        the layer does not have, such as ``Dense(use_bias=False)``'s bias)."""
+        value = self._parameters.get(name)
+        return value if value is not None else getattr(self, name)
+
     @property
     def losses(self) -> list[torch.Tensor]:
         """Penalties to add to the training loss (Keras's ``layer.losses``).
