@@ -151,8 +151,12 @@ def measure(candidates: dict[str, Callable[[], object] | None], inner: int, bloc
         for _ in range(warmup):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in present}
-    for _ in range(blocks):
-        for name, fn in present.items():
+    order = list(present.items())
+    for block in range(blocks):
+        # The order turns by one each block, so that no candidate always runs right after
+        # the same other one (and inherits its caches, or its wake of freed memory).
+        shift = block % len(order)
+        for name, fn in order[shift:] + order[:shift]:
             # Each block starts from a collected heap, so that no candidate pays for the
             # garbage another left (Keras leaves enough to trigger a full collection).
             gc.collect()
