@@ -5,8 +5,8 @@ Both train bench/run.py's antirectifier MLP (784 -> 256 -> 256 -> 10, logits) on
 epsilon 1e-7), crossentropy from logits, a fresh shuffle per epoch and batches sliced
 from tensors; the plain loop also keeps the running loss in a tensor, as fit does.
 Keras 3 (bench/keras_workloads.py) runs ``fit`` on the same tensors with the same
-weights, optimizer and loss. Epochs of the three alternate so drift in the machine's speed
-hits them alike; each figure is the median seconds per epoch.
+weights, optimizer and loss. Epochs of the three alternate (bench/run.py's ``measure``) so
+drift in the machine's speed hits them alike; each figure is the median seconds per epoch.
 
 Run with ``python bench/training.py [--quick]``.
 """
@@ -14,9 +14,7 @@ Run with ``python bench/training.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -56,7 +54,7 @@ def plain_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
 def fit_epoch_rows(quick: bool) -> list[dict[str, object]]:
     """Median seconds per epoch for ``model.fit(..., epochs=1)``, the plain loop and Keras."""
     from keras_workloads import candidate, fit_epoch
-    from run import ratio_target, row
+    from run import measure, ratio_target, row
 
     torch.manual_seed(0)
     x, y = torch.randn(8192, 784), torch.randint(0, 10, (8192,))
@@ -72,17 +70,10 @@ def fit_epoch_rows(quick: bool) -> list[dict[str, object]]:
     def run_plain() -> None:
         plain_epoch(plain, plain_optimizer, x, y, 32)
 
-    candidates = {"lamina": run_lamina, "torch": run_plain, "keras": run_keras}
-    candidates = {name: fn for name, fn in candidates.items() if fn is not None}
-    for fn in candidates.values():
-        fn()  # warm-up: allocator, optimizer state, first-call building
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(3 if quick else 7):
-        for name, fn in candidates.items():
-            start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
-    times = {name: statistics.median(values) for name, values in samples.items()}
+    # One epoch a call, after one warm-up epoch each (allocator, optimizer state, first-call
+    # building); measure() interleaves, collects garbage and synchronises as for every row.
+    times = measure({"lamina": run_lamina, "torch": run_plain, "keras": run_keras},
+                    inner=1, blocks=3 if quick else 7, warmup=1)
     return [row(WORKLOAD, ratio_target(1.2), times, note)]
 
 

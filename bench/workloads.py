@@ -46,14 +46,16 @@ PREDICT_SAMPLES, PREDICT_BATCH = 65536, 32
 
 
 def plain_predict(model: nn.Module, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """What a PyTorch user writes: slices of one tensor into one preallocated result."""
+    """What a PyTorch user writes: slices of one tensor, each moved to the model's device
+    (no copy on the CPU), into one preallocated result there."""
     model.eval()
+    device = next(model.parameters()).device
     inputs = torch.from_numpy(x)
     with torch.no_grad():
-        result = torch.empty(len(x), *model(inputs[:1]).shape[1:])
+        result = torch.empty(len(x), *model(inputs[:1].to(device)).shape[1:], device=device)
         for start in range(0, len(x), batch_size):
-            result[start:start + batch_size] = model(inputs[start:start + batch_size])
-    return result.numpy()
+            result[start:start + batch_size] = model(inputs[start:start + batch_size].to(device))
+    return result.cpu().numpy()
 
 
 def predict_rows(quick: bool) -> list[Row]:
