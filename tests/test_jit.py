@@ -89,3 +89,80 @@ def test_a_graph_break_in_a_lambda_is_one_warning_naming_it(
     for key in eager[0]:
         np.testing.assert_allclose(compiled[0][key], eager[0][key], rtol=1e-5)
     capsys.readouterr()
+
+
+def noisy_late(x):
+    print("another side effect")
+    return x + 1.0
+
+
+def noisy_after_reset(x):
+    print("a third side effect")
+    return x - 1.0
+
+
+def _break_model(function, name: str) -> lamina.Sequential:
+    # A function of its own for each: Dynamo logs a break at one code location once.
+    torch.manual_seed(0)
+    model = lamina.Sequential([layers.Dense(8, input_shape=(4,)),
+                               layers.Lambda(function, name=name),
+                               layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit="eager")
+    return model
+
+
+def test_calls_that_compile_nothing_leave_the_loggers_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watch listens from a compilation's start: a call served by the compiled graph
+    sets no logger level (each Logger.setLevel clears every logger's cache)."""
+    import logging
+
+    torch.manual_seed(0)
+    model = lamina.Sequential([layers.Dense(8, input_shape=(4,)), layers.Lambda(antirectifier),
+                               layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit="eager")
+    x, y = X[:32], LABELS[:32]
+    model.train_on_batch(x, y)  # compiles
+    calls: list[str] = []
+    original = logging.Logger.setLevel
+    monkeypatch.setattr(logging.Logger, "setLevel",
+                        lambda self, level: (calls.append(self.name), original(self, level)))
+    losses = [model.train_on_batch(x, y) for _ in range(3)]
+    assert calls == []
+    assert losses[2] < losses[0]  # it trains
+    model.test_on_batch(x, y)  # the test step's first call compiles it: the watch listens
+    assert any(name.endswith("__graph_breaks") for name in calls), calls
+
+
+def test_a_break_first_compiled_after_a_dynamo_reset_is_still_reported(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    model = _break_model(noisy_late, "late")
+    x, y = X[:32], LABELS[:32]
+    with pytest.warns(GraphBreakWarning, match="Lambda 'late'"):
+        model.train_on_batch(x, y)
+    torch._dynamo.reset()  # drops every compiled graph and compile-start callback
+    other = _break_model(noisy_after_reset, "after_reset")
+    with pytest.warns(GraphBreakWarning, match="Lambda 'after_reset'"):
+        first = other.train_on_batch(x, y)
+    # With breaks, every later call listens too (resumed code reads intermediates' .grad,
+    # whose warning would fail under warnings-as-errors): it still trains, silently.
+    for _ in range(3):
+        last = other.train_on_batch(x, y)
+    assert last < first
+    capsys.readouterr()
+
+
+def test_a_watch_inside_another_models_scope_gives_the_outer_one_back(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from lamina.training import jit
+
+    outer, inner = jit.BreakWatch(torch.nn.Identity()), jit.BreakWatch(torch.nn.Identity())
+    with outer:
+        with inner:
+            pass
+        # A compilation in the outer scope after the inner one ended: the outer listens.
+        torch.compile(lambda t: talkative(t) + 1, backend="eager")(torch.ones(2))
+        heard = list(outer.messages)
+    assert heard and not inner.messages
+    assert any("print" in message for message in heard), heard
+    capsys.readouterr()

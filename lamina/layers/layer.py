@@ -255,6 +255,20 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
         finally:
             state["_autocast"] = compute
 
+    def train(self, mode: bool = True) -> Layer:
+        """``nn.Module.train``: this layer and every child (through the child's own
+        ``train``, so overrides run) in training mode, or in inference mode for ``False``.
+        The flag is written to the instance directly: through ``nn.Module.__setattr__``
+        each layer paid microseconds, twice per ``train_on_batch``."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"{type(self).__name__} '{self.name}': train(mode) takes a bool, "
+                             f"received {mode!r}.")
+        self.__dict__["training"] = mode
+        for child in self._modules.values():
+            if child is not None:
+                child.train(mode)
+        return self
+
     def compute_in_own_dtype(self) -> None:
         """Compute in this layer's own dtype, its float inputs cast to it, outside any
         autocast region around it (``precision.mark_precision_boundaries``)."""

@@ -18,7 +18,12 @@ rest. That works, but is slower, so while lamina's compiled steps run, :class:`B
 listens to Dynamo's graph-break log, finds which layer's code the break is in (by the code
 object of the Lambda's function, or of the layer class's ``call``) and warns once per
 layer with a :class:`GraphBreakWarning`. Breaks outside the model's layers (inside torch's
-``DistributedDataParallel``, say) are torch's business and not reported.
+``DistributedDataParallel``, say) are torch's business and not reported. Breaks are found
+while Dynamo compiles, so the watch listens from the start of a compilation (Dynamo's
+compile-start callback) to the end of the step; a step served by an already compiled graph
+touches no logger (each ``Logger.setLevel`` clears the cache of every logger torch made,
+~70 us, which made ``train_on_batch(jit=True)`` slower than Keras's). A model with breaks
+listens on every call, as the resumed code runs then too.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import importlib.util
 import logging
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -133,6 +139,10 @@ class BreakWatch:
         self._depth = 0
         self._restore: list[tuple[logging.Logger, int, bool]] = []
         self._warnings: Any = None
+        #: Listen on every call, not only from a compilation's start (graph breaks seen).
+        self._always = False
+        #: The watch armed when this one was (restored when this scope ends).
+        self.outer: BreakWatch | None = None
 
     @property
     def messages(self) -> list[str]:
@@ -140,32 +150,48 @@ class BreakWatch:
 
     def __enter__(self) -> BreakWatch:
         self._depth += 1
-        if self._depth == 1:
-            for logger in _graph_break_loggers():
-                self._restore.append((logger, logger.level, logger.propagate))
-                if not logger.isEnabledFor(logging.DEBUG):
-                    # The user has not asked for these logs: collect them without printing.
-                    logger.setLevel(logging.DEBUG)
-                    logger.propagate = False
-                logger.addHandler(self._collector)
-            self._warnings = warnings.catch_warnings()
-            self._warnings.__enter__()
-            warnings.filterwarnings("ignore", message=_NON_LEAF_GRAD, category=UserWarning)
+        if self._depth == 1 and (self._always or not _arm(self)):
+            self._listen()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self._depth -= 1
         if self._depth:
             return
+        _disarm(self)
+        if self._warnings is not None:
+            self._stop_listening(exc_info)
+        if self.messages:
+            # A model with graph breaks runs resumed code on every call, which reads the
+            # .grad of intermediates (_NON_LEAF_GRAD): listen from the start from now on.
+            self._always = True
+            if exc_info[0] is None:
+                self.report()
+        self.messages.clear()
+
+    def _listen(self) -> None:
+        """Collect the graph-break log (and hide the .grad warning) until the scope ends."""
+        if self._warnings is not None:
+            return
+        for logger in _graph_break_loggers():
+            self._restore.append((logger, logger.level, logger.propagate))
+            if not logger.isEnabledFor(logging.DEBUG):
+                # The user has not asked for these logs: collect them without printing.
+                logger.setLevel(logging.DEBUG)
+                logger.propagate = False
+            logger.addHandler(self._collector)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.filterwarnings("ignore", message=_NON_LEAF_GRAD, category=UserWarning)
+
+    def _stop_listening(self, exc_info: tuple) -> None:
         for logger, level, propagate in self._restore:
             logger.removeHandler(self._collector)
             logger.setLevel(level)
             logger.propagate = propagate
         self._restore = []
         self._warnings.__exit__(*exc_info)
-        if exc_info[0] is None and self.messages:
-            self.report()
-        self.messages.clear()
+        self._warnings = None
 
     def report(self) -> None:
         """Warn about each collected break in a layer not reported before."""
@@ -182,6 +208,41 @@ class BreakWatch:
             self.reported.add(key)
             warnings.warn(_describe(layers, where, _reason(message)), GraphBreakWarning,
                           stacklevel=3)
+
+
+#: The watch whose scope the current thread is in: a compilation that starts there makes it
+#: listen (``_on_compile_start``). Listening costs ~70 us a call (each ``Logger.setLevel``
+#: clears the cache of every logger torch made), so a call that compiles nothing does not.
+_armed = threading.local()
+
+
+def _arm(watch: BreakWatch) -> bool:
+    """Make ``watch`` listen when a compilation starts in its scope; ``False`` when this
+    torch has no compile-start callbacks (the watch then listens for its whole scope)."""
+    # Deferred: torch._dynamo is imported by torch.compile, which made the steps watched.
+    from torch._dynamo import callback as dynamo_callback
+
+    starts = getattr(getattr(dynamo_callback, "callback_handler", None), "start_callbacks",
+                     None)
+    if not isinstance(starts, list):
+        return False
+    if _on_compile_start not in starts:  # first use, or after torch._dynamo.reset()
+        dynamo_callback.on_compile_start(_on_compile_start)
+    watch.outer = getattr(_armed, "watch", None)  # a scope inside another model's
+    _armed.watch = watch
+    return True
+
+
+def _disarm(watch: BreakWatch) -> None:
+    if getattr(_armed, "watch", None) is watch:
+        _armed.watch, watch.outer = watch.outer, None
+
+
+def _on_compile_start(*_: Any) -> None:
+    """Dynamo starts compiling a frame: the watch of this thread's scope, if any, listens."""
+    watch = getattr(_armed, "watch", None)
+    if watch is not None:
+        watch._listen()
 
 
 def _locations(message: str) -> list[tuple[str, int]]:
