@@ -1,7 +1,8 @@
 """Every layer the Keras oracle compares, through a Keras file: Keras 3.15.1 builds a
 Functional model around the layer (one configuration per layer class, the oracle's first),
 gives every weight a random value, saves it as ``.keras`` and as legacy ``.h5``;
-``lamina.from_keras`` converts both, and the lamina models predict what Keras predicts.
+``lamina.from_keras`` converts both, and the lamina models predict what Keras predicts and
+give the gradients Keras gives (of a weighted sum of the outputs, in inference mode).
 """
 
 from __future__ import annotations
@@ -91,12 +92,32 @@ def test_layer_converts_from_keras_files(case: Case, tmp_path: Any) -> None:
         expected = _outputs(model(arrays if len(arrays) > 1 else arrays[0], training=False))
         model.save(tmp_path / "m.keras")
         model.save(tmp_path / "m.h5")
+    tensors = [torch.from_numpy(a) for a in arrays]
+    feed = tensors if len(tensors) > 1 else tensors[0]
+    keras_weights = model.trainable_weights
+    if keras_weights:  # the gradients Keras computes of a fixed weighting of the outputs
+        _weighted_sum(model(feed, training=False)).backward()
     for suffix in (".keras", ".h5"):
         converted = lamina.from_keras(tmp_path / f"m{suffix}")
         converted.eval()
-        tensors = [torch.from_numpy(a) for a in arrays]
         with torch.no_grad():
-            got = _outputs(converted(tensors if len(tensors) > 1 else tensors[0]))
+            got = _outputs(converted(feed))
         assert len(got) == len(expected), suffix
         for ours, theirs in zip(got, expected):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4, err_msg=suffix)
+        if not keras_weights:
+            continue
+        _weighted_sum(converted(feed)).backward()
+        weights = converted.trainable_weights
+        assert [tuple(w.shape) for w in weights] == [tuple(w.shape) for w in keras_weights]
+        for mine, reference in zip(weights, keras_weights):
+            torch.testing.assert_close(mine.grad, reference.value.grad, rtol=1e-4, atol=1e-4,
+                                       msg=lambda m, s=suffix, p=reference.path: f"{s} {p}: {m}")
+
+
+def _weighted_sum(outputs: Any) -> torch.Tensor:
+    """A scalar of every float output, each element weighted differently (so a gradient
+    that is right only on average does not pass)."""
+    flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return sum((o * torch.linspace(-1.0, 1.0, o.numel()).reshape(o.shape)).sum()
+               for o in flat if isinstance(o, torch.Tensor) and o.is_floating_point())
