@@ -27,7 +27,7 @@ from torch import nn
 from lamina import regularizers
 from lamina.errors import ArgumentError, LaminaError, ShapeError, UnknownArgumentError
 from lamina.layers import inference
-from lamina.layers.building import marks_built, shapes_from_json, shapes_to_json, symbolic_inputs
+from lamina.layers.building import BuildingMixin, marks_built
 from lamina.layers.calling import (
     HOOK_REGISTRATIONS,
     argument_masks,
@@ -39,7 +39,7 @@ from lamina.layers.calling import (
     notifying_hook_registration,
 )
 from lamina.layers.links import LinksMixin
-from lamina.layers.precision import cast_float, policy_of
+from lamina.layers.precision import PrecisionMixin, policy_of
 from lamina.layers.weights import WeightsMixin
 from lamina.ops.dispatch import holds_symbolic
 from lamina.utils import tree
@@ -49,7 +49,6 @@ from lamina.utils.shapes import (
     flatten_shapes,
     format_shape,
     is_shape,
-    shape_of,
     standardize_dtype,
     to_tensor,
 )
@@ -63,7 +62,7 @@ __all__ = [
 Shape = tuple[int | None, ...]
 
 
-class Layer(WeightsMixin, LinksMixin, nn.Module):
+class Layer(WeightsMixin, LinksMixin, BuildingMixin, PrecisionMixin, nn.Module):
     """Base class of every lamina layer: a ``torch.nn.Module`` with Keras's layer API.
 
     Args:
@@ -232,29 +231,6 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
                 self._set_output_masks(inputs, outputs, previous)
         return outputs
 
-    def _forward_autocast(self, inputs: Any, args: tuple, kwargs: dict) -> Any:
-        """:meth:`forward` under ``torch.autocast`` in the policy's compute dtype (weights
-        stay in the variable dtype), as Keras's mixed policies compute. Inside an autocast
-        region of that dtype already (a mixed layer calling mixed sublayers), no new region
-        is entered."""
-        compute = self._autocast
-        first = inputs if type(inputs) is torch.Tensor else next(
-            (t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)), None)
-        device = first.device.type if first is not None else "cpu"
-        full = compute in (torch.float32, torch.float64)
-        state = self.__dict__  # set directly: nn.Module.__setattr__ costs microseconds
-        state["_autocast"] = None
-        try:
-            if full:
-                inputs = tree.map_structure(lambda t: cast_float(t, compute), inputs)
-            elif (torch.is_autocast_enabled(device)
-                  and torch.get_autocast_dtype(device) == compute):
-                return self.forward(inputs, *args, **kwargs)
-            with torch.autocast(device_type=device, dtype=compute, enabled=not full):
-                return self.forward(inputs, *args, **kwargs)
-        finally:
-            state["_autocast"] = compute
-
     def train(self, mode: bool = True) -> Layer:
         """``nn.Module.train``: this layer and every child (through the child's own
         ``train``, so overrides run) in training mode, or in inference mode for ``False``.
@@ -268,25 +244,6 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
             if child is not None:
                 child.train(mode)
         return self
-
-    def compute_in_own_dtype(self) -> None:
-        """Compute in this layer's own dtype, its float inputs cast to it, outside any
-        autocast region around it (``precision.mark_precision_boundaries``)."""
-        self._autocast = self.dtype
-
-    def _autocast_policy(self) -> bool:
-        return self.dtype_policy is not None and self.dtype_policy.is_mixed
-
-    @property
-    def compute_dtype(self) -> str:
-        """The dtype the layer computes in (Keras's): the policy's, else its dtype's."""
-        policy = self.dtype_policy
-        return policy.compute_dtype if policy is not None else dtype_name(self.dtype)
-
-    @property
-    def variable_dtype(self) -> str:
-        """The dtype of the layer's weights (Keras's)."""
-        return dtype_name(self.dtype)
 
     def _add_activity_penalty(self, outputs: Any) -> None:
         """Keras 3's ``activity_regularizer``: its penalty of each output, divided by the
@@ -348,72 +305,6 @@ class Layer(WeightsMixin, LinksMixin, nn.Module):
 
         Called once, before the first call; the base creates nothing.
         """
-
-    def _build_for_inputs(self, inputs: Any) -> None:
-        if not self.built:
-            self._build_dtypes = [t.dtype for t in tree.flatten(inputs)
-                                  if isinstance(t, torch.Tensor)]
-        self.ensure_built(shape_of(inputs))
-        leaves = [t for t in tree.flatten(inputs) if isinstance(t, torch.Tensor)]
-        if leaves and leaves[0].device.type != "cpu":
-            self.to(leaves[0].device)
-
-    def ensure_built(self, input_shape: Any, dtypes: list[torch.dtype] | None = None) -> None:
-        """Build for ``input_shape`` (inputs of ``dtypes``) unless built; a failed build
-        leaves no weights behind."""
-        if not self.built:
-            if dtypes is not None:
-                self._build_dtypes = list(dtypes)
-            self.build(input_shape)
-        elif "_lamina_config_shapes" in self.__dict__:
-            self._check_config_shapes(input_shape)
-
-    def _check_config_shapes(self, input_shape: Any) -> None:
-        """A layer built from a build config is first called with the shapes it records
-        (batch axis aside): a config whose build shapes and graph disagree is refused
-        before it runs, instead of weights of one shape meeting inputs of another."""
-        built_for = self.__dict__.pop("_lamina_config_shapes")
-        expected, received = flatten_shapes(built_for), flatten_shapes(input_shape)
-        if len(expected) != len(received) or any(
-            e is not None and (g is None or len(e) != len(g)
-                               or any(d is not None and d != h for d, h in zip(e[1:], g[1:])))
-            for e, g in zip(expected, received)
-        ):
-            raise ShapeError(
-                f"Layer '{self.name}' ({type(self).__name__}) was built from its build config "
-                f"for input shape {built_for}, but is called with {input_shape}: the config "
-                "is inconsistent. Save the model again from its original code.")
-
-    def get_build_config(self) -> dict[str, Any] | None:
-        """Keras 3's: what :meth:`build_from_config` needs to create this layer's weights
-        (the input shapes, batch axis free, and dtypes it was built for), as JSON; ``None``
-        when it is not built. Saving stores it for a top-level subclassed layer or model."""
-        if not self.built or self._build_shapes is None:
-            return None
-        return {"input_shape": shapes_to_json(self._build_shapes),
-                "input_dtype": [dtype_name(d) for d in self._build_dtypes]}
-
-    def build_from_config(self, config: dict[str, Any] | None) -> None:
-        """Create the weights :meth:`get_build_config` describes (Keras 3's): a layer with
-        its own ``build`` builds for those shapes; a layer without one that holds layers (a
-        subclassed model) is called on symbolic inputs of those shapes (fake tensors:
-        nothing is computed on data); any other layer has nothing to build."""
-        if self.built or not config or "input_shape" not in config:
-            return
-        where = f"Layer '{self.name}'"
-        if self.declares("build"):
-            dtypes = [standardize_dtype(d) for d in config.get("input_dtype") or []]
-            shapes = shapes_from_json(config["input_shape"], where)
-            self.ensure_built(shapes, dtypes)
-            self.__dict__["_lamina_config_shapes"] = shapes
-        elif next(self.children(), None) is not None:
-            self(symbolic_inputs(config, where))
-
-    def _build_at_init(self) -> None:
-        """Keras 3's: a layer whose class has no ``build`` of its own (nothing to create) is
-        built on creation; stateless layers call this at the end of ``__init__``."""
-        if not self.declares("build"):
-            self.built = True
 
     @classmethod
     def declares(cls, method: str) -> bool:
