@@ -28,44 +28,41 @@ class BatchMethods:
         Under ``torchrun``, every rank calls it with its own batch; gradients and the
         returned values are those of all the ranks' batches together.
         """
-        state = self._state("train_on_batch")
-        group = distributed.current()
-        x, y, sample_weight = _single_batch(x, y, sample_weight)
-        state.build(x)
-        x, targets, weights = state.prepare(x, y, sample_weight, class_weight, "train_on_batch")
-        state.attach(group)
-        was_training = self.training
-        state.reset_state()
-        self.train()
-        try:
-            with state.jit_scope():
-                state.train_step(x, targets, weights)
-        finally:
-            self.train(was_training)
-        return result(state.logs_over(group), return_dict)
+        return result(self._one_batch("train_on_batch", x, y, sample_weight, class_weight,
+                                      training=True), return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """The loss (and metrics) of one batch, in inference mode (under ``torchrun``: of
         every rank's batch, each rank calling it with its own)."""
-        state = self._state("test_on_batch")
-        group = distributed.current()
-        x, y, sample_weight = _single_batch(x, y, sample_weight)
-        state.build(x)
-        x, targets, weights = state.prepare(x, y, sample_weight, None, "test_on_batch")
-        was_training = self.training
-        state.reset_state()
-        self.eval()
-        try:
-            with state.jit_scope():
-                state.test_step(x, targets, weights)
-        finally:
-            self.train(was_training)
-        return result(state.logs_over(group), return_dict)
+        return result(self._one_batch("test_on_batch", x, y, sample_weight, None,
+                                      training=False), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs on one batch, as numpy arrays."""
         return self.predict(to_tensors(x), batch_size=_batch_length(x), verbose=0)
+
+    def _one_batch(self, caller: str, x: Any, y: Any, sample_weight: Any, class_weight: Any,
+                   training: bool) -> dict[str, float]:
+        """One ``train_step`` (in training mode) or ``test_step`` (in inference mode) on one
+        batch, the model's mode restored after; the logs of every rank's batch."""
+        state = self._state(caller)
+        group = distributed.current()
+        x, y, sample_weight = _single_batch(x, y, sample_weight)
+        state.build(x)
+        x, targets, weights = state.prepare(x, y, sample_weight, class_weight, caller)
+        if training:
+            state.attach(group)  # DistributedDataParallel under torchrun
+        was_training = self.training
+        state.reset_state()
+        self.train(training)
+        try:
+            with state.jit_scope():
+                step = state.train_step if training else state.test_step
+                step(x, targets, weights)
+        finally:
+            self.train(was_training)
+        return state.logs_over(group)
 
 
 def _single_batch(x: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
