@@ -18,7 +18,6 @@ Run with ``python bench/cnn.py [--quick] [--threads N]`` (both rows).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import torch
@@ -157,20 +156,10 @@ def forward_rows(quick: bool) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s)")
-    for entry in [*cnn_rows(args.quick), *forward_rows(args.quick)]:
-        ratio = entry["lamina"] / entry["torch"]
-        keras = "-" if entry["keras"] is None else f"{entry['keras'] * 1e3:.2f} ms"
-        print(f"{entry['workload']}: lamina {entry['lamina'] * 1e3:.2f} ms, torch "
-              f"{entry['torch'] * 1e3:.2f} ms, keras {keras}, lamina/torch {ratio:.3f} "
-              f"(target <= {entry['target']['max']})")
-    return 0
-
-
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("go", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
     sys.exit(main())

@@ -87,11 +87,11 @@ def from_keras_rows(quick: bool) -> list[dict[str, object]]:
                 {"kind": "faster_than_keras"}, times)]
 
 
-def main() -> None:
-    from run import main as run_main
-
-    run_main(["--only", "q", "--json", ""])
-
-
+def main(argv: list[str] | None = None) -> int:
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("q", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,7 +15,6 @@ Run alone with ``python bench/mixed_precision.py [--quick] [--threads N]``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
@@ -103,18 +102,10 @@ def mixed_rows(quick: bool) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    for entry in mixed_rows(args.quick):
-        keras = "-" if entry["keras"] is None else f"{entry['keras'] * 1e3:.3f} ms"
-        print(f"{entry['workload']}: lamina {entry['lamina'] * 1e3:.3f} ms, torch "
-              f"{entry['torch'] * 1e3:.3f} ms, keras {keras}, lamina/torch "
-              f"{entry['lamina'] / entry['torch']:.3f} (target <= {entry['target']['max']})")
-    return 0
-
-
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("p", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,7 @@ Run with ``python bench/recurrent.py [--quick] [--threads N]``.
 
 from __future__ import annotations
 
-import argparse
+import sys
 from collections.abc import Callable
 
 import torch
@@ -111,20 +111,11 @@ def lstm_rows(quick: bool) -> list[dict[str, object]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    for entry in lstm_rows(args.quick):
-        ratio = entry["lamina"] / entry["torch"]
-        keras = "-" if entry["keras"] is None else f"{entry['keras'] * 1e3:7.2f} ms"
-        print(f"{entry['workload']:<62} lamina {entry['lamina'] * 1e3:7.2f} ms   torch "
-              f"{entry['torch'] * 1e3:7.2f} ms   keras {keras}   ratio {ratio:.3f} "
-              f"(target {entry['target']['max']})")
-
-
+def main(argv: list[str] | None = None) -> int:
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("f", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -376,6 +376,20 @@ def lamina_revision() -> str:
     return f"({head}{'+' if dirty.strip() else ''})"
 
 
+def run_alone(letters: str, description: str, argv: list[str] | None = None) -> int:
+    """``python bench/<module>.py [--quick] [--threads N] [--only LETTERS] [--device D]``:
+    :func:`main` on one module's rows (``letters`` by default), printing the table and
+    writing no JSON file."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--only", default=letters, help=f"rows to run (default: {letters})")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    args = parser.parse_args(argv)
+    return main(["--threads", str(args.threads), "--only", args.only, "--json", "",
+                 "--device", args.device] + (["--quick"] if args.quick else []))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")

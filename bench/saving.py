@@ -95,11 +95,11 @@ def loaded_function_rows(quick: bool) -> list[dict[str, object]]:
                 ratio_target(1.1), times, note)]
 
 
-def main() -> None:
-    from run import main as run_main
-
-    run_main(["--only", "ij", "--json", ""])
-
-
+def main(argv: list[str] | None = None) -> int:
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("ij", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

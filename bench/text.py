@@ -129,11 +129,11 @@ def text_rows(quick: bool) -> list[dict[str, object]]:
                 count_times, "n/a: Keras's needs TensorFlow")]
 
 
-def main() -> None:
-    from run import main as run_main
-
-    run_main(["--only", "t", "--json", ""])
-
-
+def main(argv: list[str] | None = None) -> int:
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("t", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

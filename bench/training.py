@@ -13,7 +13,6 @@ Run with ``python bench/training.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -78,18 +77,10 @@ def fit_epoch_rows(quick: bool) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    entry = fit_epoch_rows(args.quick)[0]
-    keras = "-" if entry["keras"] is None else f"{entry['keras']:.3f}s"
-    print(f"{entry['workload']}: lamina {entry['lamina']:.3f}s, torch {entry['torch']:.3f}s, "
-          f"keras {keras}, lamina/torch {entry['lamina'] / entry['torch']:.3f} "
-          f"(target <= {entry['target']['max']}), {args.threads} thread(s)")
-    return 0
-
-
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("c", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
     sys.exit(main())

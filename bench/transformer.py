@@ -21,7 +21,6 @@ Run alone with ``python bench/transformer.py [--quick] [--threads N] [--only lmn
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -223,21 +222,10 @@ ROWS = {"l": forward_rows, "m": generation_rows, "n": training_rows}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", default="lmn", help="rows to run, e.g. 'lm'")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    for letter in args.only:
-        for entry in ROWS[letter](args.quick):
-            keras = "-" if entry["keras"] is None else f"{entry['keras'] * 1e3:.3f} ms"
-            print(f"{entry['workload']}: lamina {entry['lamina'] * 1e3:.3f} ms, torch "
-                  f"{entry['torch'] * 1e3:.3f} ms, keras {keras}, lamina/torch "
-                  f"{entry['lamina'] / entry['torch']:.3f} (target <= {entry['target']['max']})",
-                  flush=True)
-    return 0
-
-
+    try:
+        from run import run_alone
+    except ImportError:
+        from bench.run import run_alone
+    return run_alone("lmn", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,7 +21,6 @@ Run alone with ``python bench/workloads.py [--quick] [--threads N] [--only dehk]
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from collections.abc import Callable
@@ -222,19 +221,10 @@ def jit_rows(quick: bool) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", default="dehk")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     try:
-        from run import main as run_main
+        from run import run_alone
     except ImportError:
-        from bench.run import main as run_main
-    return run_main(["--threads", str(args.threads), "--only", args.only, "--json", ""]
-                    + (["--quick"] if args.quick else []))
-
-
+        from bench.run import run_alone
+    return run_alone("dehk", __doc__.splitlines()[0], argv)
 if __name__ == "__main__":
     sys.exit(main())
