@@ -15,13 +15,14 @@ import torch
 
 from lamina.errors import ArgumentError, SerializationError, ShapeError
 from lamina.layers.calling import argument_masks
+from lamina.layers.graph_nodes import topological_nodes
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.precision import mark_precision_boundaries
 from lamina.layers.serialization import serialize_layer
 from lamina.models.fast_plan import chain_of, fast_entry
 from lamina.models.graph_config import rebuild_graph
-from lamina.models.graph_order import Step, flat_strings, string_input_layers, topological_nodes
+from lamina.models.graph_order import Step, flat_strings, string_input_layers
 from lamina.models.model import Model
 from lamina.symbolic import STRING, Node, Slot, SymbolicTensor, fill, fill_masks
 from lamina.utils import tree

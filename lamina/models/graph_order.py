@@ -1,13 +1,12 @@
-"""A Functional graph walked once: its calls in an order where each one's inputs exist,
-each as a :class:`Step` reading and writing slots, and the layer each string ``Input``
-feeds (which turns the strings into the tensor the rest of the graph runs on)."""
+"""A Functional graph's plan: each call (in ``layers/graph_nodes.py``'s order) as a
+:class:`Step` reading and writing slots, and the layer each string ``Input`` feeds (which
+turns the strings into the tensor the rest of the graph runs on)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lamina.errors import ArgumentError, ArgumentTypeError
-from lamina.layers.input_layer import InputLayer
+from lamina.errors import ArgumentTypeError
 from lamina.layers.layer import Layer
 from lamina.symbolic import STRING, Node, Slot, SymbolicTensor
 
@@ -34,36 +33,6 @@ class Step:
         self.takes_mask = layer._call_takes_mask
         self.takes_training = layer._call_takes_training
         self.is_model = layer.outputs_carry_masks
-
-
-def topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]) -> list[Node]:
-    """Nodes needed for ``outputs``, each after the nodes it reads from."""
-    input_ids = {id(t) for t in inputs}
-    order: list[Node] = []
-    state: dict[int, int] = {}  # 1: visiting, 2: done
-    stack: list[tuple[Node, bool]] = []
-    for tensor in reversed(outputs):
-        if id(tensor) not in input_ids:
-            stack.append((tensor.node, False))
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            state[id(node)] = 2
-            order.append(node)
-            continue
-        if state.get(id(node)) == 2:
-            continue
-        if isinstance(node.layer, InputLayer):
-            raise ArgumentError(
-                f"Graph disconnected: an output depends on input '{node.layer.name}', which is "
-                f"not among the model's inputs {[t.name for t in inputs]}. Pass it in inputs."
-            )
-        state[id(node)] = 1
-        stack.append((node, True))
-        for tensor in reversed(node.inputs):
-            if id(tensor) not in input_ids and state.get(id(tensor.node)) is None:
-                stack.append((tensor.node, False))
-    return order
 
 
 def string_input_layers(inputs: list[SymbolicTensor], nodes: list[Node], model: str

@@ -17,7 +17,7 @@ from typing import Any
 
 from lamina.errors import SerializationError
 from lamina.layers.function_config import loading_options
-from lamina.layers.input_layer import InputLayer
+from lamina.layers.graph_nodes import topological_nodes
 from lamina.layers.layer import Layer
 from lamina.layers.serialization import builtin_classes, serialize_layer
 from lamina.saving.keras_archive_write_lambda import keras_lambda_entry
@@ -202,36 +202,13 @@ def _node_tensors(model: Any) -> dict[tuple[str, int, int], Any]:
     for tensor in model.inputs:
         found[(tensor.node.layer.name, 0, 0)] = tensor
     counts: dict[str, int] = {}
-    for node in _nodes_in_order(model):
+    # The graph's nodes, each after those it reads, in the order lamina's Functional runs.
+    for node in topological_nodes(tree.flatten(model.outputs), model.inputs):
         index = counts.get(node.layer.name, 0)
         counts[node.layer.name] = index + 1
         for position, tensor in enumerate(node.flat_outputs):
             found[(node.layer.name, index, position)] = tensor
     return found
-
-
-def _nodes_in_order(model: Any) -> list[Any]:
-    """The graph's nodes, each after those it reads, as lamina's Functional orders them
-    (a depth-first walk from the last output)."""
-    input_ids = {id(t) for t in model.inputs}
-    order: list[Any] = []
-    state: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(t.node, False) for t in reversed(tree.flatten(
-        model.outputs)) if id(t) not in input_ids]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            state[id(node)] = 2
-            order.append(node)
-            continue
-        if state.get(id(node)) == 2 or isinstance(node.layer, InputLayer):
-            continue
-        state[id(node)] = 1
-        stack.append((node, True))
-        for tensor in reversed(node.inputs):
-            if id(tensor) not in input_ids and state.get(id(tensor.node)) is None:
-                stack.append((tensor.node, False))
-    return order
 
 
 def _node_value(value: Any, tensors: dict[tuple[str, int, int], Any]) -> Any:
