@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+from example_loader import load_example
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,15 +28,8 @@ def test_readme_python_blocks_run_in_order(capsys: pytest.CaptureFixture[str]) -
         exec(compile(block, f"README.md block {index}", "exec"), namespace)
 
 
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_antirectifier_example_trains_and_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    accuracy = _load(ROOT / "examples" / "antirectifier.py").main(epochs=2)
+    accuracy = load_example(ROOT / "examples" / "antirectifier.py").main(epochs=2)
     out = capsys.readouterr().out
     assert "antirectifier(x)" in out and "lambda x: x ** 2" in out
     assert "Total params: 21,770" in out

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "digits_cnn.py"
 
 
 def test_digits_cnn_example_trains_well_above_chance(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("digits_cnn", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example(EXAMPLE)
     # Batches of 64 8x8 images are too small to gain from several threads, and on a busy
     # machine OpenMP threads waiting on each other made a step ~20x slower than on one.
     threads = torch.get_num_threads()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "custom_layer.py"
 
 
 def test_custom_layer_example(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("custom_layer_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example(EXAMPLE)
     accuracy = module.main(epochs=20)
     out = capsys.readouterr().out
     assert "run_layer_test: Antirectifier passes" in out

@@ -3,19 +3,17 @@ saved file predicts exactly what the trained model does."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "text_from_strings.py"
 
 
 def test_text_from_strings_example_learns_and_reloads_in_a_new_process(
         capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("text_from_strings", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example(EXAMPLE)
     accuracy = module.main()
     out = capsys.readouterr().out
     assert "vocabulary: " in out and "'[UNK]'" in out

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "text_classifier.py"
 
 
 def test_text_classifier_example_learns_and_ignores_padding(
         capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("text_classifier", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example(EXAMPLE)
     accuracy = module.main(epochs=2)
     out = capsys.readouterr().out
     assert "lambda x: x * 2.0" in out and "(LSTM)" in out
